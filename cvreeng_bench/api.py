@@ -1,0 +1,91 @@
+"""The Python entry points: load a config, open DuckDB over a release, run a figure or any SQL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import CvreengError
+from . import sources
+from .release import DATASET_VERSION, MANIFEST, data_path
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+
+class ReleaseError(CvreengError):
+    """No usable release at the given place."""
+
+
+def default_release() -> Path:
+    return sources.cache_dir() / "releases" / DATASET_VERSION
+
+
+def release_dir(release: str | os.PathLike[str] | None = None, *, build_if_missing: bool = True) -> Path:
+    """The release folder to read: the given one, or the user-cache release (built on first use)."""
+    if release is not None:
+        folder = Path(release)
+        if not (folder / MANIFEST).is_file():
+            raise ReleaseError(f"{folder} is not a cvreeng-bench release (no {MANIFEST}); build one with "
+                               f"`cvreeng-bench build --out {folder}`")
+        return folder
+    folder = default_release()
+    if not (folder / MANIFEST).is_file():
+        if not build_if_missing:
+            raise ReleaseError(f"no release at {folder}; run `cvreeng-bench build`")
+        from .release import build
+
+        build(folder)
+    return folder
+
+
+def manifest(release: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    return json.loads((release_dir(release) / MANIFEST).read_text("utf-8"))
+
+
+def configs(release: str | os.PathLike[str] | None = None) -> list[str]:
+    return sorted(manifest(release)["configs"])
+
+
+def load(config: str = "defects", release: str | os.PathLike[str] | None = None) -> pl.DataFrame:
+    """One config of a release as a polars DataFrame (builds the default release on first use)."""
+    import polars as pl
+
+    folder = release_dir(release)
+    path = folder / data_path(config)
+    if not path.is_file():
+        known = ", ".join(configs(folder))
+        raise ReleaseError(f"config {config!r} is not in the release at {folder} (configs: {known})")
+    return pl.read_parquet(path)
+
+
+def connect(release: str | os.PathLike[str] | None = None, *, database: str = ":memory:",
+            ) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per config of the release."""
+    import duckdb
+
+    folder = release_dir(release)
+    con = duckdb.connect(database)
+    for name in configs(folder):
+        path = (folder / data_path(name)).as_posix().replace("'", "''")
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    return con
+
+
+def sql(query: str, release: str | os.PathLike[str] | None = None) -> pl.DataFrame:
+    """Run any query against the release's views; returns a polars DataFrame."""
+    con = connect(release)
+    try:
+        return con.sql(query).pl()
+    finally:
+        con.close()
+
+
+def rq(name: str, release: str | os.PathLike[str] | None = None, **filters: Any) -> pl.DataFrame:
+    """One of the paper's breakdowns (``fig5`` ... ``fig10`` or a query file's name), optionally filtered."""
+    from .queries import run
+
+    return run(name, release, filters=filters)

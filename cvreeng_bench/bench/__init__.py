@@ -1,0 +1,1 @@
+"""The classifier benchmark: tasks (registry), splits, evaluation, baselines, human ceiling, leaderboard."""

@@ -1,0 +1,129 @@
+"""Render the data cards (data_cards/*.md templates) with a release's real counts.
+
+Templates use ``${name}`` placeholders; an unknown placeholder is an error, so a card can never ship
+with a hole in it.
+"""
+
+from __future__ import annotations
+
+import json
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+from . import paper, sources, taxonomy
+from .resources import resource_dir
+from .schema import SCHEMAS
+
+if TYPE_CHECKING:
+    import polars as pl
+
+DEFAULT_CONFIG = "defects"
+
+
+def front_matter(configs: list[str]) -> str:
+    """The Hub's YAML header: one config per table, each with a single train split."""
+    from .release import SPLIT, data_path
+
+    lines = [
+        "---",
+        "pretty_name: CV model-reengineering defects (Jiang et al., EMSE 2024)",
+        "license: other",
+        "license_name: cite-the-paper",
+        "language:", "- en",
+        "task_categories:", "- text-classification",
+        "tags:", "- software-engineering", "- deep-learning", "- defects", "- computer-vision",
+        "size_categories:", "- n<1K",
+        "configs:",
+    ]
+    for name in sorted(configs, key=lambda c: (c != DEFAULT_CONFIG, c)):
+        lines += [f"- config_name: {name}", "  data_files:", f"  - split: {SPLIT}", f"    path: {data_path(name)}"]
+        if name == DEFAULT_CONFIG:
+            lines.append("  default: true")
+    return "\n".join([*lines, "---", ""])
+
+
+def _counts_table(frame: pl.DataFrame, column: str, total: int) -> str:
+    import polars as pl
+
+    counts = frame.group_by(column).len().sort(["len", column], descending=[True, False])
+    rows = [f"| {value} | {n} | {100 * n / total:.1f}% |" for value, n in counts.select(
+        pl.col(column).fill_null("(none)"), "len").rows()]
+    return "\n".join([f"| {column} | defects | share |", "|---|---:|---:|", *rows])
+
+
+def _schema_table(config: str) -> str:
+    rows = [f"| `{c.name}` | {c.type} | {c.description} |" for c in SCHEMAS[config]
+            if not c.name.startswith("raw_")]
+    raw = [c.name for c in SCHEMAS[config] if c.name.startswith("raw_")]
+    if raw:
+        rows.append(f"| `raw_*` | string | Upstream's own strings: {', '.join(f'`{r}`' for r in raw)} |")
+    return "\n".join(["| column | type | meaning |", "|---|---|---|", *rows])
+
+
+def taxonomy_markdown() -> str:
+    parts = []
+    for dimension in taxonomy.DIMENSIONS:
+        parts.append(f"### {dimension.title} (`{dimension.name}`, paper {dimension.source})\n\n"
+                     f"{dimension.description}\n")
+        has_stage = dimension.name == "root_cause"
+        head = "| label | stage | definition | upstream spellings |" if has_stage else \
+            "| label | definition | upstream spellings |"
+        parts.append(head)
+        parts.append("|---|---|---|---|" if has_stage else "|---|---|---|")
+        for entry in taxonomy.LABELS:
+            if entry.dimension != dimension.name:
+                continue
+            aliases = ", ".join(f"`{a}`" for a in entry.aliases) or ""
+            stage = f" {entry.stage or '(none)'} |" if has_stage else ""
+            parts.append(f"| {entry.label} |{stage} {entry.definition} | {aliases} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def values(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> dict[str, str]:
+    defects, issues = tables["defects"], tables["issues"]
+    n = defects.height
+    multi = issues.filter(issues["n_defects"] > 1).height
+    configs = "\n".join(f"| `{name}` | {meta['rows']} | `{meta['path']}` |"
+                        for name, meta in info["configs"].items())
+    schemas = "\n\n".join(f"#### `{name}`\n\n{_schema_table(name)}" for name in SCHEMAS if name in tables)
+    return {
+        "dataset_version": info["dataset_version"],
+        "package_version": info["package_version"],
+        "content_sha256": info["content_sha256"],
+        "upstream_repo": sources.UPSTREAM_REPO,
+        "upstream_commit": sources.UPSTREAM_COMMIT,
+        "upstream_date": sources.UPSTREAM_DATE,
+        "upstream_files": json.dumps(info["upstream"]["files"], indent=2),
+        "verified": "yes" if info["upstream"]["verified"] else "NO: built with --no-verify from a modified copy",
+        "n_defects": str(n),
+        "n_issues": str(issues.height),
+        "n_reengineering_issues": str(int(issues["is_reengineering"].sum())),
+        "n_non_reengineering_issues": str(int((~issues["is_reengineering"]).sum())),
+        "n_multi_defect_issues": str(multi),
+        "n_repositories": str(tables["repositories"].height),
+        "n_annotations": str(tables["annotations"].height),
+        "n_withdrawn": str(int(defects["withdrawn"].sum())),
+        "configs_table": configs,
+        "schemas": schemas,
+        "stage_table": _counts_table(defects, "stage", n),
+        "manifestation_table": _counts_table(defects, "manifestation", n),
+        "taxonomy": taxonomy_markdown(),
+        "doi": paper.DOI,
+        "citation": paper.CITATION,
+    }
+
+
+def render(template: str, mapping: dict[str, str]) -> str:
+    return Template(template).substitute(mapping)
+
+
+def render_cards(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> dict[str, str]:
+    """README.md (the dataset card with the Hub header), DATASHEET.md and TAXONOMY.md of a release."""
+    folder = resource_dir("data_cards")
+    mapping = values(tables, info)
+    return {
+        "README.md": front_matter(list(tables)) + render((folder / "dataset_card.md").read_text("utf-8"), mapping),
+        "DATASHEET.md": render((folder / "datasheet.md").read_text("utf-8"), mapping),
+        "TAXONOMY.md": render((folder / "taxonomy_card.md").read_text("utf-8"), mapping),
+    }

@@ -1,0 +1,130 @@
+"""Column schemas of every release config, declared once.
+
+Types are small strings so this module imports nothing heavy; the release turns them into Arrow types,
+validation into polars checks, and the data card into tables. ``dimension`` names the taxonomy dimension
+whose labels a column holds (validated against the taxonomy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # string | int32 | int64 | float64 | bool | timestamp | list<string> | list<int32>
+    description: str
+    nullable: bool = True
+    dimension: str | None = None
+
+
+def _labels(names: tuple[tuple[str, str, str], ...], *, nullable: bool = False) -> tuple[Column, ...]:
+    out: list[Column] = []
+    for name, dimension, what in names:
+        out.append(Column(name, "string", f"{what} (canonical label)", nullable, dimension))
+    return tuple(out)
+
+
+_DEFECT_LABELS = (
+    ("stage", "stage", "DL stage"), ("defect_type", "defect_type", "Defect type"),
+    ("impact", "impact", "Impact"), ("root_cause", "root_cause", "Root cause"),
+    ("manifestation", "manifestation", "Manifestation"), ("reporter", "reporter", "Reporter type"),
+    ("project_type", "project_type", "Project type where the defect was found"),
+    ("repo_type", "repo_type", "Repository type"), ("framework", "framework", "DL framework"),
+    ("same_code", "same_code", "Did the reporter use the upstream code?"),
+    ("same_data", "same_data", "Did the reporter use the upstream data?"),
+)
+
+SCHEMAS: dict[str, tuple[Column, ...]] = {
+    "defects": (
+        Column("defect_id", "string", "Stable id: issue id and 1-based position within the issue", False),
+        Column("issue_id", "string", "owner/name#number of the GitHub issue", False),
+        Column("repo", "string", "owner/name of the studied repository, as studied", False),
+        Column("issue_number", "int32", "GitHub issue number", False),
+        Column("issue_url", "string", "URL of the issue", False),
+        Column("defect_index", "int32", "Position of the defect within its issue (1-based)", False),
+        *_labels(_DEFECT_LABELS),
+        Column("root_cause_stage", "string", "The stage the root cause belongs to (Table 7); null when none",
+               dimension="stage"),
+        Column("research_prototype", "bool", "Upstream's 'Research Prototype' flag of the repository"),
+        Column("repo_created_at", "timestamp", "Repository creation time (UTC)"),
+        Column("issue_created_at", "timestamp", "Issue creation time (UTC)"),
+        Column("days_since_repo_creation", "int32", "Whole days from repository to issue creation"),
+        Column("github_labels", "list<string>", "GitHub labels of the issue, as recorded upstream", False),
+        Column("withdrawn", "bool", "True when an erratum withdrew the defect (the row stays)", False),
+        Column("withdrawn_reason", "string", "Why it was withdrawn"),
+        Column("upstream_row", "int32", "Upstream's own row id (first, unnamed column)", False),
+        Column("source_row", "int32", "Line of the upstream CSV the defect comes from", False),
+        *(Column(f"raw_{name}", "string", f"Upstream's string for {name}", False) for name, _, _ in _DEFECT_LABELS),
+        Column("raw_research_prototype", "string", "Upstream's string for research_prototype", False),
+        Column("raw_github_labels", "string", "Upstream's string for github_labels", False),
+    ),
+    "issues": (
+        Column("issue_id", "string", "owner/name#number", False),
+        Column("repo", "string", "owner/name of the studied repository", False),
+        Column("issue_number", "int32", "GitHub issue number", False),
+        Column("issue_url", "string", "URL of the issue", False),
+        Column("is_reengineering", "bool", "Whether the issue holds at least one reengineering defect", False),
+        Column("n_defects", "int32", "Number of labeled defects (0 for non-reengineering issues)", False),
+        Column("repo_type", "string", "Repository type (Table 4)", False, "repo_type"),
+        Column("framework", "string", "The repository's main DL framework (most frequent in its defects)",
+               dimension="framework"),
+        Column("repo_created_at", "timestamp", "Repository creation time (UTC)"),
+        Column("issue_created_at", "timestamp", "Issue creation time (UTC)"),
+        Column("days_since_repo_creation", "int32", "Whole days from repository to issue creation"),
+        Column("github_labels", "list<string>", "GitHub labels (not recorded upstream for non-reengineering)"),
+        Column("source", "string", "Upstream file: defects or non_reengineering", False),
+        Column("source_rows", "list<int32>", "Lines of the upstream file", False),
+    ),
+    "repositories": (
+        Column("repo", "string", "owner/name as studied", False),
+        Column("current_repo", "string", "owner/name today, where the repository moved"),
+        Column("family", "string", "Table 4 section: Zoo or the model architecture", False),
+        Column("repo_type", "string", "Zoo or Solo", False, "repo_type"),
+        Column("origin", "string", "Prototype or Replication (solo repositories)"),
+        Column("framework", "string", "Most frequent framework among its defects", dimension="framework"),
+        Column("stars_k", "float64", "GitHub stars in thousands (Table 4)", False),
+        Column("forks_k", "float64", "GitHub forks in thousands (Table 4)", False),
+        Column("closed_issues", "int32", "Closed issues (Table 4)", False),
+        Column("qualified_issues", "int32", "Closed issues with >= 10 comments (Table 4)", False),
+        Column("sampled_issues", "int32", "Sampled issues (Table 4)", False),
+        Column("reengineering_issues", "int32", "Issues with a reengineering defect (Table 4)", False),
+        Column("defects", "int32", "Reengineering defects (Table 4)", False),
+        Column("n_sampled", "int32", "Sampled issues in the data", False),
+        Column("n_reengineering_issues", "int32", "Reengineering issues in the data", False),
+        Column("n_defects", "int32", "Defects in the data", False),
+    ),
+    "annotations": (
+        Column("phase", "string", "pilot (original instrument), pilot-revised, final (half of the rest)", False),
+        Column("rater", "int32", "1 or 2", False),
+        Column("item", "int32", "Position within the phase; rater 1 and 2 items pair up by it", False),
+        Column("issue_number", "int32", "Issue number as written (the workbook names no repository)"),
+        *_labels(tuple((d, d, d.replace("_", " ").capitalize()) for d in (
+            "framework", "same_code", "same_data", "stage", "impact", "defect_type", "root_cause",
+            "manifestation")), nullable=True),
+        *(Column(f"raw_{d}", "string", f"The rater's string for {d}", False) for d in (
+            "framework", "same_code", "same_data", "stage", "impact", "defect_type", "root_cause",
+            "manifestation")),
+        Column("sheet", "string", "Workbook sheet", False),
+        Column("sheet_row", "int32", "Row in that sheet", False),
+    ),
+    "taxonomy": (
+        Column("dimension", "string", "Column the label belongs to", False),
+        Column("label", "string", "Canonical label", False),
+        Column("stage", "string", "DL stage of a root cause (Table 7)", dimension="stage"),
+        Column("definition", "string", "Definition (this project's wording; see the paper for the original)",
+               False),
+        Column("aliases", "list<string>", "Other spellings mapped to the label", False),
+        Column("source", "string", "Where the paper defines it; 'upstream' when only the data uses it", False),
+        Column("position", "int32", "Order within the dimension", False),
+    ),
+    "splits": (
+        Column("issue_id", "string", "owner/name#number", False),
+        Column("stratum", "string", "Stratification key: the first defect's stage, or 'not reengineering'", False),
+        Column("holdout", "string", "Stratified 80/20 split: train or test", False),
+        Column("fold", "int32", "Stratified 5-fold cross-validation fold, 0-4", False),
+        Column("repo_holdout", "string", "Leave-repositories-out split: train or test", False),
+        Column("temporal", "string", "Train before the cut-off date, test on or after it", False),
+    ),
+}
