@@ -58,7 +58,14 @@ def _frame(config: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame([{c.name: row.get(c.name) for c in columns} for row in rows], schema=schema, orient="row")
 
 
-def read_errata(path: Path = ERRATA_FILE) -> tuple[list[dict[str, str]], list[Problem]]:
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return (1 << 30,)  # not a version: sorts after every real one, so it is refused
+
+
+def read_errata(path: Path) -> tuple[list[dict[str, str]], list[Problem]]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ERRATA_COLUMNS if c not in (reader.fieldnames or [])]
@@ -76,7 +83,7 @@ def apply_errata(defects: list[dict[str, Any]], errata: list[dict[str, str]], so
     for line, fix in enumerate(errata, start=2):
         where = f"{source} row {line}"
         defect = by_id.get(fix["defect_id"])
-        if fix["version"] > DATASET_VERSION:
+        if _version(fix["version"]) > _version(DATASET_VERSION):
             problems.append(Problem(f"{where}, column 'version'", f"{fix['version']!r} is newer than the "
                                     f"dataset version {DATASET_VERSION}; bump DATASET_VERSION with it"))
         if defect is None:
@@ -153,9 +160,10 @@ def taxonomy_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def assemble(upstream: sources.Upstream, errata_path: Path = ERRATA_FILE,
+def assemble(upstream: sources.Upstream, errata_path: Path | None = None,
              ) -> tuple[dict[str, pl.DataFrame], list[Problem]]:
     """All configs of a release from verified upstream files, and every problem met on the way."""
+    errata_path = errata_path or ERRATA_FILE
     defects = read_defects(upstream["defects"])
     others = read_non_reengineering(upstream["non_reengineering"])
     agreement = read_agreement(upstream["agreement"])

@@ -1,0 +1,127 @@
+"""Shared fixtures: the real upstream mirror (CVREENG_UPSTREAM), a release built from it once per session,
+and a factory for tiny synthetic upstream folders laid out like the authors' artifact."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cvreeng_bench import sources
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFECT_HEADER = ["", "URL", "Repo owner", "Repo name", "Issue #", "Repo type", "Research Prototype",
+                 "Repo creation time", "Issue creation time", "Time Slot/d", "Label", "Framework", "Same Code?",
+                 "Same Data?", "Impacts", "Part of Implementation", "Project Type", "Reporter", "Defect types",
+                 "Root Causes", "Manifestation"]
+
+
+def mirror_path() -> Path:
+    """The real upstream mirror. In CI it must exist; a developer without it gets a skip with the reason."""
+    candidates = [os.environ.get(sources.ENV_VAR), ROOT.parent / "shared" / "upstream"]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs the upstream mirror: set {sources.ENV_VAR}")
+    pytest.skip(f"no upstream mirror (set {sources.ENV_VAR})")
+    raise AssertionError  # unreachable
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    return mirror_path()
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    from cvreeng_bench.release import build
+
+    folder, _ = build(tmp_path_factory.mktemp("rel") / "release", mirror, progress=False)
+    return folder
+
+
+def defect_row(index: int, repo: str = "ultralytics/yolov3", number: int = 1, **labels: str) -> dict[str, str]:
+    owner, name = repo.split("/")
+    row = {
+        "": str(index), "URL": f"https://github.com/{repo}/issues/{number}", "Repo owner": owner,
+        "Repo name": name, "Issue #": str(number), "Repo type": "Solo Repository", "Research Prototype": "No",
+        "Repo creation time": "2018-08-26T08:57:20Z", "Issue creation time": "2019-01-02T00:00:00Z",
+        "Time Slot/d": "128.0", "Label": "['bug']", "Framework": "Pytorch", "Same Code?": "Yes",
+        "Same Data?": "Yes", "Impacts": "Crash", "Part of Implementation": "Environment",
+        "Project Type": 'User "fork"', "Reporter": "Re-user", "Defect types": "External interface",
+        "Root Causes": "API defects", "Manifestation": "Basic defects",
+    }
+    row.update(labels)
+    return row
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict[str, str]] | list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in header] if isinstance(row, dict) else row)
+
+
+def write_agreement(path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    header = ["Issue #", "Framework", "same code", "same data", "DL Stage", "Impacts", "General Code Error Type",
+              "DL Specific Error Type", "Manifestation"]
+    rows = {1: [[7, "pytorch", "yes", "no", "Training", "Crash", "Logic", "Optimizer", "Basic defects"],
+                [8, "keras", "no", "yes", "Modeling", "crash", "Checking", "Model/weight", "Evolutionary defects"]],
+            2: [[7, "PyTorch", "yes", "no", "Training", "Crash", "Logic", "Loss function", "Basic defects"],
+                [8, "Keras", "no", "Yes", "Modeling", "Hang", "Checking", "Model/weight", "Evolutionary defects"]]}
+    for prefix in ("Pilot", "Pilot-re", "Final"):
+        for rater in (1, 2):
+            sheet = book.create_sheet(f"{prefix}{rater}")
+            sheet.append(header if prefix != "Final" else [*header[:7], "Root Causes", header[8]])
+            for row in rows[rater]:
+                sheet.append(row)
+    book.save(path)
+
+
+def non_reengineering_row(index: int, repo: str, number: int) -> list[str]:
+    owner, name = repo.split("/")
+    return [str(index), f"https://github.com/{repo}/issues/{number}", owner, name, str(number), str(number), "No",
+            "2018-08-26T08:57:20Z", "2018-08-26T08:57:20Z", "2019-01-02T00:00:00Z", "128"]
+
+
+@pytest.fixture
+def tiny_upstream(tmp_path: Path):
+    """Factory: write a small artifact-shaped folder; returns the folder (pass it as ``upstream``)."""
+
+    def make(defects: list[dict[str, str]] | None = None, non_reengineering: list[list[str]] | None = None,
+             header: list[str] | None = None) -> Path:
+        root = tmp_path / "upstream" / "EMSE-CVReengineering-Artifact" / sources.UPSTREAM_COMMIT / "Defect-study"
+        if defects is None:
+            defects = [defect_row(0, number=1), defect_row(1, number=1, Impacts="Numerical Instability"),
+                       defect_row(2, "tensorflow/models", 5, Framework="tensorflow", **{"Repo type": "Zoo Repository"})]
+        if non_reengineering is None:
+            non_reengineering = [non_reengineering_row(0, "ultralytics/yolov3", 9)]
+        write_csv(root / "CV_Reengineeirng_Defects.csv", header or DEFECT_HEADER, defects)
+        from cvreeng_bench.normalize import NON_REENGINEERING_HEADER
+
+        write_csv(root / "Non_Reengineering_Defects.csv", list(NON_REENGINEERING_HEADER), non_reengineering)
+        write_agreement(root / "Cohen's Kappa Calculation.xlsx")
+        return tmp_path / "upstream"
+
+    return make
+
+
+@pytest.fixture
+def mirror_copy(tmp_path: Path, mirror: Path) -> Path:
+    """A writable copy of the real mirror's three files."""
+    found = sources.resolve(mirror, progress=False)
+    root = tmp_path / "copy"
+    for f in sources.FILES:
+        (root / f.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found[f.key], root / f.path)
+    return root

@@ -1,0 +1,116 @@
+"""Finding, downloading and verifying the pinned artifact: a real HTTP server on 127.0.0.1 stands in for
+raw.githubusercontent.com."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from cvreeng_bench import sources
+
+
+@contextmanager
+def serve(root: Path, *, corrupt: str | None = None) -> Iterator[tuple[str, list[str]]]:
+    """Serve ``root`` like raw.githubusercontent.com (Content-Length, 404s); optionally corrupt one file."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = urllib.parse.unquote(self.path.lstrip("/"))
+            seen.append(path)
+            target = root / path
+            if not target.is_file():
+                self.send_response(404)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"404: Not Found")
+                return
+            body = target.read_bytes()
+            if corrupt and path.endswith(corrupt):
+                body = body[:-1] + b"!"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_mirror_is_found_from_the_shared_folder_or_the_commit_folder(mirror: Path) -> None:
+    found = sources.resolve(mirror, progress=False)
+    again = sources.resolve(found["defects"].parent.parent, progress=False)
+    assert found.paths == again.paths
+    assert found.verified
+    assert found.sha256["defects"] == sources.FILES[0].sha256
+
+
+def test_a_modified_file_is_refused_with_its_name_and_both_hashes(mirror_copy: Path) -> None:
+    target = mirror_copy / sources.FILES[0].path
+    target.write_bytes(target.read_bytes().replace(b"Crash", b"crash", 1))
+    with pytest.raises(sources.SourceError) as caught:
+        sources.resolve(mirror_copy, progress=False)
+    message = str(caught.value)
+    assert "CV_Reengineeirng_Defects.csv" in message
+    assert sources.FILES[0].sha256 in message
+    assert sources.sha256_of(target) in message
+    assert "--no-verify" in message
+
+
+def test_no_verify_accepts_a_modified_copy_and_reports_its_real_hash(mirror_copy: Path, capsys) -> None:
+    target = mirror_copy / sources.FILES[0].path
+    target.write_bytes(target.read_bytes() + b"\n")
+    found = sources.resolve(mirror_copy, verify=False, progress=False)
+    assert not found.verified
+    assert found.sha256["defects"] == sources.sha256_of(target)
+    assert "differs from the pinned file" in capsys.readouterr().err
+
+
+def test_a_folder_without_the_files_names_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(sources.SourceError, match="CV_Reengineeirng_Defects.csv"):
+        sources.resolve(tmp_path, progress=False)
+
+
+def test_download_verifies_and_caches_then_reuses_the_cache(mirror_copy: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CVREENG_CACHE", str(tmp_path / "cache"))
+    with serve(mirror_copy) as (url, seen):
+        found = sources.resolve(url, progress=False)
+        assert found.verified and found.origin == url
+        assert len(seen) == 3
+        sources.resolve(url, progress=False)
+        assert len(seen) == 3, "a verified cache must not be downloaded again"
+    assert not list((tmp_path / "cache").rglob("*.part"))
+
+
+def test_a_corrupted_download_is_refused_and_never_cached(mirror_copy: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CVREENG_CACHE", str(tmp_path / "cache"))
+    with serve(mirror_copy, corrupt=".xlsx") as (url, _), pytest.raises(sources.SourceError, match="sha256 mismatch"):
+        sources.resolve(url, progress=False)
+    assert not list((tmp_path / "cache").rglob("*.xlsx*"))
+
+
+def test_a_missing_remote_file_names_the_url(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CVREENG_CACHE", str(tmp_path / "cache"))
+    with serve(tmp_path / "empty") as (url, _), pytest.raises(sources.SourceError, match="404"):
+        sources.resolve(url, progress=False)
+
+
+def test_the_environment_variable_is_used_when_no_folder_is_given(mirror: Path, monkeypatch) -> None:
+    monkeypatch.setenv(sources.ENV_VAR, str(mirror))
+    assert sources.resolve(progress=False).verified
