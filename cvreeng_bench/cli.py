@@ -91,6 +91,66 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filters(pairs: list[str] | None) -> dict[str, object]:
+    from .errors import CvreengError
+
+    out: dict[str, object] = {}
+    for pair in pairs or []:
+        column, sep, value = pair.partition("=")
+        if not sep or not column:
+            raise CvreengError(f"--where takes COLUMN=VALUE, got {pair!r}")
+        out[column.strip()] = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
+    return out
+
+
+def _emit(frame: object, fmt: str) -> str:
+    import polars as pl
+
+    assert isinstance(frame, pl.DataFrame)
+    if fmt == "csv":
+        return frame.write_csv()
+    if fmt == "json":
+        return frame.write_json()
+    if fmt == "markdown":
+        head = "| " + " | ".join(frame.columns) + " |"
+        rule = "|" + "|".join("---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns) + "|"
+        rows = ["| " + " | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row) + " |"
+                for row in frame.iter_rows()]
+        return "\n".join([head, rule, *rows]) + "\n"
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=80, float_precision=1,
+                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        return str(frame) + "\n"
+
+
+def cmd_rq(args: argparse.Namespace) -> int:
+    from .queries import QUERIES, find, run_all
+
+    filters = _filters(args.where)
+    selected = list(QUERIES) if args.name == "all" else [find(args.name)]
+    results = run_all(args.release, filters=filters)
+    for query in selected:
+        frame = results[query.alias or query.name]
+        if len(selected) > 1 and args.format in ("table", "markdown"):
+            print(f"\n## {query.title}\n")
+        sys.stdout.write(_emit(frame, args.format))
+        if args.chart and query.is_crosstab:
+            from . import charts
+
+            target = args.chart if len(selected) == 1 else args.chart.with_name(
+                f"{args.chart.stem}_{query.alias}{args.chart.suffix}")
+            charts.save(charts.figure(query, frame), target)
+            print(f"chart written to {target}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write
+
+    path = write(args.out, args.release, _filters(args.where))
+    print(f"report written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cvreeng-bench",
@@ -135,6 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
              "cvreeng-bench info --release release")
     _release_arg(p)
     COMMANDS["info"] = cmd_info
+
+    p = _add(sub, "rq", "Print one of the paper's RQ1-RQ4 breakdowns (fig5 ... fig10, table4, shares, or all).",
+             "cvreeng-bench rq fig9 --format csv --where repo_type=Zoo --chart fig9.png")
+    p.add_argument("name", help="fig5 ... fig10, table4, shares, a query file's name, or all")
+    _release_arg(p)
+    p.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table")
+    p.add_argument("--chart", type=Path, default=None, help="also draw the figure (.html, .png, .svg or .json)")
+    p.add_argument("--where", action="append", metavar="COLUMN=VALUE",
+                   help="only defects with this value (repeatable), e.g. repo_type=Zoo, framework=PyTorch, "
+                   "family=YOLO")
+    COMMANDS["rq"] = cmd_rq
+
+    p = _add(sub, "report", "Write one self-contained HTML report: figures, tables, Table 4, chi-square tests.",
+             "cvreeng-bench report --out report")
+    _release_arg(p)
+    p.add_argument("--out", type=Path, default=Path("report"), help="folder for report.html")
+    p.add_argument("--where", action="append", metavar="COLUMN=VALUE", help="as for rq")
+    COMMANDS["report"] = cmd_report
 
     return parser
 

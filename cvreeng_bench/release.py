@@ -141,9 +141,9 @@ def _repositories(defects: list[dict[str, Any]], issues: list[dict[str, Any]]) -
         counts = Counter(d["framework"] for d in defects if d["repo"] == row.repo and d["framework"])
         frameworks[row.repo] = min(counts, key=lambda f: (-counts[f], order[f])) if counts else None
     out = []
-    for row in paper.TABLE4:
+    for position, row in enumerate(paper.TABLE4, start=1):
         mine = [i for i in issues if i["repo"] == row.repo]
-        out.append({**row.__dict__, "framework": frameworks[row.repo], "n_sampled": len(mine),
+        out.append({**row.__dict__, "table4_row": position, "framework": frameworks[row.repo], "n_sampled": len(mine),
                     "n_reengineering_issues": sum(i["is_reengineering"] for i in mine),
                     "n_defects": sum(i["n_defects"] for i in mine)})
     return out, frameworks

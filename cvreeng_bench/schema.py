@@ -78,6 +78,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("source_rows", "list<int32>", "Lines of the upstream file", False),
     ),
     "repositories": (
+        Column("table4_row", "int32", "Position in the paper's Table 4", False),
         Column("repo", "string", "owner/name as studied", False),
         Column("current_repo", "string", "owner/name today, where the repository moved"),
         Column("family", "string", "Table 4 section: Zoo or the model architecture", False),

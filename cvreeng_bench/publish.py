@@ -1,0 +1,55 @@
+"""Push a release folder to the Hugging Face Hub as a dataset repository, tagged ``v<dataset version>``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import CvreengError
+from .release import MANIFEST
+
+
+class PublishError(CvreengError):
+    """The Hub refused or could not be reached."""
+
+
+def _info(folder: Path) -> dict:
+    return json.loads((folder / MANIFEST).read_text("utf-8"))
+
+
+def plan(folder: Path, repo_id: str) -> list[str]:
+    """What ``publish`` would do, one line per step (the ``--dry-run`` output)."""
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise PublishError(f"--repo-id must be ORG/NAME, got {repo_id!r}")
+    info = _info(folder)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    size = sum((folder / f).stat().st_size for f in files)
+    return [
+        f"create dataset repository {repo_id} (if missing)",
+        f"upload {len(files)} files ({size / 1024:.0f} KiB) from {folder}:",
+        *(f"  {f}" for f in files),
+        f"commit message: cvreeng-bench release {info['dataset_version']} ({info['content_sha256'][:12]})",
+        f"tag the commit v{info['dataset_version']}",
+    ]
+
+
+def publish(folder: Path, repo_id: str, *, token: str | None = None, endpoint: str | None = None,
+            private: bool = False) -> str:
+    """Create the repository if needed, upload the folder in one commit, tag it; returns the commit URL."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    plan(folder, repo_id)  # validates the id
+    info = _info(folder)
+    api = HfApi(endpoint=endpoint, token=token)
+    tag = f"v{info['dataset_version']}"
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=repo_id, repo_type="dataset", folder_path=folder,
+            commit_message=f"cvreeng-bench release {info['dataset_version']} ({info['content_sha256'][:12]})")
+        api.create_tag(repo_id, tag=tag, repo_type="dataset", revision=commit.oid,
+                       tag_message=f"dataset {info['dataset_version']}, content sha256 {info['content_sha256']}")
+    except HfHubHTTPError as error:
+        raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {error}") from error
+    return commit.commit_url

@@ -1,0 +1,143 @@
+"""The paper's RQ1-RQ4 breakdowns as plain DuckDB files (``queries/*.sql``), loaded by name.
+
+Every SQL file has exactly one :class:`Query` entry here and every entry one file (a test checks both
+ways). The SQL reads views named after the release's configs, so the same text runs through this module,
+in the DuckDB shell after ``.read views.sql`` in a release folder, and over ``hf://`` paths.
+
+Filters (``repo_type="Zoo"``, ``framework="PyTorch"``, ``family="YOLO"``, ...) narrow the ``defects``,
+``issues`` and ``repositories`` views before a query runs, so every breakdown accepts them unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from .errors import CvreengError
+from .resources import resource_dir
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+
+class QueryError(CvreengError):
+    """An unknown query, filter column or filter value."""
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str  # the file's stem
+    alias: str | None  # fig5 ... fig10, table4
+    title: str
+    grouping: str | None = None  # crosstabs: the figure's bars
+    dimension: str | None = None  # crosstabs: the stacked segments
+
+    @property
+    def is_crosstab(self) -> bool:
+        return self.grouping is not None
+
+
+QUERIES: tuple[Query, ...] = (
+    Query("rq1_manifestation_by_project_type", "fig5", "Figure 5: manifestation by project type",
+          "project_type", "manifestation"),
+    Query("rq1_manifestation_by_reporter", "fig6", "Figure 6: manifestation by reporter type", "reporter",
+          "manifestation"),
+    Query("rq1_manifestation_by_stage", "fig7", "Figure 7: manifestation by DL stage", "stage", "manifestation"),
+    Query("rq2_defect_type_by_stage", "fig8", "Figure 8: defect type by DL stage", "stage", "defect_type"),
+    Query("rq3_impact_by_stage", "fig9", "Figure 9: impact by DL stage", "stage", "impact"),
+    Query("rq4_root_cause_by_stage", "fig10", "Figure 10: root cause by DL stage", "stage", "root_cause"),
+    Query("table4_repositories", "table4", "Table 4: the studied repositories"),
+    Query("headline_shares", "shares", "Shares quoted in the text of RQ1-RQ4"),
+)
+FIGURES = tuple(q for q in QUERIES if q.is_crosstab)
+FILTERED_VIEWS = ("defects", "issues", "repositories")
+
+
+def query_files() -> dict[str, str]:
+    """Every ``.sql`` file shipped with the package, by stem."""
+    return {p.stem: p.name for p in sorted(resource_dir("queries").glob("*.sql"))}
+
+
+def find(name: str) -> Query:
+    for query in QUERIES:
+        if name in (query.name, query.alias, f"{query.name}.sql"):
+            return query
+    known = ", ".join(f"{q.alias} ({q.name})" for q in QUERIES)
+    raise QueryError(f"unknown query {name!r}; available: {known}, or 'all'")
+
+
+@cache
+def sql_text(name: str) -> str:
+    query = find(name)
+    return (resource_dir("queries") / f"{query.name}.sql").read_text("utf-8")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> None:
+    """Replace the defects/issues/repositories views by filtered ones; unknown columns or values are named."""
+    if not filters:
+        return
+    columns = {view: [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()] for view in FILTERED_VIEWS}
+    for view in FILTERED_VIEWS:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {view}_unfiltered AS SELECT * FROM {view}")
+    clauses: dict[str, list[str]] = {view: [] for view in FILTERED_VIEWS}
+    for column, value in filters.items():
+        owners = [v for v in FILTERED_VIEWS if column in columns[v]]
+        if not owners:
+            usable = sorted(c for c in set(columns["defects"]) | set(columns["repositories"]) if not c.startswith("raw_"))
+            raise QueryError(f"unknown filter column {column!r}; usable: {', '.join(usable)}")
+        source = owners[0]
+        known = [r[0] for r in con.execute(
+            f'SELECT DISTINCT "{column}" FROM {source}_unfiltered ORDER BY 1 NULLS LAST').fetchall()]
+        if value not in known and str(value) not in [str(k) for k in known]:
+            raise QueryError(f"no {source} have {column} = {value!r}; values: {', '.join(map(str, known))}")
+        condition = f'"{column}" = {_literal(value)}'
+        for view in FILTERED_VIEWS:
+            if column in columns[view]:
+                clauses[view].append(condition)
+            elif "repo" in columns[view] and column in columns["repositories"]:
+                clauses[view].append(f"repo IN (SELECT repo FROM repositories_unfiltered WHERE {condition})")
+            elif "issue_id" in columns[view] and column in columns["defects"]:
+                clauses[view].append(f"issue_id IN (SELECT issue_id FROM defects_unfiltered WHERE {condition})")
+    for view, conditions in clauses.items():
+        where = " AND ".join(conditions) or "true"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_unfiltered WHERE {where}")
+
+
+def run(name: str, release: str | os.PathLike[str] | None = None, *, filters: dict[str, Any] | None = None,
+        con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+    """The rows of one query as a polars DataFrame."""
+    from .api import connect
+
+    text = sql_text(name)
+    own = con is None
+    con = connect(release) if con is None else con
+    try:
+        apply_filters(con, filters or {})
+        return con.sql(text).pl()
+    finally:
+        if own:
+            con.close()
+
+
+def run_all(release: str | os.PathLike[str] | None = None, *, filters: dict[str, Any] | None = None,
+            ) -> dict[str, pl.DataFrame]:
+    """Every query on one connection (the views are opened once)."""
+    from .api import connect
+
+    con = connect(release)
+    try:
+        apply_filters(con, filters or {})
+        return {q.alias or q.name: con.sql(sql_text(q.name)).pl() for q in QUERIES}
+    finally:
+        con.close()

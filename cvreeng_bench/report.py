@@ -1,0 +1,105 @@
+"""One self-contained HTML page: the six figures (inline SVG, no network), their tables, Table 4, the
+shares the text quotes, and for each crosstab a chi-square test of independence with Cramér's V."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import paper
+from .queries import FIGURES, find, run_all
+from .stats import ChiSquare, chi_square
+
+if TYPE_CHECKING:
+    import polars as pl
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
+table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
+td:first-child,th:first-child,td:nth-child(2){text-align:left}
+.stat{background:#f5f5f5;padding:.5em 1em;border-left:4px solid #4c78a8}
+.warn{border-left-color:#e45756}
+figure{margin:0}
+"""
+
+
+def crosstab(frame: pl.DataFrame, rows: str, columns: str) -> tuple[list[str], list[str], list[list[int]]]:
+    """Wide counts (row labels, column labels, matrix) from a long-form figure result, order kept."""
+    row_labels = list(dict.fromkeys(frame[rows].to_list()))
+    col_labels = list(dict.fromkeys(frame[columns].to_list()))
+    lookup = {(r, c): n for r, c, n in frame.select(rows, columns, "count").iter_rows()}
+    return row_labels, col_labels, [[lookup.get((r, c), 0) for c in col_labels] for r in row_labels]
+
+
+def table_html(frame: pl.DataFrame, *, floats: str = "{:.1f}") -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    body = []
+    for row in frame.iter_rows():
+        cells = [floats.format(v) if isinstance(v, float) else html.escape("" if v is None else str(v)) for v in row]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def wide_html(frame: pl.DataFrame, rows: str, columns: str) -> str:
+    row_labels, col_labels, matrix = crosstab(frame, rows, columns)
+    head = f"<th>{html.escape(rows)} \\ {html.escape(columns)}</th>" + "".join(
+        f"<th>{html.escape(c)}</th>" for c in col_labels) + "<th>total</th>"
+    body = "".join("<tr><td>" + html.escape(r) + "</td>" + "".join(f"<td>{n}</td>" for n in counts)
+                   + f"<td>{sum(counts)}</td></tr>" for r, counts in zip(row_labels, matrix, strict=True))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def stat_html(result: ChiSquare) -> str:
+    cls = "stat" if result.reliable else "stat warn"
+    return (f"<p class='{cls}'>Chi-square test of independence: &chi;&sup2; = {result.statistic:.2f}, "
+            f"df = {result.dof}, p = {result.p_value:.3g}, Cram&eacute;r's V = {result.cramers_v:.3f} "
+            f"(n = {result.n}). {html.escape(result.note())}.</p>")
+
+
+def tests(results: dict[str, pl.DataFrame]) -> dict[str, ChiSquare]:
+    out = {}
+    for query in FIGURES:
+        _, _, matrix = crosstab(results[query.alias], query.grouping, query.dimension)
+        out[query.alias] = chi_square(matrix)
+    return out
+
+
+def render(release: str | os.PathLike[str] | None = None, filters: dict[str, Any] | None = None) -> str:
+    from . import charts
+    from .api import manifest
+
+    info = manifest(release)
+    results = run_all(release, filters=filters)
+    stats = tests(results)
+    where = ", ".join(f"{k} = {v}" for k, v in (filters or {}).items()) or "all defects"
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>cvreeng-bench {info['dataset_version']}: RQ1-RQ4</title><style>{STYLE}</style></head><body>",
+        "<h1>Deep-learning model reengineering defects: RQ1-RQ4</h1>",
+        f"<p>Dataset {info['dataset_version']} (content sha256 <code>{info['content_sha256'][:16]}</code>), "
+        f"package {info['package_version']}; subset: {html.escape(where)}. Figures after Jiang et al., "
+        f"EMSE 2024 (doi:{paper.DOI}); percentages are shares of each bar's group, as in the paper.</p>",
+    ]
+    for query in FIGURES:
+        frame = results[query.alias]
+        chart = charts.figure(query, frame)
+        parts += [f"<section id='{query.alias}'><h2>{html.escape(query.title)}</h2>",
+                  f"<figure class='chart'>{charts.svg(chart)}</figure>",
+                  wide_html(frame, query.grouping, query.dimension), stat_html(stats[query.alias]), "</section>"]
+    parts += [f"<section id='table4'><h2>{html.escape(find('table4').title)}</h2>", table_html(results["table4"]),
+              "</section>",
+              f"<section id='shares'><h2>{html.escape(find('shares').title)}</h2>", table_html(results["shares"]),
+              "</section></body></html>"]
+    return "\n".join(parts)
+
+
+def write(out: Path, release: str | os.PathLike[str] | None = None, filters: dict[str, Any] | None = None) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "report.html"
+    partial = path.with_suffix(".html.part")
+    partial.write_text(render(release, filters), encoding="utf-8")
+    partial.replace(path)
+    return path

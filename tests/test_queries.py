@@ -1,0 +1,140 @@
+"""The SQL files: one helper each, plain DuckDB that runs the same in a shell over the release folder,
+filters that name what is wrong, and the rq / report commands."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import cvreeng_bench
+from cvreeng_bench import queries
+from cvreeng_bench.report import render
+from cvreeng_bench.resources import resource_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cvreeng_bench", *args], capture_output=True, text=True,
+                          check=False)
+
+
+def test_every_sql_file_has_a_helper_and_every_helper_a_file() -> None:
+    assert set(queries.query_files()) == {q.name for q in queries.QUERIES}
+    assert len({q.alias for q in queries.QUERIES}) == len(queries.QUERIES)
+
+
+def test_the_sql_runs_unchanged_in_a_plain_duckdb_session_over_the_release(release: Path, monkeypatch) -> None:
+    monkeypatch.chdir(release)  # as `duckdb` started in the release folder would see it
+    con = duckdb.connect()
+    con.execute((release / "views.sql").read_text())
+    for path in sorted(resource_dir("queries").glob("*.sql")):
+        shell = con.sql(path.read_text()).pl()
+        api = cvreeng_bench.rq(path.stem, release)
+        assert shell.equals(api), path.name
+
+
+def test_a_filter_narrows_every_breakdown(release: Path) -> None:
+    yolo = cvreeng_bench.rq("fig9", release, family="YOLO")
+    assert yolo["count"].sum() == 21 + 21 + 13 + 19 + 4
+    zoo = cvreeng_bench.rq("fig9", release, repo_type="Zoo")
+    assert zoo["count"].sum() == 140
+    both = cvreeng_bench.rq("fig7", release, repo_type="Zoo", framework="PyTorch")
+    expected = cvreeng_bench.load("defects", release).filter(
+        (pl.col("repo_type") == "Zoo") & (pl.col("framework") == "PyTorch")).height
+    assert both["count"].sum() == expected > 0
+    assert cvreeng_bench.rq("table4", release, family="YOLO").height == 5
+
+
+def test_an_unknown_filter_column_or_value_is_named(release: Path) -> None:
+    with pytest.raises(queries.QueryError, match="unknown filter column 'famly'"):
+        cvreeng_bench.rq("fig9", release, famly="YOLO")
+    with pytest.raises(queries.QueryError, match=r"family = 'YOLOv9'; values: CenterNet"):
+        cvreeng_bench.rq("fig9", release, family="YOLOv9")
+
+
+def test_an_unknown_query_lists_the_available_ones() -> None:
+    with pytest.raises(queries.QueryError, match="fig5 .*fig10 .*or 'all'"):
+        queries.find("fig55")
+
+
+def test_rq_csv_is_long_form_with_count_and_percent(release: Path) -> None:
+    result = cli("rq", "fig9", "--release", str(release), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "stage,impact,count,percent"
+    assert lines[1].startswith("Environment,Crash,130,82.8")
+
+
+def test_rq_all_prints_every_query_and_draws_charts(release: Path, tmp_path: Path) -> None:
+    result = cli("rq", "all", "--release", str(release), "--format", "markdown", "--chart",
+                 str(tmp_path / "fig.svg"))
+    assert result.returncode == 0, result.stderr
+    for query in queries.QUERIES:
+        assert query.title in result.stdout
+    svgs = sorted(p.name for p in tmp_path.glob("*.svg"))
+    assert svgs == sorted(f"fig_{q.alias}.svg" for q in queries.FIGURES)
+    assert "<svg" in (tmp_path / "fig_fig9.svg").read_text()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".html"])
+def test_a_chart_can_be_written_without_a_browser(release: Path, tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"fig10{suffix}"
+    assert cli("rq", "fig10", "--release", str(release), "--chart", str(target)).returncode == 0
+    data = target.read_bytes()
+    assert data.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in data
+
+
+def test_a_user_mistake_in_rq_is_one_line(release: Path) -> None:
+    result = cli("rq", "fig9", "--release", str(release), "--where", "famly=YOLO")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "unknown filter column 'famly'" in result.stderr
+
+
+def test_the_report_has_six_figures_tables_and_tests(release: Path) -> None:
+    page = render(release)
+    assert page.count("<svg") == 6
+    assert page.count("Chi-square test of independence") == 6
+    assert "Cram&eacute;r's V" in page and "unreliable" in page
+    assert "tensorflow/models" in page
+    assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained: nothing to fetch
+
+
+def test_the_report_renders_in_headless_chromium(release: Path, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install chromium (see .ci/run)")
+        pytest.skip("chromium is not installed")
+    result = cli("report", "--release", str(release), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", (tmp_path / "report.html").as_uri()],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert dom.count("<figure class=\"chart\"><svg") == 6
+    assert dom.count("<path") > 100  # bars, axes and legends were parsed as SVG shapes, not left as text
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,3000",
+                    (tmp_path / "report.html").as_uri()], capture_output=True, timeout=120, check=True)
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 50_000
+
+
+def test_the_wheel_ships_the_sql_files_and_cards(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    wheel = next(tmp_path.glob("cvreeng_bench-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for query in queries.QUERIES:
+        assert f"cvreeng_bench/queries/{query.name}.sql" in names
+    assert "cvreeng_bench/data_cards/dataset_card.md" in names
+    assert "cvreeng_bench/errata.csv" in names
