@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CvreengError
 from . import sources
+from .errors import CvreengError
 from .release import DATASET_VERSION, MANIFEST, data_path
 
 if TYPE_CHECKING:

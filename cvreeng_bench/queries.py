@@ -94,7 +94,7 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
     for column, value in filters.items():
         owners = [v for v in FILTERED_VIEWS if column in columns[v]]
         if not owners:
-            usable = sorted(c for c in set(columns["defects"]) | set(columns["repositories"]) if not c.startswith("raw_"))
+            usable = sorted(c for c in {*columns["defects"], *columns["repositories"]} if not c.startswith("raw_"))
             raise QueryError(f"unknown filter column {column!r}; usable: {', '.join(usable)}")
         source = owners[0]
         known = [r[0] for r in con.execute(

@@ -19,11 +19,10 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CvreengError
 from . import paper, sources, taxonomy
 from ._version import __version__
+from .errors import CvreengError
 from .normalize import read_agreement, read_defects, read_non_reengineering
-from .resources import resource_dir
 from .schema import SCHEMAS
 from .validate import Problem, errors, polars_type, validate
 
@@ -122,8 +121,6 @@ def _issues(defects: list[dict[str, Any]], others: list[dict[str, Any]], framewo
         issue["n_defects"] += 1
         issue["source_rows"].append(d["source_row"])
     for o in others:
-        if o["issue_id"] in issues:  # caught by validation as a duplicate; keep both sides visible
-            o = {**o, "issue_id": o["issue_id"] + "?non_reengineering"}
         issues[o["issue_id"]] = {**o, "is_reengineering": False, "n_defects": 0, "source": "non_reengineering",
                                  "github_labels": None, "source_rows": [o["source_row"]]}
     for issue in issues.values():
@@ -169,6 +166,10 @@ def assemble(upstream: sources.Upstream, errata_path: Path | None = None,
     agreement = read_agreement(upstream["agreement"])
     errata, problems = read_errata(errata_path)
     problems = defects.problems + others.problems + agreement.problems + problems
+    labeled = {d["issue_id"] for d in defects.rows}
+    problems += [Problem(f"{upstream['non_reengineering'].name} row {o['source_row']}", f"issue {o['issue_id']} "
+                         "is also in the defects file: an issue is either a reengineering defect or not")
+                 for o in others.rows if o["issue_id"] in labeled]
     if errors(problems):
         return {}, problems
     for d in defects.rows:

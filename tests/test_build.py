@@ -171,3 +171,9 @@ def test_the_manifest_records_versions_upstream_and_hash(tiny_upstream, tmp_path
     assert info["upstream"]["commit"].startswith("4cb1d7ee")
     assert info["upstream"]["verified"] is False
     assert len(info["content_sha256"]) == 64
+
+
+def test_an_issue_in_both_upstream_files_is_refused(tiny_upstream, tmp_path: Path) -> None:
+    upstream = tiny_upstream(non_reengineering=[non_reengineering_row(0, "ultralytics/yolov3", 1)])
+    with pytest.raises(rel.BuildError, match=r"Defects.csv row 2: issue ultralytics/yolov3#1 is also"):
+        build(upstream, tmp_path / "out")

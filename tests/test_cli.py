@@ -27,7 +27,7 @@ def test_importing_the_package_and_help_load_no_heavy_library() -> None:
 
 def test_every_command_has_help_with_an_example() -> None:
     parser = cli.build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+    commands = parser._subparsers._group_actions[0].choices
     assert {"build", "validate", "publish", "info"} <= set(commands)
     for name, sub in commands.items():
         assert "example:" in sub.format_help() and "cvreeng-bench " + name in sub.format_help(), name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ SEED = 20240101
 TEST_FRACTION = 0.2
 N_FOLDS = 5
 # Issues opened on or after this instant are the temporal test side (88 of 427, about a fifth).
-TEMPORAL_CUTOFF = datetime(2020, 1, 1, tzinfo=timezone.utc)
+TEMPORAL_CUTOFF = datetime(2020, 1, 1, tzinfo=UTC)
 SPLITS = ("holdout", "fold", "repo_holdout", "temporal")
 
 
