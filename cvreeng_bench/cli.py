@@ -151,6 +151,142 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json(data: object) -> str:
+    import json
+
+    return json.dumps(data, indent=2, default=str)
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from .bench.tasks import REGISTRY
+
+    for task in REGISTRY.latest():
+        print(f"{task.key:22s} main={task.main_score:9s} split={task.split:8s} {len(task.labels):2d} labels  "
+              f"{task.description}")
+    return 0
+
+
+def _score_table(result: dict) -> str:
+    lines = [f"task {result['task']}@v{result['task_version']}, split {result['split']}, n = {result['n']} "
+             f"({result['mode']}-label predictions, {result['n_resamples']} bootstrap resamples, seed {result['seed']})",
+             ""]
+    for metric, value in result["scores"].items():
+        low, high = result["ci95"][metric]
+        lines.append(f"  {metric:9s} {value:.3f}  [{low:.3f}, {high:.3f}]")
+    lines += ["", f"  {'label':40s} {'support':>7s} {'precision':>9s} {'recall':>7s} {'f1':>6s}"]
+    for row in result["per_label"]:
+        lines.append(f"  {row['label'][:40]:40s} {row['support']:7d} {row['precision']:9.3f} {row['recall']:7.3f} "
+                     f"{row['f1']:6.3f}")
+    if result.get("confusion"):
+        lines += ["", "  confusion (rows gold, columns predicted):"]
+        for label, row in zip(result["labels"], result["confusion"], strict=True):
+            lines.append(f"  {label[:28]:28s} " + " ".join(f"{n:4d}" for n in row))
+    return "\n".join(lines) + "\n"
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .bench.evaluate import evaluate
+    from .bench.tasks import get
+
+    result = evaluate(args.predictions, get(args.task), args.split, args.release, allow_missing=args.allow_missing,
+                      n_resamples=args.resamples, seed=args.seed)
+    text = _json(result) + "\n" if args.format == "json" else _score_table(result)
+    sys.stdout.write(text)
+    if args.out:
+        args.out.write_text(_json(result) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .bench.evaluate import compare
+    from .bench.tasks import get
+
+    result = compare(args.a, args.b, get(args.task), args.split, args.release, metric=args.metric,
+                     n_resamples=args.resamples, seed=args.seed)
+    print(_json(result))
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from .bench.baselines import run
+    from .bench.tasks import get
+
+    frame = run(args.name, get(args.task), args.split, args.release, seed=args.seed)
+    suffix = args.out.suffix.lower()
+    if suffix == ".parquet":
+        frame.write_parquet(args.out)
+    elif suffix in (".jsonl", ".ndjson"):
+        frame.write_ndjson(args.out)
+    else:
+        frame.write_csv(args.out)
+    print(f"{frame.height} predictions written to {args.out}")
+    return 0
+
+
+def cmd_ceiling(args: argparse.Namespace) -> int:
+    from .bench.ceiling import ceiling
+
+    result = ceiling(args.release, n_resamples=args.resamples)
+    if args.format == "json":
+        print(_json(result))
+        return 0
+    print("pooled Cohen's kappa per phase (all labeled columns), as the paper reports it and as recomputed:")
+    print(f"  {'phase':14s} {'paper':>6s} {'raw':>6s} {'normalized':>10s} {'canonical':>9s}")
+    for row in result["pooled"]:
+        print(f"  {row['phase']:14s} {row['paper_kappa']:6.2f} {row['kappa_raw']:6.2f} {row['kappa_normalized']:10.2f} "
+              f"{row['kappa_canonical']:9.2f}")
+    print("\nper dimension (rater 2 scored against rater 1):")
+    for row in result["per_dimension"]:
+        s, c = row["scores"], row["ci95"]
+        print(f"  {row['phase']:14s} {row['dimension']:14s} n={row['n']:3d} accuracy {s['accuracy']:.3f} "
+              f"macro-F1 {s['macro_f1']:.3f} kappa {s['kappa']:.3f} [{c['kappa'][0]:.3f}, {c['kappa'][1]:.3f}]")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    import json
+
+    from .api import manifest
+    from .bench import leaderboard
+    from .errors import CvreengError
+
+    if args.action == "add":
+        if args.result is None or not args.name:
+            raise CvreengError("leaderboard add needs RESULT.json and --name")
+        result = json.loads(args.result.read_text("utf-8"))
+        row = leaderboard.entry(result, name=args.name, url=args.url or "", model_cutoff=args.model_cutoff,
+                                notes=args.notes or "")
+        leaderboard.add(args.board, row)
+        print(f"added {args.name} ({row['task']}, {row['split']}: {row['main_score']} {row['score']:.3f}) to {args.board}")
+        if row["contamination_risk"]:
+            print("note: flagged as a contamination risk (model cut-off after the issues were public)")
+        return 0
+    board = args.board if args.board.is_file() else leaderboard.SHIPPED
+    rows = leaderboard.read(board)
+    version = manifest(args.release)["dataset_version"] if args.release else DATASET_VERSION_DEFAULT()
+    if args.action == "show":
+        sys.stdout.write(leaderboard.show(rows, version, args.task))
+    else:
+        for path in leaderboard.render(rows, version, args.out):
+            print(f"written {path}")
+    return 0
+
+
+def DATASET_VERSION_DEFAULT() -> str:  # noqa: N802 - reads like the constant it returns
+    from .release import DATASET_VERSION
+
+    return DATASET_VERSION
+
+
+def _bench_args(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
+    p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
+    p.add_argument("--split", default=None, help="holdout (default), fold, repo_holdout, temporal or all")
+    _release_arg(p)
+    if resamples:
+        p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cvreeng-bench",
@@ -214,6 +350,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--where", action="append", metavar="COLUMN=VALUE", help="as for rq")
     COMMANDS["report"] = cmd_report
 
+    p = _add(sub, "tasks", "List the benchmark tasks (name@version, main score, default split, labels).",
+             "cvreeng-bench tasks")
+    COMMANDS["tasks"] = cmd_tasks
+
+    p = _add(sub, "evaluate", "Score a predictions file (CSV, JSONL or parquet) on a task, with 95% bootstrap "
+             "intervals.", "cvreeng-bench evaluate preds.csv --task stage --split holdout --format json")
+    p.add_argument("predictions", type=Path, help="issue_id + label (or labels), optional score/confidence")
+    _bench_args(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--allow-missing", action="store_true", help="score issues without a prediction as wrong")
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON result here (for leaderboard add)")
+    COMMANDS["evaluate"] = cmd_evaluate
+
+    p = _add(sub, "compare", "Paired bootstrap test of two prediction files on the same task and split.",
+             "cvreeng-bench compare a.csv b.csv --task impact")
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    _bench_args(p)
+    p.add_argument("--metric", default=None, help="accuracy, macro_f1 or kappa (default: the task's main score)")
+    COMMANDS["compare"] = cmd_compare
+
+    p = _add(sub, "baseline", "Run a seeded baseline: majority, stratified, metadata, tfidf or embeddings.",
+             "cvreeng-bench baseline metadata --task root_cause --out preds.csv")
+    p.add_argument("name", help="majority, stratified, metadata, tfidf or embeddings")
+    _bench_args(p, resamples=False)
+    p.add_argument("--out", type=Path, required=True, help="predictions file (.csv, .jsonl or .parquet)")
+    COMMANDS["baseline"] = cmd_baseline
+
+    p = _add(sub, "ceiling", "The human ceiling: the two raters' agreement per phase and dimension.",
+             "cvreeng-bench ceiling --format json")
+    _release_arg(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--resamples", type=int, default=1000)
+    COMMANDS["ceiling"] = cmd_ceiling
+
+    p = _add(sub, "leaderboard", "Add a result to, show or render the leaderboard.",
+             "cvreeng-bench leaderboard add result.json --name my-model --url https://example.org")
+    p.add_argument("action", choices=("add", "show", "render"))
+    p.add_argument("result", type=Path, nargs="?", help="with add: an `evaluate --out` JSON result")
+    p.add_argument("--board", type=Path, default=Path("leaderboard.jsonl"),
+                   help="board file (default ./leaderboard.jsonl; show/render fall back to the shipped board)")
+    p.add_argument("--name", help="with add: the system's name")
+    p.add_argument("--url", help="with add: where the system is described")
+    p.add_argument("--model-cutoff", help="with add: training-data cut-off of a pretrained model (YYYY-MM-DD)")
+    p.add_argument("--notes", help="with add: free text")
+    p.add_argument("--task", help="with show: only this task")
+    p.add_argument("--out", type=Path, default=Path("leaderboard"), help="with render: output folder")
+    _release_arg(p)
+    COMMANDS["leaderboard"] = cmd_leaderboard
+
     return parser
 
 
@@ -231,6 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `cvreeng-bench rq all | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
     except CvreengError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

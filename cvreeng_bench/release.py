@@ -187,10 +187,14 @@ def assemble(upstream: sources.Upstream, errata_path: Path | None = None,
     return tables, problems + validate(tables)
 
 
+# The leaderboard scores the data; hashing it too would make an entry's own hash depend on the entry.
+UNHASHED = ("leaderboard",)
+
+
 def content_hash(tables: dict[str, pl.DataFrame]) -> str:
-    """sha256 over every config's rows (NDJSON, config order fixed), independent of parquet encoding."""
+    """sha256 over every data config's rows (NDJSON, config order fixed), independent of parquet encoding."""
     digest = hashlib.sha256()
-    for name in sorted(tables):
+    for name in sorted(set(tables) - set(UNHASHED)):
         digest.update(name.encode() + b"\n" + tables[name].write_ndjson().encode())
     return digest.hexdigest()
 
@@ -227,11 +231,16 @@ def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream) -> dic
 
 
 def write_release(tables: dict[str, pl.DataFrame], info: dict[str, Any], target: Path) -> None:
+    from .bench import leaks
     from .card import render_cards
 
     for name, frame in tables.items():
         write_parquet(frame, target / data_path(name), name)
     shutil.copyfile(ERRATA_FILE, target / "errata.csv")
+    texts = tables.get("issue_texts")
+    leak = leaks.report(tables["splits"], tables["defects"], texts) if "splits" in tables else None
+    if leak is not None:
+        (target / "leak_report.json").write_text(json.dumps(leak, indent=2) + "\n", encoding="utf-8")
     for filename, text in render_cards(tables, info).items():
         (target / filename).write_text(text, encoding="utf-8")
     views = "\n".join(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{data_path(name)}');"
@@ -257,6 +266,7 @@ def install(staging: Path, out: Path) -> None:
 def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True, progress: bool = True,
           extra: dict[str, pl.DataFrame] | None = None) -> tuple[Path, list[Problem]]:
     """Build the release into ``out``; raise BuildError (nothing written) when any error was found."""
+    from .bench import leaderboard
     from .bench.splits import make_splits
 
     found = sources.resolve(upstream, verify=verify, progress=progress)
@@ -265,6 +275,7 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
         raise BuildError(problems)
     tables["splits"] = make_splits(tables["issues"], tables["defects"])
     tables.update(extra or {})
+    tables["leaderboard"] = leaderboard.table(leaderboard.read(leaderboard.SHIPPED))
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

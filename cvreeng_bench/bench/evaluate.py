@@ -115,7 +115,9 @@ def evaluate(path: Path, task: Task, split: str | None = None, release: str | os
              allow_missing: bool = False, n_resamples: int = 1000, seed: int = 0,
              subset: set[str] | None = None) -> dict[str, Any]:
     """Score a predictions file on a task and split; returns the result record a leaderboard entry needs."""
-    from ..api import manifest
+    import polars as pl
+
+    from ..api import load, manifest
 
     split = split or task.split
     population = items(task, release, "all")
@@ -126,12 +128,14 @@ def evaluate(path: Path, task: Task, split: str | None = None, release: str | os
                             source=path.name)
     scores = score(gold, predicted, task.labels, n_resamples=n_resamples, seed=seed)
     info = manifest(release)
+    opened = load("issues", release).filter(pl.col("issue_id").is_in(scored["issue_id"].implode()))["issue_created_at"]
     return {
         "task": task.name, "task_version": task.version, "split": split, "main_score": task.main_score,
         "dataset_version": info["dataset_version"], "content_sha256": info["content_sha256"],
         "package_version": __version__, "predictions_sha256": sha256_file(path),
         "date": datetime.now(timezone.utc).date().isoformat(), **scores.as_dict(),
         "n_missing": sum(p == [MISSING] for p in predicted),
+        "issues_public_since": opened.min().date().isoformat() if opened.len() else None,
     }
 
 
