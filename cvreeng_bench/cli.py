@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
              "cvreeng-bench tasks")
     COMMANDS["tasks"] = cmd_tasks
 
-    p = _add(sub, "evaluate", "Score a predictions file (CSV, JSONL or parquet) on a task, with 95% bootstrap "
+    p = _add(sub, "evaluate", "Score a predictions file (CSV, JSONL or parquet) on a task, with 95%% bootstrap "
              "intervals.", "cvreeng-bench evaluate preds.csv --task stage --split holdout --format json")
     p.add_argument("predictions", type=Path, help="issue_id + label (or labels), optional score/confidence")
     _bench_args(p)

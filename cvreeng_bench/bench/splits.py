@@ -1,8 +1,8 @@
 """Frozen, seeded splits over issues (the unit a classifier sees), shipped as the ``splits`` config.
 
 Every assignment is a pure function of the issue ids, their strata and a seed: issues are ordered within
-each stratum by sha256(seed, issue id), so regenerating on any machine gives the same split without a
-random-number generator. An issue is one row, so no issue can sit on both sides; the defects of an
+each stratum by sha256(seed, issue id) and dealt out in turn, so regenerating on any machine gives the
+same split without a random-number generator. An issue is one row, so no issue can sit on both sides; the defects of an
 issue follow it.
 """
 
@@ -28,23 +28,21 @@ def _rank(seed: int, key: str) -> str:
     return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
 
 
-def stratified_order(ids: list[str], strata: list[str], seed: int) -> dict[str, int]:
-    """Position of every id in a stratified interleaving: each stratum spread evenly over the order.
+def stratified_folds(ids: list[str], strata: list[str], seed: int, n_folds: int = N_FOLDS) -> dict[str, int]:
+    """Fold of every id: within each stratum, members in seeded order are dealt to folds in turn.
 
-    Taking every k-th position of this order gives a stratified sample; position modulo n gives
-    stratified folds.
+    The dealing continues across strata (in name order), so every stratum is spread over the folds as
+    evenly as its size allows and the folds differ in size by at most one.
     """
     groups: dict[str, list[str]] = defaultdict(list)
     for issue, stratum in zip(ids, strata, strict=True):
         groups[stratum].append(issue)
-    keyed = []
-    for stratum, members in groups.items():
-        members.sort(key=lambda issue: _rank(seed, issue))
-        for i, issue in enumerate(members):
-            # spread stratum members evenly over [0, 1); ties broken by the seeded hash
-            keyed.append(((i + 0.5) / len(members), _rank(seed, stratum + issue), issue))
-    keyed.sort()
-    return {issue: position for position, (_, _, issue) in enumerate(keyed)}
+    folds, dealt = {}, 0
+    for stratum in sorted(groups):
+        for issue in sorted(groups[stratum], key=lambda member: _rank(seed, member)):
+            folds[issue] = dealt % n_folds
+            dealt += 1
+    return folds
 
 
 def make_splits(issues: pl.DataFrame, defects: pl.DataFrame, seed: int = SEED) -> pl.DataFrame:
@@ -57,10 +55,11 @@ def make_splits(issues: pl.DataFrame, defects: pl.DataFrame, seed: int = SEED) -
         pl.when(pl.col("is_reengineering")).then(pl.col("primary_stage").fill_null("?"))
         .otherwise(pl.lit("not reengineering")).alias("stratum")).sort("issue_id")
     ids, strata = frame["issue_id"].to_list(), frame["stratum"].to_list()
-    order = stratified_order(ids, strata, seed)
-    every = round(1 / TEST_FRACTION)
-    holdout = ["test" if order[i] % every == every - 1 else "train" for i in ids]
-    fold = [order[i] % N_FOLDS for i in ids]
+    folds = stratified_folds(ids, strata, seed)
+    fold = [folds[i] for i in ids]
+    # The stratified holdout is its own dealing into 1 / TEST_FRACTION parts (a different seed), test = part 0.
+    parts = stratified_folds(ids, strata, seed + 1, round(1 / TEST_FRACTION))
+    holdout = ["test" if parts[i] == 0 else "train" for i in ids]
 
     # Leave repositories out: whole repositories to the test side, in seeded order, until about a fifth
     # of the issues are there; zoo and solo repositories alternate so both kinds are held out.
