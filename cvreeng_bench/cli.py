@@ -168,8 +168,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def _score_table(result: dict) -> str:
     lines = [f"task {result['task']}@v{result['task_version']}, split {result['split']}, n = {result['n']} "
-             f"({result['mode']}-label predictions, {result['n_resamples']} bootstrap resamples, seed {result['seed']})",
-             ""]
+             f"({result['mode']}-label predictions, {result['n_resamples']} bootstrap resamples, "
+             f"seed {result['seed']})", ""]
     for metric, value in result["scores"].items():
         low, high = result["ci95"][metric]
         lines.append(f"  {metric:9s} {value:.3f}  [{low:.3f}, {high:.3f}]")
@@ -233,8 +233,8 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
     print("pooled Cohen's kappa per phase (all labeled columns), as the paper reports it and as recomputed:")
     print(f"  {'phase':14s} {'paper':>6s} {'raw':>6s} {'normalized':>10s} {'canonical':>9s}")
     for row in result["pooled"]:
-        print(f"  {row['phase']:14s} {row['paper_kappa']:6.2f} {row['kappa_raw']:6.2f} {row['kappa_normalized']:10.2f} "
-              f"{row['kappa_canonical']:9.2f}")
+        print(f"  {row['phase']:14s} {row['paper_kappa']:6.2f} {row['kappa_raw']:6.2f} "
+              f"{row['kappa_normalized']:10.2f} {row['kappa_canonical']:9.2f}")
     print("\nper dimension (rater 2 scored against rater 1):")
     for row in result["per_dimension"]:
         s, c = row["scores"], row["ci95"]
@@ -257,7 +257,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         row = leaderboard.entry(result, name=args.name, url=args.url or "", model_cutoff=args.model_cutoff,
                                 notes=args.notes or "")
         leaderboard.add(args.board, row)
-        print(f"added {args.name} ({row['task']}, {row['split']}: {row['main_score']} {row['score']:.3f}) to {args.board}")
+        print(f"added {args.name} ({row['task']}, {row['split']}: {row['main_score']} {row['score']:.3f}) "
+              f"to {args.board}")
         if row["contamination_risk"]:
             print("note: flagged as a contamination risk (model cut-off after the issues were public)")
         return 0

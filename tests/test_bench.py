@@ -110,7 +110,7 @@ def test_scores_equal_scikit_learn_on_single_label_predictions() -> None:
     assert result.point["accuracy"] == pytest.approx(accuracy_score(gold, pred))
     assert result.point["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"))
     assert result.point["kappa"] == pytest.approx(cohen_kappa_score(gold, pred))
-    precision, recall, f1, support = precision_recall_fscore_support(gold, pred, labels=labels)
+    _, _, f1, support = precision_recall_fscore_support(gold, pred, labels=labels)
     assert [r["f1"] for r in result.per_label] == pytest.approx(list(f1))
     assert [r["support"] for r in result.per_label] == list(support)
 
@@ -200,7 +200,8 @@ def test_compare_finds_no_difference_between_identical_files_and_one_between_goo
         release: Path, tmp_path: Path) -> None:
     task = tasks.get("screening")
     scored = tasks.items(task, release, "holdout")
-    good = _write(tmp_path / "good.csv", [{"issue_id": i, "label": p} for i, p in scored.select("issue_id", "primary").rows()])
+    pairs = scored.select("issue_id", "primary").rows()
+    good = _write(tmp_path / "good.csv", [{"issue_id": i, "label": p} for i, p in pairs])
     bad = _write(tmp_path / "bad.csv", [{"issue_id": i, "label": "not reengineering"} for i in scored["issue_id"]])
     same = evaluate.compare(good, good, task, "holdout", release, metric="accuracy")
     assert same["difference"] == 0 and same["p_value"] == 1.0

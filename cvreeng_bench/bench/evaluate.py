@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,7 +133,7 @@ def evaluate(path: Path, task: Task, split: str | None = None, release: str | os
         "task": task.name, "task_version": task.version, "split": split, "main_score": task.main_score,
         "dataset_version": info["dataset_version"], "content_sha256": info["content_sha256"],
         "package_version": __version__, "predictions_sha256": sha256_file(path),
-        "date": datetime.now(timezone.utc).date().isoformat(), **scores.as_dict(),
+        "date": datetime.now(UTC).date().isoformat(), **scores.as_dict(),
         "n_missing": sum(p == [MISSING] for p in predicted),
         "issues_public_since": opened.min().date().isoformat() if opened.len() else None,
     }

@@ -51,7 +51,8 @@ def entry(result: dict[str, Any], *, name: str, url: str = "", kind: str = "subm
         "name": name, "url": url, "kind": kind, "task": result["task"], "task_version": result["task_version"],
         "split": result["split"], "dataset_version": result["dataset_version"],
         "content_sha256": result["content_sha256"], "package_version": result.get("package_version", ""),
-        "date": result.get("date") or date.today().isoformat(), "predictions_sha256": result.get("predictions_sha256", ""),
+        "date": result.get("date") or date.today().isoformat(),
+        "predictions_sha256": result.get("predictions_sha256", ""),
         "main_score": main, "score": result["scores"][main], "ci_low": result["ci95"][main][0],
         "ci_high": result["ci95"][main][1], "accuracy": result["scores"]["accuracy"],
         "macro_f1": result["scores"]["macro_f1"], "kappa": result["scores"]["kappa"], "n": result["n"],
@@ -126,7 +127,8 @@ def show(rows: list[dict[str, Any]], dataset_version: str, task: str | None = No
     live = frame.filter(pl.col("current"))
     humans = live.filter(pl.col("kind") == "human")
     systems = live.filter(pl.col("kind") != "human")
-    for (task_name, split), group in sorted(systems.group_by("task", "split"), key=lambda g: (str(g[0][0]), str(g[0][1]))):
+    groups = sorted(systems.group_by("task", "split"), key=lambda g: (str(g[0][0]), str(g[0][1])))
+    for (task_name, split), group in groups:
         metric = group["main_score"][0]
         out.append(f"### {task_name} ({split}), ranked by {metric}\n")
         out.append("| rank | system | kind | score | 95% CI | accuracy | kappa | n | note |")
