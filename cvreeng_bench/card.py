@@ -80,6 +80,20 @@ def taxonomy_markdown() -> str:
     return "\n".join(parts)
 
 
+def _text_section(tables: dict[str, pl.DataFrame]) -> str:
+    texts = tables.get("issue_texts")
+    if texts is None:
+        return ("This release carries no issue texts. `cvreeng-bench hydrate` fetches them from the GitHub API "
+                "and `cvreeng-bench build --with-text CACHE` adds them as the `issue_texts` config.")
+    taken = texts["snapshot_at"].max()
+    ok = texts.filter(texts["status"] == "ok").height
+    return (f"The `issue_texts` config holds a snapshot of {ok} of {texts.height} issue threads (title, body, "
+            f"comments) taken from the GitHub API on {taken:%Y-%m-%d} (UTC); the others were deleted or hidden "
+            "by then. The texts belong to their authors and are redistributed under GitHub's terms of service "
+            "for research use; e-mail addresses and access tokens were replaced by `<email>` and `<token>` "
+            "unless the release says otherwise. Ask for removal of your text by opening an issue.")
+
+
 def values(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> dict[str, str]:
     defects, issues = tables["defects"], tables["issues"]
     n = defects.height
@@ -109,6 +123,7 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> dict[str, s
         "stage_table": _counts_table(defects, "stage", n),
         "manifestation_table": _counts_table(defects, "manifestation", n),
         "taxonomy": taxonomy_markdown(),
+        "text_section": _text_section(tables),
         "doi": paper.DOI,
         "citation": paper.CITATION,
     }

@@ -43,7 +43,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.with_text is not None:
         from .hydrate.texts import issue_texts_table
 
-        text = {"issue_texts": issue_texts_table(args.with_text, redact=not args.no_redact)}
+        text = {"issue_texts": issue_texts_table(cache_file(args.with_text), redact=not args.no_redact)}
     folder, problems = build(out, args.upstream, verify=not args.no_verify, progress=not args.quiet, extra=text)
     warnings = [p for p in problems if p not in errors(problems)]
     if warnings:
@@ -279,6 +279,35 @@ def DATASET_VERSION_DEFAULT() -> str:  # noqa: N802 - reads like the constant it
     return DATASET_VERSION
 
 
+def cache_file(folder: Path) -> Path:
+    """A hydrate cache is a folder holding hydrate.duckdb (a path to the file itself is accepted too)."""
+    return folder if folder.suffix == ".duckdb" else folder / "hydrate.duckdb"
+
+
+def cmd_hydrate(args: argparse.Namespace) -> int:
+    from .api import load
+    from .hydrate.client import Client
+    from .hydrate.run import hydrate
+
+    if args.issues_file:
+        ids = [line.strip() for line in args.issues_file.read_text("utf-8").splitlines() if line.strip()]
+    else:
+        ids = load("issues", args.release)["issue_id"].to_list()
+    token = os.environ.get(args.token_env) or None
+    if token is None:
+        print(f"no token in ${args.token_env}: anonymous rate limit (60 requests an hour)", file=sys.stderr)
+    client = Client(args.api_url, token)
+    summary = hydrate(ids, cache_file(args.cache), client, concurrency=args.concurrency, progress=not args.quiet,
+                      refresh_missing=args.refresh_missing)
+    verb = "resumed" if summary.resumed else "started"
+    print(f"run {summary.run} ({verb}): {summary.issues} issues fetched, {summary.skipped} already done, "
+          f"{summary.requests} requests, waited {summary.waited_s:.0f} s; "
+          + ", ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
+    for old, new in sorted(summary.moved.items()):
+        print(f"moved: {old} is now {new}")
+    return 0
+
+
 def _bench_args(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
     p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
     p.add_argument("--split", default=None, help="holdout (default), fold, repo_holdout, temporal or all")
@@ -350,6 +379,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("report"), help="folder for report.html")
     p.add_argument("--where", action="append", metavar="COLUMN=VALUE", help="as for rq")
     COMMANDS["report"] = cmd_report
+
+    p = _add(sub, "hydrate", "Fetch every sampled issue's thread from the GitHub API into a resumable cache.",
+             "GITHUB_TOKEN=... cvreeng-bench hydrate --cache text-cache --concurrency 8")
+    _release_arg(p)
+    p.add_argument("--cache", type=Path, default=Path("hydrate-cache"), help="cache folder (hydrate.duckdb)")
+    p.add_argument("--token-env", default="GITHUB_TOKEN", help="environment variable holding a token")
+    p.add_argument("--api-url", default="https://api.github.com", help="API root (GitHub Enterprise, a test server)")
+    p.add_argument("--concurrency", type=int, default=4, help="parallel requests (default 4)")
+    p.add_argument("--issues-file", type=Path, default=None, help="issue ids, one per line (default: the release's)")
+    p.add_argument("--refresh-missing", action="store_true", help="ask again for issues recorded as 404/410")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    COMMANDS["hydrate"] = cmd_hydrate
 
     p = _add(sub, "tasks", "List the benchmark tasks (name@version, main score, default split, labels).",
              "cvreeng-bench tasks")

@@ -1,0 +1,171 @@
+"""A small GitHub REST client that behaves the way the API asks clients to.
+
+* primary rate limits: when ``x-ratelimit-remaining`` reaches 0 (or a 403/429 says so), every worker
+  waits until ``x-ratelimit-reset``;
+* secondary rate limits: a 403/429 with ``retry-after`` waits that long;
+* 5xx answers and connection errors are retried with exponential backoff;
+* 301 (a transferred or renamed repository) is followed by hand so the new location can be recorded;
+* conditional requests: a known ETag is sent as ``If-None-Match``; a 304 costs no rate limit;
+* ``Link: <...>; rel="next"`` is exposed so callers can paginate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._version import __version__
+from ..errors import CvreengError
+
+DEFAULT_API = "https://api.github.com"
+MAX_TRIES = 6
+MAX_REDIRECTS = 5
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class GitHubError(CvreengError):
+    """The API could not be used (bad token, exhausted retries, unexpected answer)."""
+
+
+@dataclass
+class Response:
+    url: str  # the URL that finally answered (after redirects)
+    status: int
+    headers: dict[str, str]
+    body: Any = None  # parsed JSON, or None for 304/404/410
+    redirected_from: str | None = None
+
+    @property
+    def next_url(self) -> str | None:
+        match = _NEXT.search(self.headers.get("link", ""))
+        return match.group(1) if match else None
+
+
+@dataclass
+class RateState:
+    """Shared between workers: how many requests were made, and when the next one may go."""
+
+    requests: int = 0
+    remaining: int | None = None
+    limit: int | None = None
+    reset: float | None = None
+    not_before: float = 0.0
+    waited_s: float = 0.0  # total time all workers were held back
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Client:
+    def __init__(self, api_url: str = DEFAULT_API, token: str | None = None, *, timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep, on_wait: Callable[[str, float], None] | None = None,
+                 backoff: float = 1.0) -> None:
+        self.api = api_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.sleep = sleep
+        self.on_wait = on_wait
+        self.backoff = backoff
+        self.state = RateState()
+        self._opener = urllib.request.build_opener(_NoRedirect())
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.api}/{path.lstrip('/')}"
+
+    def _wait(self, seconds: float, why: str) -> None:
+        if seconds <= 0:
+            return
+        with self.state.lock:
+            until = time.time() + seconds
+            if until > self.state.not_before:  # overlapping waits of several workers count once
+                self.state.waited_s += until - max(self.state.not_before, time.time())
+                self.state.not_before = until
+        if self.on_wait:
+            self.on_wait(why, seconds)
+
+    def _gate(self) -> None:
+        while True:
+            with self.state.lock:
+                delay = self.state.not_before - time.time()
+            if delay <= 0:
+                return
+            self.sleep(delay)
+
+    def _note(self, headers: dict[str, str]) -> None:
+        with self.state.lock:
+            if "x-ratelimit-remaining" in headers:
+                self.state.remaining = int(headers["x-ratelimit-remaining"])
+                self.state.limit = int(headers.get("x-ratelimit-limit", self.state.limit or 0)) or None
+                self.state.reset = float(headers.get("x-ratelimit-reset", 0)) or None
+        if self.state.remaining == 0 and self.state.reset:
+            self._wait(self.state.reset - time.time() + 1, "primary rate limit")
+
+    def get(self, path: str, etag: str | None = None) -> Response:
+        """GET one URL: retries, rate limits and redirects handled; 304, 404 and 410 returned, not raised."""
+        url, origin = self.url(path), None
+        for _ in range(MAX_REDIRECTS):
+            response = self._get_once(url, etag)
+            if response.status not in (301, 302, 307, 308):
+                response.redirected_from = origin
+                return response
+            origin = origin or url
+            url = urllib.parse.urljoin(url, response.headers.get("location", ""))
+        raise GitHubError(f"too many redirects from {origin}")
+
+    def _get_once(self, url: str, etag: str | None) -> Response:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
+                   "User-Agent": f"cvreeng-bench/{__version__}"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if etag:
+            headers["If-None-Match"] = etag
+        last_error = ""
+        for attempt in range(MAX_TRIES):
+            self._gate()
+            with self.state.lock:
+                self.state.requests += 1
+            try:
+                with self._opener.open(urllib.request.Request(url, headers=headers), timeout=self.timeout) as answer:
+                    head = {k.lower(): v for k, v in answer.headers.items()}
+                    self._note(head)
+                    return Response(url, answer.status, head, json.loads(answer.read() or b"null"))
+            except urllib.error.HTTPError as error:
+                head = {k.lower(): v for k, v in error.headers.items()}
+                self._note(head)
+                status = error.code
+                if status in (301, 302, 304, 307, 308, 404, 410):
+                    return Response(url, status, head)
+                if status == 401:
+                    raise GitHubError(f"{url}: 401 Unauthorized; check the token") from error
+                if status in (403, 429):
+                    if "retry-after" in head:
+                        self._wait(float(head["retry-after"]), "secondary rate limit")
+                        continue
+                    if head.get("x-ratelimit-remaining") == "0":
+                        continue  # _note scheduled the wait until the reset
+                    if status == 429 or b"rate limit" in (error.read() or b"").lower():
+                        self._wait(self.backoff * 2 ** attempt * 30, "secondary rate limit")
+                        continue
+                    raise GitHubError(f"{url}: 403 Forbidden") from error
+                if status >= 500:
+                    last_error = f"{status} {error.reason}"
+                    self._wait(self.backoff * 2 ** attempt, f"server error {status}")
+                    continue
+                raise GitHubError(f"{url}: unexpected {status} {error.reason}") from error
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+                last_error = str(error)
+                self._wait(self.backoff * 2 ** attempt, "connection error")
+        raise GitHubError(f"{url}: gave up after {MAX_TRIES} tries ({last_error})")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Hand 3xx answers back to the caller, which follows them itself and records where they led."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None

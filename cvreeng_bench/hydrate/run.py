@@ -1,0 +1,197 @@
+"""Fetch every studied issue's thread once, commit each response to a DuckDB cache as it arrives, and
+make re-runs cheap.
+
+* Interrupted run: the next ``hydrate`` continues the same run and requests nothing it already has.
+* Finished run: the next ``hydrate`` starts a new run that revalidates every cached response with its
+  ETag (a 304 costs no rate limit); issues recorded as deleted or hidden (404/410) are not asked again.
+* A repository that moved (301) is followed, and the new location is recorded and used next time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .client import Client, Response
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, api VARCHAR, started_at TIMESTAMPTZ,
+                                 finished_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS responses (key VARCHAR PRIMARY KEY, url VARCHAR, status INTEGER, etag VARCHAR,
+                                      next_url VARCHAR, body VARCHAR, moved_from VARCHAR, run INTEGER,
+                                      fetched_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS done (issue_id VARCHAR PRIMARY KEY, status VARCHAR, run INTEGER);
+"""
+PER_PAGE = 100
+
+
+@dataclass
+class Summary:
+    run: int
+    resumed: bool
+    issues: int = 0
+    skipped: int = 0
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    moved: dict[str, str] = field(default_factory=dict)
+    waited_s: float = 0.0
+
+
+class Cache:
+    """The DuckDB file; every write is its own committed statement, so a kill loses at most one response."""
+
+    def __init__(self, path: Path) -> None:
+        import duckdb
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.con = duckdb.connect(str(path))
+        self.con.execute(SCHEMA)
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def start(self, api: str) -> tuple[int, bool]:
+        last = self.con.execute("SELECT run, finished_at IS NULL FROM runs ORDER BY run DESC LIMIT 1").fetchone()
+        if last and last[1]:
+            return last[0], True
+        run = (last[0] + 1) if last else 1
+        self.con.execute("INSERT INTO runs VALUES (?, ?, now(), NULL)", [run, api])
+        return run, False
+
+    def finish(self, run: int) -> None:
+        self.con.execute("UPDATE runs SET finished_at = now() WHERE run = ?", [run])
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self.lock:
+            row = self.con.execute("SELECT url, status, etag, next_url, body, moved_from, run FROM responses "
+                                   "WHERE key = ?", [key]).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("url", "status", "etag", "next_url", "body", "moved_from", "run"), row, strict=True))
+
+    def put(self, key: str, response: Response, run: int, body: Any = None) -> None:
+        with self.lock:
+            self.con.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [key, response.url, response.status, response.headers.get("etag"), response.next_url,
+                 None if body is None else json.dumps(body), response.redirected_from, run])
+
+    def touch(self, key: str, run: int) -> None:
+        with self.lock:
+            self.con.execute("UPDATE responses SET run = ?, fetched_at = now() WHERE key = ?", [run, key])
+
+    def mark(self, issue_id: str, status: str, run: int) -> None:
+        with self.lock:
+            self.con.execute("INSERT OR REPLACE INTO done VALUES (?, ?, ?)", [issue_id, status, run])
+
+    def done_in(self, run: int) -> set[str]:
+        with self.lock:
+            return {r[0] for r in self.con.execute("SELECT issue_id FROM done WHERE run = ?", [run]).fetchall()}
+
+    def gone(self) -> set[str]:
+        with self.lock:
+            return {r[0] for r in self.con.execute("SELECT issue_id FROM done WHERE status IN ('not_found', 'gone')")
+                    .fetchall()}
+
+
+class Hydrator:
+    def __init__(self, client: Client, cache: Cache, run: int, resumed: bool) -> None:
+        self.client, self.cache, self.run, self.resumed = client, cache, run, resumed
+
+    def fetch(self, key: str, path: str) -> tuple[int, Any, str | None, str]:
+        """(status, body, next url, final url) for one logical resource, using the cache where it can."""
+        cached = self.cache.get(key)
+        if cached and cached["run"] == self.run:  # already fetched in this (resumed) run
+            return cached["status"], json.loads(cached["body"]) if cached["body"] else None, cached["next_url"], \
+                cached["url"]
+        url = cached["url"] if cached and cached["status"] == 200 else path
+        response = self.client.get(url, etag=cached["etag"] if cached and cached["status"] == 200 else None)
+        if response.status == 304 and cached:
+            self.cache.touch(key, self.run)
+            return cached["status"], json.loads(cached["body"]), cached["next_url"], cached["url"]
+        body = response.body if response.status == 200 else None
+        self.cache.put(key, response, self.run, body)
+        return response.status, body, response.next_url, response.url
+
+    def repository(self, repo: str) -> str | None:
+        status, body, _, _ = self.fetch(f"repo:{repo}", f"repos/{repo}")
+        return body.get("full_name") if status == 200 and body else None
+
+    def issue(self, issue_id: str) -> str:
+        repo, _, number = issue_id.partition("#")
+        status, body, _, _ = self.fetch(f"issue:{issue_id}", f"repos/{repo}/issues/{number}")
+        if status in (404, 410):
+            outcome = "not_found" if status == 404 else "gone"
+            self.cache.mark(issue_id, outcome, self.run)
+            return outcome
+        url: str | None = f"{body['comments_url']}?per_page={PER_PAGE}" if body.get("comments_url") else None
+        page = 1
+        while url:
+            _, _, url, _ = self.fetch(f"comments:{issue_id}:{page}", url)
+            page += 1
+        self.cache.mark(issue_id, "ok", self.run)
+        return "ok"
+
+
+def hydrate(issue_ids: list[str], cache_path: Path, client: Client, *, concurrency: int = 4, progress: bool = True,
+            refresh_missing: bool = False) -> Summary:
+    """Hydrate the issues (and their repositories) into the cache; returns what happened."""
+    from tqdm import tqdm
+
+    cache = Cache(cache_path)
+    try:
+        run, resumed = cache.start(client.api)
+        summary = Summary(run, resumed)
+        hydrator = Hydrator(client, cache, run, resumed)
+        finished = cache.done_in(run) if resumed else set()
+        skip = finished | (set() if refresh_missing else cache.gone())
+        todo = [i for i in issue_ids if i not in skip]
+        summary.skipped = len(issue_ids) - len(todo)
+        start = client.state.requests
+        bar = tqdm(total=len(issue_ids), initial=summary.skipped, unit="issue", desc="hydrate", disable=not progress)
+
+        def waited(why: str, seconds: float) -> None:
+            bar.write(f"waiting {seconds:.0f} s: {why}")
+
+        client.on_wait = waited
+        repos = sorted({i.partition("#")[0] for i in todo})
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            for repo, name in zip(repos, pool.map(hydrator.repository, repos), strict=True):
+                if name and name != repo:
+                    summary.moved[repo] = name
+
+            def one(issue_id: str) -> str:
+                outcome = hydrator.issue(issue_id)
+                state = client.state
+                bar.set_postfix(requests=state.requests - start, rate=f"{state.remaining}/{state.limit}", refresh=False)
+                bar.update()
+                return outcome
+
+            summary.statuses.update(pool.map(one, todo))
+        bar.close()
+        summary.issues = len(todo)
+        summary.requests = client.state.requests - start
+        summary.waited_s = client.state.waited_s
+        cache.finish(run)
+        return summary
+    finally:
+        cache.close()
+
+
+def snapshot_time(cache_path: Path) -> datetime:
+    import duckdb
+
+    con = duckdb.connect(str(cache_path), read_only=True)
+    try:
+        value = con.execute("SELECT epoch(max(fetched_at)) FROM responses").fetchone()[0]
+    finally:
+        con.close()
+    return datetime.fromtimestamp(value, UTC) if value is not None else datetime.now(UTC)

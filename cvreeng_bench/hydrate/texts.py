@@ -1,0 +1,88 @@
+"""Turn a hydrate cache into the ``issue_texts`` config: one row per issue with the thread as fields and as
+one rendered ``text``, the snapshot date and a content hash. E-mail addresses and access tokens in the
+text are redacted unless asked otherwise. The texts belong to their authors under GitHub's terms."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CvreengError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_TOKEN = re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16}|"
+                    r"sk-[A-Za-z0-9]{20,}|xox[baprs]-[A-Za-z0-9-]{10,}|hf_[A-Za-z0-9]{20,})\b")
+
+
+def scrub(text: str | None) -> str:
+    """The text with e-mail addresses and access tokens replaced by <email> and <token>."""
+    if not text:
+        return text or ""
+    return _TOKEN.sub("<token>", _EMAIL.sub("<email>", text))
+
+
+def render(title: str, body: str, comments: list[str]) -> str:
+    parts = [f"# {title}".strip(), body.strip()]
+    parts += [f"--- comment {i}\n{c.strip()}" for i, c in enumerate(comments, 1)]
+    return "\n\n".join(p for p in parts if p)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC) if value else None
+
+
+def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
+    """The issue_texts config from a hydrate cache (DuckDB file)."""
+    import duckdb
+    import polars as pl
+
+    from ..schema import SCHEMAS
+    from ..validate import polars_type
+    from .run import snapshot_time
+
+    if not Path(cache_path).is_file():
+        raise CvreengError(f"no hydrate cache at {cache_path}; run `cvreeng-bench hydrate --cache {cache_path}`")
+    con = duckdb.connect(str(cache_path), read_only=True)
+    try:
+        done = con.execute("SELECT issue_id, status FROM done ORDER BY issue_id").fetchall()
+        responses = {k: (s, b, u, m) for k, s, b, u, m in con.execute(
+            "SELECT key, status, body, url, moved_from FROM responses").fetchall()}
+    finally:
+        con.close()
+    snapshot = snapshot_time(cache_path)
+    clean = scrub if redact else (lambda text: text or "")
+    rows = []
+    for issue_id, status in done:
+        repo, _, number = issue_id.partition("#")
+        row: dict[str, Any] = {"issue_id": issue_id, "repo": repo, "issue_number": int(number), "status": status,
+                               "snapshot_at": snapshot, "comments": [], "comment_author_associations": [],
+                               "labels": []}
+        found = responses.get(f"issue:{issue_id}")
+        if status == "ok" and found and found[1]:
+            issue = json.loads(found[1])
+            moved = (issue.get("repository_url") or "").split("/repos/")[-1]
+            row["current_repo"] = moved if moved and moved != repo else None
+            page, comments = 1, []
+            while f"comments:{issue_id}:{page}" in responses:
+                comments += json.loads(responses[f"comments:{issue_id}:{page}"][1] or "[]")
+                page += 1
+            row.update(
+                title=clean(issue.get("title")), body=clean(issue.get("body")), state=issue.get("state"),
+                labels=[label["name"] if isinstance(label, dict) else str(label) for label in issue.get("labels", [])],
+                author_association=issue.get("author_association"),
+                created_at=_time(issue.get("created_at")), closed_at=_time(issue.get("closed_at")),
+                comments=[clean(c.get("body")) for c in comments],
+                comment_author_associations=[c.get("author_association") or "" for c in comments])
+            row["text"] = render(row["title"], row["body"], row["comments"])
+        row["n_comments"] = len(row["comments"])
+        row["content_sha256"] = hashlib.sha256((row.get("text") or "").encode()).hexdigest()
+        rows.append(row)
+    schema = {c.name: polars_type(c.type) for c in SCHEMAS["issue_texts"]}
+    return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")

