@@ -133,7 +133,8 @@ def test_build_with_text_adds_issue_texts_and_the_text_track_uses_it(tmp_path: P
         hydrate(ids, tmp_path / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
     out = tmp_path / "text-release"
     result = subprocess.run([sys.executable, "-m", "cvreeng_bench", "build", "--upstream", str(mirror), "--out",
-                             str(out), "--with-text", str(tmp_path / "cache"), "-q"], capture_output=True, text=True, check=False)
+                             str(out), "--with-text", str(tmp_path / "cache"), "-q"],
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     texts = load("issue_texts", out)
     assert texts.height == 427 and texts["text"].str.contains("<email>").all()
