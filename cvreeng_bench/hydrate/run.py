@@ -10,6 +10,7 @@ make re-runs cheap.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +45,9 @@ class Summary:
 
 
 class Cache:
-    """The DuckDB file; every write is its own committed statement, so a kill loses at most one response."""
+    """The DuckDB file. A worker's write returns only once it is committed, so a kill loses nothing that a
+    worker went on from; a writer thread commits all writes waiting at that moment in one transaction
+    (group commit), so parallel workers do not queue behind one another's commits."""
 
     def __init__(self, path: Path) -> None:
         import duckdb
@@ -53,53 +56,93 @@ class Cache:
         self.path = path
         self.con = duckdb.connect(str(path))
         self.con.execute(SCHEMA)
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # guards the reading cursor
+        self._reader = self.con.cursor()
+        self._queue: queue.Queue = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, args=(self.con.cursor(),), daemon=True)
+        self._writer.start()
+
+    def _write_loop(self, cursor: Any) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            writes = [item for item in batch if item is not None]
+            failure: Exception | None = None
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                for sql, params, _, _ in writes:
+                    cursor.execute(sql, params)
+                cursor.execute("COMMIT")
+            except Exception as error:  # noqa: BLE001 - handed to every waiting worker
+                failure = error
+                cursor.execute("ROLLBACK")
+            for _, _, done, box in writes:
+                if failure is not None:
+                    box.append(failure)
+                done.set()
+            if len(writes) < len(batch):
+                cursor.close()
+                return
+
+    def write(self, sql: str, params: list[Any]) -> None:
+        """Run one write and return when it is committed."""
+        done, box = threading.Event(), []
+        self._queue.put((sql, params, done, box))
+        done.wait()
+        if box:
+            raise box[0]
 
     def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join()
+        self._reader.close()
         self.con.close()
 
     def start(self, api: str) -> tuple[int, bool]:
-        last = self.con.execute("SELECT run, finished_at IS NULL FROM runs ORDER BY run DESC LIMIT 1").fetchone()
+        with self.lock:
+            last = self._reader.execute("SELECT run, finished_at IS NULL FROM runs ORDER BY run DESC LIMIT 1"
+                                        ).fetchone()
         if last and last[1]:
             return last[0], True
         run = (last[0] + 1) if last else 1
-        self.con.execute("INSERT INTO runs VALUES (?, ?, now(), NULL)", [run, api])
+        self.write("INSERT INTO runs VALUES (?, ?, now(), NULL)", [run, api])
         return run, False
 
     def finish(self, run: int) -> None:
-        self.con.execute("UPDATE runs SET finished_at = now() WHERE run = ?", [run])
+        self.write("UPDATE runs SET finished_at = now() WHERE run = ?", [run])
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self.lock:
-            row = self.con.execute("SELECT url, status, etag, next_url, body, moved_from, run FROM responses "
-                                   "WHERE key = ?", [key]).fetchone()
+            row = self._reader.execute("SELECT url, status, etag, next_url, body, moved_from, run FROM responses "
+                                       "WHERE key = ?", [key]).fetchone()
         if row is None:
             return None
         return dict(zip(("url", "status", "etag", "next_url", "body", "moved_from", "run"), row, strict=True))
 
     def put(self, key: str, response: Response, run: int, body: Any = None) -> None:
-        with self.lock:
-            self.con.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [key, response.url, response.status, response.headers.get("etag"), response.next_url,
-                 None if body is None else json.dumps(body), response.redirected_from, run])
+        self.write("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+                   [key, response.url, response.status, response.headers.get("etag"), response.next_url,
+                    None if body is None else json.dumps(body), response.redirected_from, run])
 
     def touch(self, key: str, run: int) -> None:
-        with self.lock:
-            self.con.execute("UPDATE responses SET run = ?, fetched_at = now() WHERE key = ?", [run, key])
+        self.write("UPDATE responses SET run = ?, fetched_at = now() WHERE key = ?", [run, key])
 
     def mark(self, issue_id: str, status: str, run: int) -> None:
+        self.write("INSERT OR REPLACE INTO done VALUES (?, ?, ?)", [issue_id, status, run])
+
+    def _ids(self, sql: str, params: list[Any]) -> set[str]:
         with self.lock:
-            self.con.execute("INSERT OR REPLACE INTO done VALUES (?, ?, ?)", [issue_id, status, run])
+            return {r[0] for r in self._reader.execute(sql, params).fetchall()}
 
     def done_in(self, run: int) -> set[str]:
-        with self.lock:
-            return {r[0] for r in self.con.execute("SELECT issue_id FROM done WHERE run = ?", [run]).fetchall()}
+        return self._ids("SELECT issue_id FROM done WHERE run = ?", [run])
 
     def gone(self) -> set[str]:
-        with self.lock:
-            return {r[0] for r in self.con.execute("SELECT issue_id FROM done WHERE status IN ('not_found', 'gone')")
-                    .fetchall()}
+        return self._ids("SELECT issue_id FROM done WHERE status IN ('not_found', 'gone')", [])
 
 
 class Hydrator:

@@ -1,0 +1,296 @@
+"""Speed and memory budgets of issues #2-#5, each measured next to a baseline in the same run.
+
+    python benchmarks/run.py                 # everything (about 3 minutes)
+    python benchmarks/run.py --only scoring  # one section
+    python benchmarks/run.py --quick         # smaller scaling and hydration runs
+
+Needs the upstream mirror (CVREENG_UPSTREAM) and the dev extra (pandas, scikit-learn). Prints one line per
+budget: measured value, budget, baseline and ratio, PASS or FAIL; exits 1 when a budget fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS: list[dict] = []
+
+
+def report(name: str, value: float, budget: float, unit: str, *, baseline: float | None = None,
+           baseline_name: str = "", higher_is_better: bool = False) -> None:
+    ok = value >= budget if higher_is_better else value <= budget
+    ratio = f"  [baseline, {baseline_name}: {baseline:.3f} {unit}; ratio {value / baseline:.3g}]" if baseline else ""
+    sign = ">=" if higher_is_better else "<="
+    print(f"{'PASS' if ok else 'FAIL'}  {name}: {value:.3f} {unit} (budget {sign} {budget} {unit}){ratio}", flush=True)
+    RESULTS.append({"name": name, "value": value, "budget": budget, "unit": unit, "baseline": baseline,
+                    "baseline_name": baseline_name, "pass": ok})
+
+
+def wall(command: list[str], repeat: int = 3, env: dict | None = None) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def section_release(release: Path, mirror: str) -> None:
+    py = sys.executable
+    base = wall([py, "-c", "pass"], 5)
+    imported = wall([py, "-c", "import cvreeng_bench"], 5)
+    report("import cvreeng_bench (wall, interpreter start-up included)", imported, base + 0.150, "s",
+           baseline=base, baseline_name="python -c pass")
+    heavy = subprocess.run([py, "-c", "import sys, cvreeng_bench, cvreeng_bench.cli as c\n"
+                            "print([m for m in ('datasets','altair','sklearn') if m in sys.modules])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    report("heavy modules loaded by import (count)", float(heavy != "[]"), 0, "modules")
+    cli = [str(Path(py).with_name("cvreeng-bench"))]
+    build = wall([*cli, "build", "--upstream", mirror, "--out", str(release), "-q"], 3)
+    polars_start = wall([py, "-c", "import polars, pyarrow, duckdb"], 3)
+    report("cvreeng-bench build from a local mirror (wall)", build, 3.0, "s", baseline=polars_start,
+           baseline_name="starting python with polars+pyarrow+duckdb")
+
+    import datasets
+    from datasets.utils.logging import disable_progress_bar
+
+    import cvreeng_bench
+
+    disable_progress_bar()
+    datasets.logging.set_verbosity_error()
+    cache = tempfile.mkdtemp()
+    datasets.load_dataset(str(release), "defects", split="train", cache_dir=cache)  # warm both
+    ours = best_of(lambda: cvreeng_bench.load("defects", release), 10)
+    theirs = best_of(lambda: datasets.load_dataset(str(release), "defects", split="train", cache_dir=cache), 5)
+    report("load('defects') speed-up over datasets.load_dataset (warm)", theirs / ours, 10, "x",
+           higher_is_better=True)
+    print(f"      load: {ours * 1000:.2f} ms, load_dataset: {theirs * 1000:.1f} ms")
+
+
+def section_queries(release: Path, quick: bool) -> None:
+    import cvreeng_bench
+    from cvreeng_bench.queries import FIGURES, sql_text
+
+    for q in FIGURES:
+        cvreeng_bench.rq(q.alias, release)
+    warm = best_of(lambda: [cvreeng_bench.rq(q.alias, release) for q in FIGURES], 20)
+    cold = best_of(lambda: [cvreeng_bench.sql(sql_text(q.alias), release) for q in FIGURES], 5)
+    report("six figures through the Python API, warm", warm * 1000, 50, "ms", baseline=cold * 1000,
+           baseline_name="the same SQL executed each time")
+    cli = str(Path(sys.executable).with_name("cvreeng-bench"))
+    rq_all = wall([cli, "rq", "all", "--release", str(release)], 3)
+    start = wall([sys.executable, "-c", "import polars, duckdb, pyarrow"], 3)
+    report("cvreeng-bench rq all (wall)", rq_all, 1.0, "s", baseline=start, baseline_name="importing polars+duckdb")
+
+    rows = 1_000_000 if quick else 10_000_000
+    scaling = subprocess.run([sys.executable, __file__, "--scaling-child", str(release), str(rows)],
+                             capture_output=True, text=True, check=True)
+    result = json.loads(scaling.stdout.strip().splitlines()[-1])
+    report(f"six figures over {rows:,} synthetic defects (DuckDB SQL)", result["duckdb_s"], 3.0, "s",
+           baseline=result["pandas_s"], baseline_name="pandas crosstab of the same data")
+    report(f"peak RSS of that run ({rows:,} rows)", result["duckdb_rss_mb"], 2048, "MB",
+           baseline=result["pandas_rss_mb"], baseline_name="pandas peak RSS")
+
+
+def scaling_child(release: Path, rows: int) -> None:
+    """Runs in its own process so peak RSS is the query's alone; pandas then runs in a second child."""
+    import resource
+
+    import duckdb
+
+    from cvreeng_bench.queries import FIGURES, sql_text
+
+    folder = Path(tempfile.mkdtemp())
+    data = folder / "defects.parquet"
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW real AS SELECT *, row_number() OVER () - 1 AS n FROM "
+                f"read_parquet('{release}/data/defects/train-00000-of-00001.parquet')")
+    # Same schema and label mix as the release: every synthetic row copies a real row chosen by a hash.
+    con.execute(f"COPY (SELECT real.* EXCLUDE (n) FROM range({rows}) t(i) JOIN real ON real.n = hash(i) % 348) "
+                f"TO '{data}' (FORMAT parquet)")
+    con.close()
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW defects AS SELECT * FROM read_parquet('{data}')")
+    con.execute(f"CREATE VIEW taxonomy AS SELECT * FROM "
+                f"read_parquet('{release}/data/taxonomy/train-00000-of-00001.parquet')")
+    start = time.perf_counter()
+    for q in FIGURES:
+        con.sql(sql_text(q.alias)).fetchall()
+    duckdb_s = time.perf_counter() - start
+    duckdb_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    code = (
+        "import time, resource, pandas as pd\n"
+        f"cols = {[(q.grouping, q.dimension) for q in FIGURES]!r}\n"
+        "start = time.perf_counter()\n"
+        f"frame = pd.read_parquet({str(data)!r}, columns=sorted({{c for p in cols for c in p}} | {{'withdrawn'}}))\n"
+        "frame = frame[~frame['withdrawn']]\n"
+        "for g, d in cols:\n    pd.crosstab(frame[g], frame[d], normalize='index')\n"
+        "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+    pandas_s, pandas_rss = map(float, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                     check=True).stdout.split())
+    print(json.dumps({"duckdb_s": duckdb_s, "duckdb_rss_mb": duckdb_rss, "pandas_s": pandas_s,
+                      "pandas_rss_mb": pandas_rss}))
+
+
+def section_scoring(release: Path) -> None:
+    import numpy as np
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
+
+    from cvreeng_bench.bench import baselines, metrics, tasks
+
+    rng = np.random.default_rng(0)
+    labels = [f"label {i}" for i in range(14)]
+    n = 1_000_000
+    gold_codes = rng.integers(0, 14, n)
+    pred_codes = np.where(rng.random(n) < 0.6, gold_codes, rng.integers(0, 14, n))
+    gold = [[labels[i]] for i in gold_codes]
+    pred = [[labels[i]] for i in pred_codes]
+    ours = best_of(lambda: metrics.score(gold, pred, labels, n_resamples=1000, seed=0), 3)
+    g, p = np.array(labels)[gold_codes], np.array(labels)[pred_codes]
+    loops = 3
+
+    def sklearn_loop() -> None:
+        for _ in range(loops):
+            idx = rng.integers(0, n, n)
+            accuracy_score(g[idx], p[idx])
+            f1_score(g[idx], p[idx], average="macro")
+            cohen_kappa_score(g[idx], p[idx])
+
+    per_resample = best_of(sklearn_loop, 1) / loops
+    report("score 1M predictions with 1,000 bootstrap resamples", ours, 3.0, "s", baseline=per_resample * 1000,
+           baseline_name=f"a scikit-learn bootstrap loop (timed on {loops} resamples, x1000)")
+
+    start = time.perf_counter()
+    for task in tasks.REGISTRY.latest():
+        for name in ("majority", "stratified", "metadata"):
+            for split in ("holdout", "repo_holdout", "temporal", "fold"):
+                baselines.run(name, task, split, release)
+    metadata_s = time.perf_counter() - start
+    text_release = _text_release(release)
+    start = time.perf_counter()
+    for task in tasks.REGISTRY.latest():
+        for name in ("tfidf", "embeddings"):
+            baselines.run(name, task, "holdout", text_release)
+    text_s = time.perf_counter() - start
+    report("every baseline on every task (metadata baselines x 4 splits, text baselines on holdout)",
+           metadata_s + text_s, 60, "s")
+    print(f"      metadata-only baselines {metadata_s:.1f} s, text baselines (synthetic texts) {text_s:.1f} s")
+
+
+def _text_release(release: Path) -> Path:
+    """The release plus synthetic issue texts served by the test GitHub server (no network)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.github_server import World, serve
+
+    import cvreeng_bench
+    from cvreeng_bench.hydrate.client import Client
+    from cvreeng_bench.hydrate.run import hydrate
+    from cvreeng_bench.hydrate.texts import issue_texts_table
+    from cvreeng_bench.release import build
+
+    ids = cvreeng_bench.load("issues", release)["issue_id"].to_list()
+    world = World({})
+    for issue_id in ids:
+        repo, _, number = issue_id.partition("#")
+        world.issues.setdefault(repo, {})[int(number)] = 2
+    folder = Path(tempfile.mkdtemp())
+    with serve(world) as url:
+        hydrate(ids, folder / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
+    out, _ = build(folder / "release", os.environ.get("CVREENG_UPSTREAM"), progress=False,
+                   extra={"issue_texts": issue_texts_table(folder / "hydrate.duckdb")})
+    return out
+
+
+def section_hydrate(quick: bool) -> None:
+    """The fake GitHub API runs in its own process, as the real one would, so it does not share the GIL."""
+    import urllib.request
+
+    from cvreeng_bench.hydrate.client import Client
+    from cvreeng_bench.hydrate.run import hydrate
+
+    n = 200 if quick else 1000
+    times = {}
+    for concurrency in (1, 8):
+        # 6 comments at 2 a page: 3 comment pages per issue; 20 ms latency on every request
+        server = subprocess.Popen([sys.executable, "-m", "tests.github_server", str(n), "6", "0.020"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            url = server.stdout.readline().strip()
+            ids = [f"org{(i % 5)}/model{(i % 5)}#{i}" for i in range(1, n + 1)]
+            cache = Path(tempfile.mkdtemp()) / "hydrate.duckdb"
+            start = time.perf_counter()
+            hydrate(ids, cache, Client(url), concurrency=concurrency, progress=False)
+            times[concurrency] = time.perf_counter() - start
+            if concurrency == 8:
+                def stats() -> dict:
+                    with urllib.request.urlopen(f"{url}/_stats") as answer:
+                        return json.loads(answer.read())
+
+                before = stats()
+                hydrate(ids, cache, Client(url), concurrency=8, progress=False)
+                after = stats()
+                rerun = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+                total = sum(rerun.values())
+                report("warm re-run: share of requests answered 304", rerun.get("304", 0) / total, 1.0, "",
+                       higher_is_better=True)
+                print(f"      warm re-run: {total} requests, {rerun}")
+        finally:
+            server.terminate()
+            server.wait()
+    report(f"hydrate {n} issues x 3 comment pages, 20 ms latency: speed-up of --concurrency 8",
+           times[1] / times[8], 5.0, "x", higher_is_better=True)
+    print(f"      serial {times[1]:.1f} s, concurrency 8 {times[8]:.1f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("release", "queries", "scoring", "hydrate"))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.scaling_child:
+        scaling_child(Path(args.scaling_child[0]), int(args.scaling_child[1]))
+        return 0
+    mirror = os.environ.get("CVREENG_UPSTREAM") or str(ROOT.parent / "shared" / "upstream")
+    os.environ["CVREENG_UPSTREAM"] = mirror
+    release = Path(tempfile.mkdtemp()) / "release"
+    sections = [args.only] if args.only else ["release", "queries", "scoring", "hydrate"]
+    if "release" in sections:
+        section_release(release, mirror)
+    else:
+        subprocess.run([str(Path(sys.executable).with_name("cvreeng-bench")), "build", "--upstream", mirror,
+                        "--out", str(release), "-q"], check=True, capture_output=True)
+    if "queries" in sections:
+        section_queries(release, args.quick)
+    if "scoring" in sections:
+        section_scoring(release)
+    if "hydrate" in sections:
+        section_hydrate(args.quick)
+    if args.json:
+        args.json.write_text(json.dumps(RESULTS, indent=2))
+    failed = [r["name"] for r in RESULTS if not r["pass"]]
+    print(f"\n{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
