@@ -198,13 +198,12 @@ def section_scoring(release: Path) -> None:
 def _text_release(release: Path) -> Path:
     """The release plus synthetic issue texts served by the test GitHub server (no network)."""
     sys.path.insert(0, str(ROOT))
-    from tests.github_server import World, serve
-
     import cvreeng_bench
     from cvreeng_bench.hydrate.client import Client
     from cvreeng_bench.hydrate.run import hydrate
     from cvreeng_bench.hydrate.texts import issue_texts_table
     from cvreeng_bench.release import build
+    from tests.github_server import World, serve
 
     ids = cvreeng_bench.load("issues", release)["issue_id"].to_list()
     world = World({})
@@ -240,7 +239,7 @@ def section_hydrate(quick: bool) -> None:
             hydrate(ids, cache, Client(url), concurrency=concurrency, progress=False)
             times[concurrency] = time.perf_counter() - start
             if concurrency == 8:
-                def stats() -> dict:
+                def stats(url: str = url) -> dict:
                     with urllib.request.urlopen(f"{url}/_stats") as answer:
                         return json.loads(answer.read())
 

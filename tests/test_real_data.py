@@ -104,3 +104,19 @@ def test_the_taxonomy_config_covers_every_label_used(release: Path, dimension: s
     used = set(cvreeng_bench.load("defects", release)[dimension].drop_nulls())
     declared = set(cvreeng_bench.load("taxonomy", release).filter(pl.col("dimension") == dimension)["label"])
     assert used <= declared
+
+
+def test_load_without_a_release_builds_one_into_the_user_cache_once(tmp_path: Path, mirror: Path,
+                                                                     monkeypatch) -> None:
+    from cvreeng_bench import api
+
+    monkeypatch.setenv("CVREENG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CVREENG_UPSTREAM", str(mirror))
+    assert cvreeng_bench.load("defects").height == 348
+    built = api.default_release()
+    assert built.is_relative_to(tmp_path / "cache") and (built / MANIFEST).is_file()
+    stamp = (built / MANIFEST).stat().st_mtime_ns
+    assert cvreeng_bench.load("issues").height == 427
+    assert (built / MANIFEST).stat().st_mtime_ns == stamp, "the second call reuses the built release"
+    with pytest.raises(api.ReleaseError, match="config 'nope' is not in the release"):
+        cvreeng_bench.load("nope")

@@ -1,0 +1,51 @@
+"""Publishing a release with huggingface_hub against a local server that answers like the Hub."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cvreeng_bench.release import data_path
+from tests.hub_server import Hub, serve
+
+
+def publish(release: Path, url: str, token: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_TOKEN": token, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+           "HF_HOME": str(release.parent / "hf-home")}
+    return subprocess.run([sys.executable, "-m", "cvreeng_bench", "publish", "--release", str(release),
+                           "--repo-id", "cvreeng/defects", "--endpoint", url, *extra],
+                          capture_output=True, text=True, env=env, check=False)
+
+
+def test_dry_run_prints_the_plan_and_uploads_nothing(release: Path) -> None:
+    hub = Hub()
+    with serve(hub) as url:
+        result = publish(release, url, hub.token, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "tag the commit v1.0.0" in result.stdout and data_path("defects") in result.stdout
+    assert hub.calls == []
+
+
+def test_publish_uploads_every_file_in_one_commit_and_tags_it(release: Path) -> None:
+    hub = Hub()
+    with serve(hub) as url:
+        result = publish(release, url, hub.token)
+        assert result.returncode == 0, result.stderr
+        stored = hub.files["cvreeng/defects"]
+        local = {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
+        assert stored == local, "every file arrives byte for byte"
+        assert any(call.startswith("PUT /lfs-upload/") for call in hub.calls), "parquet goes through LFS"
+        assert len(hub.commits) == 1 and hub.commits[0]["header"]["summary"].startswith("cvreeng-bench release 1.0.0")
+        assert hub.tags == {"cvreeng/defects@v1.0.0": hub.commits[0]["oid"]}
+        again = publish(release, url, hub.token)  # the repository exists (409) and the tag too
+    assert again.returncode == 2 and "Tag v1.0.0 already exists" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_a_bad_token_is_refused_with_a_clear_error(release: Path) -> None:
+    hub = Hub()
+    with serve(hub) as url:
+        result = publish(release, url, "hf_wrong")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "the Hub refused" in result.stderr and "401" in result.stderr
