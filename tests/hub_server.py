@@ -64,7 +64,7 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
                 hub.lfs[oid] = body
             self._reply(200)
 
-        def do_POST(self) -> None:  # noqa: C901 - one router, read top to bottom
+        def do_POST(self) -> None:
             body = self._body()
             path = self.path.split("?", 1)[0]
             with hub.lock:
