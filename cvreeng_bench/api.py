@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import sources
+from ._version import __version__
 from .errors import CvreengError
 from .release import DATASET_VERSION, MANIFEST, data_path
 
@@ -33,13 +34,21 @@ def release_dir(release: str | os.PathLike[str] | None = None, *, build_if_missi
                                f"`cvreeng-bench build --out {folder}`")
         return folder
     folder = default_release()
-    if not (folder / MANIFEST).is_file():
+    if not _current(folder):  # missing, or built by another package version: (re)build it
         if not build_if_missing:
-            raise ReleaseError(f"no release at {folder}; run `cvreeng-bench build`")
+            raise ReleaseError(f"no current release at {folder}; run `cvreeng-bench build`")
         from .release import build
 
         build(folder)
     return folder
+
+
+def _current(folder: Path) -> bool:
+    try:
+        info = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return info.get("dataset_version") == DATASET_VERSION and info.get("package_version") == __version__
 
 
 def manifest(release: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -50,15 +59,32 @@ def configs(release: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(manifest(release)["configs"])
 
 
+_FRAMES: dict[tuple[tuple[str, float], str], pl.DataFrame] = {}
+
+
 def load(config: str = "defects", release: str | os.PathLike[str] | None = None) -> pl.DataFrame:
-    """One config of a release as a polars DataFrame (builds the default release on first use)."""
+    """One config of a release as a polars DataFrame (builds the default release on first use).
+
+    A config read once stays in memory for this process until its release is rebuilt; every call returns
+    its own copy, so changing the result never changes what the next call returns.
+    """
+    key = (release_key(release), config)
+    if key not in _FRAMES:
+        if len(_FRAMES) > 64:
+            _FRAMES.clear()
+        _FRAMES[key] = _read(config, release)
+    return _FRAMES[key].clone()
+
+
+def _read(config: str, release: str | os.PathLike[str] | None) -> pl.DataFrame:
     import polars as pl
 
     folder = release_dir(release)
     path = folder / data_path(config)
     if not path.is_file():
         known = ", ".join(configs(folder))
-        raise ReleaseError(f"config {config!r} is not in the release at {folder} (configs: {known})")
+        raise ReleaseError(f"config {config!r} is not in the release at {folder} (configs: {known}); a release "
+                           f"built by another version may lack it: rebuild with `cvreeng-bench build --out {folder}`")
     return pl.read_parquet(path)
 
 

@@ -7,8 +7,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Handler] = {}
@@ -103,10 +107,9 @@ def _filters(pairs: list[str] | None) -> dict[str, object]:
     return out
 
 
-def _emit(frame: object, fmt: str) -> str:
+def _emit(frame: pl.DataFrame, fmt: str) -> str:
     import polars as pl
 
-    assert isinstance(frame, pl.DataFrame)
     if fmt == "csv":
         return frame.write_csv()
     if fmt == "json":
@@ -249,6 +252,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from .api import manifest
     from .bench import leaderboard
     from .errors import CvreengError
+    from .release import DATASET_VERSION
 
     if args.action == "add":
         if args.result is None or not args.name:
@@ -264,19 +268,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         return 0
     board = args.board if args.board.is_file() else leaderboard.SHIPPED
     rows = leaderboard.read(board)
-    version = manifest(args.release)["dataset_version"] if args.release else DATASET_VERSION_DEFAULT()
+    version = manifest(args.release)["dataset_version"] if args.release else DATASET_VERSION
     if args.action == "show":
         sys.stdout.write(leaderboard.show(rows, version, args.task))
     else:
         for path in leaderboard.render(rows, version, args.out):
             print(f"written {path}")
     return 0
-
-
-def DATASET_VERSION_DEFAULT() -> str:  # noqa: N802 - reads like the constant it returns
-    from .release import DATASET_VERSION
-
-    return DATASET_VERSION
 
 
 def cache_file(folder: Path) -> Path:

@@ -121,6 +121,8 @@ _RESULTS: dict[tuple, pl.DataFrame] = {}
 def run(name: str, release: str | os.PathLike[str] | None = None, *, filters: dict[str, Any] | None = None,
         con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
     """The rows of one query as a polars DataFrame (memoized per release build and filters)."""
+    import duckdb
+
     from .api import release_key, shared
 
     query = find(name)
@@ -132,6 +134,9 @@ def run(name: str, release: str | os.PathLike[str] | None = None, *, filters: di
     try:
         apply_filters(con, filters or {})
         frame = con.sql(sql_text(query.name)).pl()
+    except duckdb.CatalogException as error:  # a release from another version that lacks a config
+        raise QueryError(f"{query.name}.sql cannot run on this release ({error}); rebuild it with "
+                         "`cvreeng-bench build`") from error
     finally:
         if own:
             con.close()

@@ -38,6 +38,7 @@ class World:
     charged: int = 0  # requests counted against the rate limit
     # bookkeeping
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path?query, status) delivered, in order
+    headers: list[dict[str, str]] = field(default_factory=list)  # request headers, in arrival order
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -68,6 +69,7 @@ def _issue(world: World, base: str, repo: str, number: int) -> dict[str, Any]:
 def _handler(world: World) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, as a production server sends them
 
         def log_message(self, *args: object) -> None:
             pass
@@ -104,6 +106,7 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with world.lock:
                 number = len(world.requests) + 1
+                world.headers.append(dict(self.headers.items()))
             if world.block_after is not None and number > world.block_after:
                 world.release.wait(30)
             if world.latency_s:

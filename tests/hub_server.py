@@ -31,6 +31,7 @@ class Hub:
 def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, as a production server sends them
 
         def log_message(self, *args: object) -> None:
             pass

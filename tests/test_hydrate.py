@@ -91,22 +91,16 @@ def test_a_killed_run_resumes_without_fetching_anything_twice(tmp_path: Path) ->
     assert texts.height == len(ids) and texts["n_comments"].to_list() == [5] * len(ids)
 
 
-def test_the_token_and_api_version_headers_are_sent(tmp_path: Path) -> None:
-    seen = {}
+def test_the_token_and_api_version_headers_are_sent_on_a_kept_alive_connection(tmp_path: Path) -> None:
     w = world()
     with serve(w) as url:
-        client = Client(url)
-        original = client._opener.open
-
-        def spy(request, timeout=None):
-            seen.update(request.headers)
-            return original(request, timeout=timeout)
-
-        client._opener.open = spy
-        client.token = "t0ken"
+        client = Client(url, "t0ken")
         client.get("repos/ultralytics/yolov5")
-    assert seen["Authorization"] == "Bearer t0ken"
-    assert seen["X-github-api-version"] == "2022-11-28"
+        client.get("repos/ultralytics/yolov5", etag=client.get("repos/ultralytics/yolov5").headers["etag"])
+    assert {h["Authorization"] for h in w.headers} == {"Bearer t0ken"}
+    assert {h["X-GitHub-Api-Version"] for h in w.headers} == {"2022-11-28"}
+    assert "If-None-Match" in w.headers[-1] and w.requests[-1][1] == 304
+    assert all(h.get("Connection", "").lower() != "close" for h in w.headers)
 
 
 def test_a_server_that_keeps_failing_gives_a_clear_error() -> None:

@@ -5,19 +5,19 @@
 * secondary rate limits: a 403/429 with ``retry-after`` waits that long;
 * 5xx answers and connection errors are retried with exponential backoff;
 * 301 (a transferred or renamed repository) is followed by hand so the new location can be recorded;
+* each worker thread keeps its connection alive between requests;
 * conditional requests: a known ETag is sent as ``If-None-Match``; a 304 costs no rate limit;
 * ``Link: <...>; rel="next"`` is exposed so callers can paginate.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +73,7 @@ class Client:
         self.on_wait = on_wait
         self.backoff = backoff
         self.state = RateState()
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self._local = threading.local()
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.api}/{path.lstrip('/')}"
@@ -118,6 +118,38 @@ class Client:
             url = urllib.parse.urljoin(url, response.headers.get("location", ""))
         raise GitHubError(f"too many redirects from {origin}")
 
+    def _connection(self, scheme: str, netloc: str, *, fresh: bool = False) -> http.client.HTTPConnection:
+        """This thread's keep-alive connection to a host (requests reuse it instead of a new TCP handshake)."""
+        pool = self._local.__dict__.setdefault("pool", {})
+        key = (scheme, netloc)
+        if fresh and key in pool:
+            pool.pop(key).close()
+        if key not in pool:
+            kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            pool[key] = kind(netloc, timeout=self.timeout)
+        return pool[key]
+
+    def _send(self, url: str, headers: dict[str, str]) -> tuple[int, str, dict[str, str], bytes]:
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        for reuse in (True, False):  # a kept-alive connection the server closed meanwhile: retry on a new one
+            connection = self._connection(parts.scheme, parts.netloc, fresh=not reuse)
+            try:
+                connection.request("GET", target or "/", headers=headers)
+                answer = connection.getresponse()
+                data = answer.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                if not reuse:
+                    raise
+                continue
+            except (OSError, http.client.HTTPException):
+                self._connection(parts.scheme, parts.netloc, fresh=True)  # never reuse a broken connection
+                raise
+            if answer.will_close:
+                self._connection(parts.scheme, parts.netloc, fresh=True)
+            return answer.status, answer.reason, {k.lower(): v for k, v in answer.getheaders()}, data
+        raise ConnectionError(f"{url}: connection closed")
+
     def _get_once(self, url: str, etag: str | None) -> Response:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
                    "User-Agent": f"cvreeng-bench/{__version__}"}
@@ -131,41 +163,31 @@ class Client:
             with self.state.lock:
                 self.state.requests += 1
             try:
-                with self._opener.open(urllib.request.Request(url, headers=headers), timeout=self.timeout) as answer:
-                    head = {k.lower(): v for k, v in answer.headers.items()}
-                    self._note(head)
-                    return Response(url, answer.status, head, json.loads(answer.read() or b"null"))
-            except urllib.error.HTTPError as error:
-                head = {k.lower(): v for k, v in error.headers.items()}
-                self._note(head)
-                status = error.code
-                if status in (301, 302, 304, 307, 308, 404, 410):
-                    return Response(url, status, head)
-                if status == 401:
-                    raise GitHubError(f"{url}: 401 Unauthorized; check the token") from error
-                if status in (403, 429):
-                    if "retry-after" in head:
-                        self._wait(float(head["retry-after"]), "secondary rate limit")
-                        continue
-                    if head.get("x-ratelimit-remaining") == "0":
-                        continue  # _note scheduled the wait until the reset
-                    if status == 429 or b"rate limit" in (error.read() or b"").lower():
-                        self._wait(self.backoff * 2 ** attempt * 30, "secondary rate limit")
-                        continue
-                    raise GitHubError(f"{url}: 403 Forbidden") from error
-                if status >= 500:
-                    last_error = f"{status} {error.reason}"
-                    self._wait(self.backoff * 2 ** attempt, f"server error {status}")
-                    continue
-                raise GitHubError(f"{url}: unexpected {status} {error.reason}") from error
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-                last_error = str(error)
+                status, reason, head, data = self._send(url, headers)
+            except (OSError, http.client.HTTPException) as error:
+                last_error = str(error) or type(error).__name__
                 self._wait(self.backoff * 2 ** attempt, "connection error")
+                continue
+            self._note(head)
+            if status == 200:
+                return Response(url, status, head, json.loads(data or b"null"))
+            if status in (301, 302, 304, 307, 308, 404, 410):
+                return Response(url, status, head)
+            if status == 401:
+                raise GitHubError(f"{url}: 401 Unauthorized; check the token")
+            if status in (403, 429):
+                if "retry-after" in head:
+                    self._wait(float(head["retry-after"]), "secondary rate limit")
+                    continue
+                if head.get("x-ratelimit-remaining") == "0":
+                    continue  # _note scheduled the wait until the reset
+                if status == 429 or b"rate limit" in data.lower():
+                    self._wait(self.backoff * 2 ** attempt * 30, "secondary rate limit")
+                    continue
+                raise GitHubError(f"{url}: 403 Forbidden")
+            if status >= 500:
+                last_error = f"{status} {reason}"
+                self._wait(self.backoff * 2 ** attempt, f"server error {status}")
+                continue
+            raise GitHubError(f"{url}: unexpected {status} {reason}")
         raise GitHubError(f"{url}: gave up after {MAX_TRIES} tries ({last_error})")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Hand 3xx answers back to the caller, which follows them itself and records where they led."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None

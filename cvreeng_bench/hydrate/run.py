@@ -61,6 +61,8 @@ class Cache:
         self._queue: queue.Queue = queue.Queue()
         self._writer = threading.Thread(target=self._write_loop, args=(self.con.cursor(),), daemon=True)
         self._writer.start()
+        self._index: dict[str, dict[str, Any]] = {}
+        self.load_index()
 
     def _write_loop(self, cursor: Any) -> None:
         while True:
@@ -74,8 +76,7 @@ class Cache:
             failure: Exception | None = None
             try:
                 cursor.execute("BEGIN TRANSACTION")
-                for sql, params, _, _ in writes:
-                    cursor.execute(sql, params)
+                self._apply(cursor, [(kind, payload) for kind, payload, _, _ in writes])
                 cursor.execute("COMMIT")
             except Exception as error:  # noqa: BLE001 - handed to every waiting worker
                 failure = error
@@ -88,10 +89,30 @@ class Cache:
                 cursor.close()
                 return
 
-    def write(self, sql: str, params: list[Any]) -> None:
-        """Run one write and return when it is committed."""
+    @staticmethod
+    def _apply(cursor: Any, writes: list[tuple[str, Any]]) -> None:
+        """One statement per kind of write in the batch: DuckDB's cost is per statement, not per row."""
+        for kind, payload in writes:
+            if kind == "sql":
+                cursor.execute(*payload)
+        for table, width in (("responses", 8), ("done", 3)):
+            rows = {payload[0]: payload for kind, payload in writes if kind == table}  # last write of a key wins
+            if rows:
+                one = "(" + ", ".join(["?"] * width) + (", now())" if table == "responses" else ")")
+                cursor.execute(f"INSERT OR REPLACE INTO {table} VALUES {', '.join([one] * len(rows))}",
+                               [value for row in rows.values() for value in row])
+        touched: dict[int, list[str]] = {}
+        for kind, payload in writes:
+            if kind == "touch":
+                touched.setdefault(payload[1], []).append(payload[0])
+        for run, keys in touched.items():
+            marks = ", ".join("?" * len(keys))
+            cursor.execute(f"UPDATE responses SET run = ?, fetched_at = now() WHERE key IN ({marks})", [run, *keys])
+
+    def write(self, kind: str, payload: Any) -> None:
+        """Queue one write (kind: responses, done, touch or sql) and return when it is committed."""
         done, box = threading.Event(), []
-        self._queue.put((sql, params, done, box))
+        self._queue.put((kind, payload, done, box))
         done.wait()
         if box:
             raise box[0]
@@ -109,30 +130,41 @@ class Cache:
         if last and last[1]:
             return last[0], True
         run = (last[0] + 1) if last else 1
-        self.write("INSERT INTO runs VALUES (?, ?, now(), NULL)", [run, api])
+        self.write("sql", ("INSERT INTO runs VALUES (?, ?, now(), NULL)", [run, api]))
         return run, False
 
     def finish(self, run: int) -> None:
-        self.write("UPDATE runs SET finished_at = now() WHERE run = ?", [run])
+        self.write("sql", ("UPDATE runs SET finished_at = now() WHERE run = ?", [run]))
+
+    def load_index(self) -> None:
+        """Read every cached response's metadata once; bodies are read only when one is reused."""
+        with self.lock:
+            rows = self._reader.execute("SELECT key, url, status, etag, next_url, run FROM responses").fetchall()
+        self._index = {r[0]: dict(zip(("url", "status", "etag", "next_url", "run"), r[1:], strict=True))
+                       for r in rows}
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """Metadata of a cached response (url, status, etag, next_url, run), or None."""
+        return self._index.get(key)
+
+    def body(self, key: str) -> Any:
         with self.lock:
-            row = self._reader.execute("SELECT url, status, etag, next_url, body, moved_from, run FROM responses "
-                                       "WHERE key = ?", [key]).fetchone()
-        if row is None:
-            return None
-        return dict(zip(("url", "status", "etag", "next_url", "body", "moved_from", "run"), row, strict=True))
+            row = self._reader.execute("SELECT body FROM responses WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
 
     def put(self, key: str, response: Response, run: int, body: Any = None) -> None:
-        self.write("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                   [key, response.url, response.status, response.headers.get("etag"), response.next_url,
-                    None if body is None else json.dumps(body), response.redirected_from, run])
+        self.write("responses", (key, response.url, response.status, response.headers.get("etag"),
+                                 response.next_url, None if body is None else json.dumps(body),
+                                 response.redirected_from, run))
+        self._index[key] = {"url": response.url, "status": response.status, "etag": response.headers.get("etag"),
+                            "next_url": response.next_url, "run": run}
 
     def touch(self, key: str, run: int) -> None:
-        self.write("UPDATE responses SET run = ?, fetched_at = now() WHERE key = ?", [run, key])
+        self.write("touch", (key, run))
+        self._index[key] = {**self._index[key], "run": run}
 
     def mark(self, issue_id: str, status: str, run: int) -> None:
-        self.write("INSERT OR REPLACE INTO done VALUES (?, ?, ?)", [issue_id, status, run])
+        self.write("done", (issue_id, status, run))
 
     def _ids(self, sql: str, params: list[Any]) -> set[str]:
         with self.lock:
@@ -149,17 +181,18 @@ class Hydrator:
     def __init__(self, client: Client, cache: Cache, run: int, resumed: bool) -> None:
         self.client, self.cache, self.run, self.resumed = client, cache, run, resumed
 
-    def fetch(self, key: str, path: str) -> tuple[int, Any, str | None, str]:
-        """(status, body, next url, final url) for one logical resource, using the cache where it can."""
+    def fetch(self, key: str, path: str, *, need_body: bool = True) -> tuple[int, Any, str | None, str]:
+        """(status, body, next url, final url) for one logical resource, using the cache where it can.
+
+        A cached body is read back only when ``need_body`` (comment pages are only paged through here)."""
         cached = self.cache.get(key)
         if cached and cached["run"] == self.run:  # already fetched in this (resumed) run
-            return cached["status"], json.loads(cached["body"]) if cached["body"] else None, cached["next_url"], \
-                cached["url"]
+            return cached["status"], self.cache.body(key) if need_body else None, cached["next_url"], cached["url"]
         url = cached["url"] if cached and cached["status"] == 200 else path
         response = self.client.get(url, etag=cached["etag"] if cached and cached["status"] == 200 else None)
         if response.status == 304 and cached:
             self.cache.touch(key, self.run)
-            return cached["status"], json.loads(cached["body"]), cached["next_url"], cached["url"]
+            return cached["status"], self.cache.body(key) if need_body else None, cached["next_url"], cached["url"]
         body = response.body if response.status == 200 else None
         self.cache.put(key, response, self.run, body)
         return response.status, body, response.next_url, response.url
@@ -178,7 +211,7 @@ class Hydrator:
         url: str | None = f"{body['comments_url']}?per_page={PER_PAGE}" if body.get("comments_url") else None
         page = 1
         while url:
-            _, _, url, _ = self.fetch(f"comments:{issue_id}:{page}", url)
+            _, _, url, _ = self.fetch(f"comments:{issue_id}:{page}", url, need_body=False)
             page += 1
         self.cache.mark(issue_id, "ok", self.run)
         return "ok"
