@@ -37,7 +37,7 @@ def publish(folder: Path, repo_id: str, *, token: str | None = None, endpoint: s
             private: bool = False) -> str:
     """Create the repository if needed, upload the folder in one commit, tag it; returns the commit URL."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     plan(folder, repo_id)  # validates the id
     info = _info(folder)
@@ -52,4 +52,10 @@ def publish(folder: Path, repo_id: str, *, token: str | None = None, endpoint: s
                        tag_message=f"dataset {info['dataset_version']}, content sha256 {info['content_sha256']}")
     except HfHubHTTPError as error:
         raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {error}") from error
+    except (OfflineModeIsEnabled, OSError, ValueError) as error:  # offline, or metadata rejected
+        raise PublishError(f"cannot publish {folder} to {repo_id}: {error}") from error
+    except Exception as error:  # the HTTP client's own connection errors: one clear line, cause kept
+        if type(error).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore", "requests", "urllib3"):
+            raise
+        raise PublishError(f"cannot reach the Hub at {api.endpoint}: {error}") from error
     return commit.commit_url

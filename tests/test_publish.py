@@ -13,6 +13,7 @@ from tests.hub_server import Hub, serve
 
 def publish(release: Path, url: str, token: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_TOKEN": token, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+           "HF_HUB_OFFLINE": "0",
            "HF_HOME": str(release.parent / "hf-home")}
     return subprocess.run([sys.executable, "-m", "cvreeng_bench", "publish", "--release", str(release),
                            "--repo-id", "cvreeng/defects", "--endpoint", url, *extra],
@@ -49,3 +50,11 @@ def test_a_bad_token_is_refused_with_a_clear_error(release: Path) -> None:
         result = publish(release, url, "hf_wrong")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the Hub refused" in result.stderr and "401" in result.stderr
+
+
+def test_an_unreachable_hub_is_one_line_without_traceback(release: Path) -> None:
+    with serve(Hub()) as url:
+        pass  # the server is gone: its port now refuses connections
+    result = publish(release, url, "hf_x")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: cannot reach the Hub at") or "cannot publish" in result.stderr

