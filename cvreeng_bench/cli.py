@@ -40,7 +40,6 @@ def _print_problems(problems: Sequence[object], limit: int | None = 20) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from .api import default_release
     from .release import build
-    from .validate import errors
 
     out = args.out or default_release()
     text = None
@@ -49,7 +48,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
         text = {"issue_texts": issue_texts_table(cache_file(args.with_text), redact=not args.no_redact)}
     folder, problems = build(out, args.upstream, verify=not args.no_verify, progress=not args.quiet, extra=text)
-    warnings = [p for p in problems if p not in errors(problems)]
+    warnings = [p for p in problems if p.severity == "warning"]
     if warnings:
         print(f"{len(warnings)} warning(s) about upstream labels (kept as the authors wrote them):",
               file=sys.stderr)
