@@ -190,8 +190,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .bench.evaluate import evaluate
     from .bench.tasks import get
 
+    subset = None
+    if args.subset:
+        subset = {line.strip() for line in args.subset.read_text("utf-8").splitlines() if line.strip()}
     result = evaluate(args.predictions, get(args.task), args.split, args.release, allow_missing=args.allow_missing,
-                      n_resamples=args.resamples, seed=args.seed)
+                      n_resamples=args.resamples, seed=args.seed, subset=subset)
     text = _json(result) + "\n" if args.format == "json" else _score_table(result)
     sys.stdout.write(text)
     if args.out:
@@ -400,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--allow-missing", action="store_true", help="score issues without a prediction as wrong")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON result here (for leaderboard add)")
+    p.add_argument("--subset", type=Path, default=None, metavar="FILE",
+                   help="score only these issue ids (one per line), e.g. the items both raters agreed on")
     COMMANDS["evaluate"] = cmd_evaluate
 
     p = _add(sub, "compare", "Paired bootstrap test of two prediction files on the same task and split.",

@@ -292,3 +292,18 @@ def test_render_writes_markdown_and_a_chart_page(tmp_path: Path) -> None:
     assert (tmp_path / "leaderboard.md").read_text().count("### ") >= 7
     assert "<svg" in (tmp_path / "leaderboard.html").read_text()
     assert len(paths) == 2
+
+
+def test_a_subset_of_issues_can_be_scored_on_its_own(release: Path, tmp_path: Path) -> None:
+    task = tasks.get("impact")
+    scored = tasks.items(task, release, "holdout")
+    path = _write(tmp_path / "p.csv", [{"issue_id": i, "label": "Crash"} for i in scored["issue_id"]])
+    keep = tmp_path / "subset.txt"
+    keep.write_text("\n".join(scored["issue_id"][:10]))
+    result = cli("evaluate", str(path), "--task", "impact", "--release", str(release), "--subset", str(keep),
+                 "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n"] == 10
+    keep.write_text("nobody/nothing#1")
+    refused = cli("evaluate", str(path), "--task", "impact", "--release", str(release), "--subset", str(keep))
+    assert refused.returncode == 2 and "nobody/nothing#1" in refused.stderr

@@ -123,6 +123,10 @@ def evaluate(path: Path, task: Task, split: str | None = None, release: str | os
     population = items(task, release, "all")
     scored = items(task, release, split)
     if subset is not None:
+        unknown = sorted(subset - set(population["issue_id"].to_list()))
+        if unknown:
+            raise PredictionError(f"--subset names {len(unknown)} issue(s) not in task {task.name}: "
+                                  f"{', '.join(unknown[:5])}")
         scored = scored.filter(scored["issue_id"].is_in(list(subset)))
     gold, predicted = align(task, scored, population, read_predictions(path), allow_missing=allow_missing,
                             source=path.name)
