@@ -88,31 +88,32 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
     if not filters:
         return
     columns = {view: [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()] for view in FILTERED_VIEWS}
-    # Temporary objects belong to this cursor alone and shadow the shared tables of the same name.
-    for view in FILTERED_VIEWS:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {view}_unfiltered AS SELECT * FROM {view}")
+    # Temporary views belong to this cursor alone and shadow the tables of the same name; they read the
+    # originals by their fully qualified names, so nothing is copied.
+    database = con.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
+    source_of = {view: f'"{database}".main.{view}' for view in FILTERED_VIEWS}
     clauses: dict[str, list[str]] = {view: [] for view in FILTERED_VIEWS}
     for column, value in filters.items():
         owners = [v for v in FILTERED_VIEWS if column in columns[v]]
         if not owners:
             usable = sorted(c for c in {*columns["defects"], *columns["repositories"]} if not c.startswith("raw_"))
             raise QueryError(f"unknown filter column {column!r}; usable: {', '.join(usable)}")
-        source = owners[0]
+        owner = owners[0]
         known = [r[0] for r in con.execute(
-            f'SELECT DISTINCT "{column}" FROM {source}_unfiltered ORDER BY 1 NULLS LAST').fetchall()]
+            f'SELECT DISTINCT "{column}" FROM {source_of[owner]} ORDER BY 1 NULLS LAST').fetchall()]
         if value not in known and str(value) not in [str(k) for k in known]:
-            raise QueryError(f"no {source} have {column} = {value!r}; values: {', '.join(map(str, known))}")
+            raise QueryError(f"no {owner} have {column} = {value!r}; values: {', '.join(map(str, known))}")
         condition = f'"{column}" = {_literal(value)}'
         for view in FILTERED_VIEWS:
             if column in columns[view]:
                 clauses[view].append(condition)
             elif "repo" in columns[view] and column in columns["repositories"]:
-                clauses[view].append(f"repo IN (SELECT repo FROM repositories_unfiltered WHERE {condition})")
+                clauses[view].append(f"repo IN (SELECT repo FROM {source_of['repositories']} WHERE {condition})")
             elif "issue_id" in columns[view] and column in columns["defects"]:
-                clauses[view].append(f"issue_id IN (SELECT issue_id FROM defects_unfiltered WHERE {condition})")
+                clauses[view].append(f"issue_id IN (SELECT issue_id FROM {source_of['defects']} WHERE {condition})")
     for view, conditions in clauses.items():
         where = " AND ".join(conditions) or "true"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_unfiltered WHERE {where}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {source_of[view]} WHERE {where}")
 
 
 _RESULTS: dict[tuple, pl.DataFrame] = {}
