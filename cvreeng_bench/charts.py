@@ -40,7 +40,8 @@ def figure(query: Query, frame: pl.DataFrame) -> alt.Chart:
                                                                + " (" + pl.col("percent").round(0).cast(pl.Int32)
                                                                .cast(pl.String) + "%)")
                           .otherwise(pl.lit("")).alias("label")))
-    bar_order = [f"{g} (n={dict(totals.iter_rows())[g]})" for g in groups]
+    sizes = dict(totals.iter_rows())
+    bar_order = [f"{g} (n={sizes[g]})" for g in groups]
     base = alt.Chart(data).encode(
         y=alt.Y("bar:N", sort=bar_order, title=_title(group)),
         x=alt.X("sum(share):Q", stack="zero", axis=alt.Axis(format="%"), title="share of defects",

@@ -130,20 +130,24 @@ def _issues(defects: list[dict[str, Any]], others: list[dict[str, Any]], framewo
     return sorted(issues.values(), key=lambda i: (i["repo"].casefold(), i["issue_number"] or 0))
 
 
-def _repositories(defects: list[dict[str, Any]], issues: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
-                                                                                       dict[str, str | None]]:
+def _frameworks(defects: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Each repository's main framework: the most frequent among its defects (ties by taxonomy order)."""
     order = {label: i for i, label in enumerate(taxonomy.labels("framework"))}
     frameworks: dict[str, str | None] = {}
     for row in paper.TABLE4:
         counts = Counter(d["framework"] for d in defects if d["repo"] == row.repo and d["framework"])
         frameworks[row.repo] = min(counts, key=lambda f: (-counts[f], order[f])) if counts else None
+    return frameworks
+
+
+def _repositories(issues: list[dict[str, Any]], frameworks: dict[str, str | None]) -> list[dict[str, Any]]:
     out = []
     for position, row in enumerate(paper.TABLE4, start=1):
         mine = [i for i in issues if i["repo"] == row.repo]
         out.append({**row.__dict__, "table4_row": position, "framework": frameworks[row.repo], "n_sampled": len(mine),
                     "n_reengineering_issues": sum(i["is_reengineering"] for i in mine),
                     "n_defects": sum(i["n_defects"] for i in mine)})
-    return out, frameworks
+    return out
 
 
 def taxonomy_rows() -> list[dict[str, Any]]:
@@ -175,12 +179,12 @@ def assemble(upstream: sources.Upstream, errata_path: Path | None = None,
     for d in defects.rows:
         d.update(withdrawn=False, withdrawn_reason=None, root_cause_stage=taxonomy.root_cause_stage(d["root_cause"]))
     problems += apply_errata(defects.rows, errata, errata_path.name)
-    provisional = _issues(defects.rows, others.rows, {})
-    repositories, frameworks = _repositories(defects.rows, provisional)
+    frameworks = _frameworks(defects.rows)
+    issues = _issues(defects.rows, others.rows, frameworks)
     tables = {
         "defects": _frame("defects", defects.rows),
-        "issues": _frame("issues", _issues(defects.rows, others.rows, frameworks)),
-        "repositories": _frame("repositories", repositories),
+        "issues": _frame("issues", issues),
+        "repositories": _frame("repositories", _repositories(issues, frameworks)),
         "annotations": _frame("annotations", agreement.rows),
         "taxonomy": _frame("taxonomy", taxonomy_rows()),
     }

@@ -178,8 +178,8 @@ class Cache:
 
 
 class Hydrator:
-    def __init__(self, client: Client, cache: Cache, run: int, resumed: bool) -> None:
-        self.client, self.cache, self.run, self.resumed = client, cache, run, resumed
+    def __init__(self, client: Client, cache: Cache, run: int) -> None:
+        self.client, self.cache, self.run = client, cache, run
 
     def fetch(self, key: str, path: str, *, need_body: bool = True) -> tuple[int, Any, str | None, str]:
         """(status, body, next url, final url) for one logical resource, using the cache where it can.
@@ -226,7 +226,7 @@ def hydrate(issue_ids: list[str], cache_path: Path, client: Client, *, concurren
     try:
         run, resumed = cache.start(client.api)
         summary = Summary(run, resumed)
-        hydrator = Hydrator(client, cache, run, resumed)
+        hydrator = Hydrator(client, cache, run)
         finished = cache.done_in(run) if resumed else set()
         skip = finished | (set() if refresh_missing else cache.gone())
         todo = [i for i in issue_ids if i not in skip]
