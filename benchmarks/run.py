@@ -78,11 +78,11 @@ def section_release(release: Path, mirror: str) -> None:
     datasets.logging.set_verbosity_error()
     cache = tempfile.mkdtemp()
     datasets.load_dataset(str(release), "defects", split="train", cache_dir=cache)  # warm both
-    from cvreeng_bench import api
+    from cvreeng_bench.release import Release
 
     cvreeng_bench.load("defects", release)
     ours = best_of(lambda: cvreeng_bench.load("defects", release), 20)
-    cold = best_of(lambda: api._read("defects", release), 20)  # the parquet read alone, no memo
+    cold = best_of(lambda: Release(release).frame("defects"), 20)  # a fresh object: manifest + parquet read
     theirs = best_of(lambda: datasets.load_dataset(str(release), "defects", split="train", cache_dir=cache), 5)
     report("load('defects') speed-up over datasets.load_dataset (warm)", theirs / ours, 10, "x",
            higher_is_better=True)
@@ -159,7 +159,9 @@ def section_scoring(release: Path) -> None:
     import numpy as np
     from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
+    from cvreeng_bench.api import open_release
     from cvreeng_bench.bench import baselines, metrics, tasks
+    from cvreeng_bench.bench.splits import SPLITS
 
     rng = np.random.default_rng(0)
     labels = [f"label {i}" for i in range(14)]
@@ -185,15 +187,18 @@ def section_scoring(release: Path) -> None:
 
     start = time.perf_counter()
     for task in tasks.REGISTRY.latest():
-        for name in ("majority", "stratified", "metadata"):
-            for split in ("holdout", "repo_holdout", "temporal", "fold"):
-                baselines.run(name, task, split, release)
+        for baseline in baselines.BASELINES.values():
+            if baseline.needs_text:
+                continue
+            for split in SPLITS:
+                baselines.run(baseline.name, task, open_release(release), split)
     metadata_s = time.perf_counter() - start
-    text_release = _text_release(release)
+    text_release = open_release(_text_release(release))
     start = time.perf_counter()
     for task in tasks.REGISTRY.latest():
-        for name in ("tfidf", "embeddings"):
-            baselines.run(name, task, "holdout", text_release)
+        for baseline in baselines.BASELINES.values():
+            if baseline.needs_text:
+                baselines.run(baseline.name, task, text_release, "holdout")
     text_s = time.perf_counter() - start
     report("every baseline on every task (metadata baselines x 4 splits, text baselines on holdout)",
            metadata_s + text_s, 60, "s")
@@ -202,13 +207,12 @@ def section_scoring(release: Path) -> None:
 
 def _text_release(release: Path) -> Path:
     """The release plus synthetic issue texts served by the test GitHub server (no network)."""
-    sys.path.insert(0, str(ROOT))
     import cvreeng_bench
+    from cvreeng_bench.build import build
     from cvreeng_bench.hydrate.client import Client
     from cvreeng_bench.hydrate.run import hydrate
     from cvreeng_bench.hydrate.texts import issue_texts_table
-    from cvreeng_bench.release import build
-    from tests.github_server import World, serve
+    from cvreeng_bench.testing.github_server import World, serve
 
     ids = cvreeng_bench.load("issues", release)["issue_id"].to_list()
     world = World({})
@@ -234,7 +238,8 @@ def section_hydrate(quick: bool) -> None:
     times = {}
     for concurrency in (1, 8):
         # 6 comments at 2 a page: 3 comment pages per issue; 20 ms latency on every request
-        server = subprocess.Popen([sys.executable, "-m", "tests.github_server", str(n), "6", "0.020"], cwd=ROOT,
+        server = subprocess.Popen([sys.executable, "-m", "cvreeng_bench.testing.github_server", str(n), "6", "0.020"],
+                                  cwd=ROOT,
                                   stdout=subprocess.PIPE, text=True)
         try:
             url = server.stdout.readline().strip()

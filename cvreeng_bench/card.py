@@ -11,6 +11,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from . import paper, sources, taxonomy
+from .layout import SPLIT, data_path
 from .resources import resource_dir
 from .schema import SCHEMAS
 
@@ -21,25 +22,21 @@ DEFAULT_CONFIG = "defects"
 
 
 def front_matter(configs: list[str]) -> str:
-    """The Hub's YAML header: one config per table, each with a single train split."""
-    from .release import SPLIT, data_path
+    """The Hub's YAML header (huggingface_hub's own card data): one config per table, one train split each."""
+    from huggingface_hub import DatasetCardData
 
-    lines = [
-        "---",
-        "pretty_name: CV model-reengineering defects (Jiang et al., EMSE 2024)",
-        "license: other",
-        "license_name: cite-the-paper",
-        "language:", "- en",
-        "task_categories:", "- text-classification",
-        "tags:", "- software-engineering", "- deep-learning", "- defects", "- computer-vision",
-        "size_categories:", "- n<1K",
-        "configs:",
-    ]
+    entries = []
     for name in sorted(configs, key=lambda c: (c != DEFAULT_CONFIG, c)):
-        lines += [f"- config_name: {name}", "  data_files:", f"  - split: {SPLIT}", f"    path: {data_path(name)}"]
+        entry: dict[str, Any] = {"config_name": name, "data_files": [{"split": SPLIT, "path": data_path(name)}]}
         if name == DEFAULT_CONFIG:
-            lines.append("  default: true")
-    return "\n".join([*lines, "---", ""])
+            entry["default"] = True
+        entries.append(entry)
+    data = DatasetCardData(
+        pretty_name="CV model-reengineering defects (Jiang et al., EMSE 2024)", license="other",
+        license_name="cite-the-paper", language=["en"], task_categories=["text-classification"],
+        tags=["software-engineering", "deep-learning", "defects", "computer-vision"], size_categories=["n<1K"],
+        configs=entries)
+    return f"---\n{data.to_yaml()}\n---\n"
 
 
 def _counts_table(frame: pl.DataFrame, column: str, total: int) -> str:

@@ -15,10 +15,13 @@ if TYPE_CHECKING:
     import polars as pl
 
 FORMATS = (".html", ".png", ".svg", ".json")
+CHART_WIDTH = 520  # px of the bar area
+BAR_HEIGHT = 40  # px per bar (one bar per group)
+LABEL_MIN_PERCENT = 6  # segments narrower than this carry no count label (it would not fit)
 
 
 def _title(dimension: str) -> str:
-    return next(d.title for d in taxonomy.DIMENSIONS if d.name == dimension)
+    return taxonomy.dimension(dimension).title
 
 
 def figure(query: Query, frame: pl.DataFrame) -> alt.Chart:
@@ -36,7 +39,7 @@ def figure(query: Query, frame: pl.DataFrame) -> alt.Chart:
             .with_columns((pl.col(group) + " (n=" + pl.col("total").cast(pl.String) + ")").alias("bar"),
                           (pl.col("percent") / 100).alias("share"))
             .with_columns(pl.col(part).map_elements(order.index, return_dtype=pl.Int32).alias("segment"),
-                          pl.when(pl.col("percent") >= 6).then(pl.col("count").cast(pl.String)
+                          pl.when(pl.col("percent") >= LABEL_MIN_PERCENT).then(pl.col("count").cast(pl.String)
                                                                + " (" + pl.col("percent").round(0).cast(pl.Int32)
                                                                .cast(pl.String) + "%)")
                           .otherwise(pl.lit("")).alias("label")))
@@ -56,7 +59,7 @@ def figure(query: Query, frame: pl.DataFrame) -> alt.Chart:
     )
     labels = base.mark_text(align="center", baseline="middle", fontSize=10, color="white").encode(
         x=alt.X("sum(share):Q", stack="zero", bandPosition=0.5), text="label:N")
-    return (bars + labels).properties(title=query.title, width=520, height=40 * len(groups))
+    return (bars + labels).properties(title=query.title, width=CHART_WIDTH, height=BAR_HEIGHT * len(groups))
 
 
 def save(chart: alt.Chart, path: Path) -> Path:

@@ -16,21 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from . import paper, taxonomy
-from .validate import Problem
+from .problems import Problem, errors
 
-# Upstream column -> (our column, taxonomy dimension).
-DEFECT_LABEL_COLUMNS: dict[str, tuple[str, str]] = {
-    "Part of Implementation": ("stage", "stage"),
-    "Defect types": ("defect_type", "defect_type"),
-    "Impacts": ("impact", "impact"),
-    "Root Causes": ("root_cause", "root_cause"),
-    "Manifestation": ("manifestation", "manifestation"),
-    "Reporter": ("reporter", "reporter"),
-    "Project Type": ("project_type", "project_type"),
-    "Repo type": ("repo_type", "repo_type"),
-    "Framework": ("framework", "framework"),
-    "Same Code?": ("same_code", "same_code"),
-    "Same Data?": ("same_data", "same_data"),
+# Upstream column -> taxonomy dimension (our column is named after the dimension).
+DEFECT_LABEL_COLUMNS: dict[str, str] = {
+    "Part of Implementation": "stage", "Defect types": "defect_type", "Impacts": "impact",
+    "Root Causes": "root_cause", "Manifestation": "manifestation", "Reporter": "reporter",
+    "Project Type": "project_type", "Repo type": "repo_type", "Framework": "framework",
+    "Same Code?": "same_code", "Same Data?": "same_data",
 }
 DEFECT_COLUMNS = ("", "URL", "Repo owner", "Repo name", "Issue #", "Research Prototype", "Repo creation time",
                   "Issue creation time", "Time Slot/d", "Label", *DEFECT_LABEL_COLUMNS)
@@ -46,8 +39,6 @@ AGREEMENT_COLUMNS = {
     "Impacts": "impact", "General Code Error Type": "defect_type", "DL Specific Error Type": "root_cause",
     "Root Causes": "root_cause", "Manifestation": "manifestation",
 }
-ANNOTATED_DIMENSIONS = ("framework", "same_code", "same_data", "stage", "impact", "defect_type", "root_cause",
-                        "manifestation")
 _ANCHOR = re.compile(r"#issue-\d+$")
 
 
@@ -172,7 +163,7 @@ def read_defects(path: Path) -> Rows:
     """One row per labeled defect, canonical labels beside their raw strings."""
     out = Rows()
     header, rows, out.problems = read_csv(path, DEFECT_COLUMNS)
-    if any(p.severity == "error" for p in out.problems):
+    if errors(out.problems):
         return out
     repos = paper.table4()
     seen_index: dict[str, int] = {}
@@ -195,9 +186,9 @@ def read_defects(path: Path) -> Rows:
         if url != expected:
             r.fail("URL", f"{url!r} does not match repository and issue number ({expected})")
         record.update(repo=repo, issue_number=number, issue_url=url, issue_id=f"{repo}#{number}")
-        for column, (name, dimension) in DEFECT_LABEL_COLUMNS.items():
-            record[name] = r.label(column, dimension)
-            record[f"raw_{name}"] = r.text(column)
+        for column, dimension in DEFECT_LABEL_COLUMNS.items():
+            record[dimension] = r.label(column, dimension)
+            record[f"raw_{dimension}"] = r.text(column)
         record["research_prototype"] = r.yes_no("Research Prototype")
         record["raw_research_prototype"] = r.text("Research Prototype")
         record["repo_created_at"] = r.time("Repo creation time")
@@ -294,7 +285,7 @@ def read_agreement(path: Path) -> Rows:
             values = list(sheets[title].iter_rows(values_only=True))
             header = [str(v).strip() if v is not None else "" for v in values[0]] if values else []
             columns = {i: AGREEMENT_COLUMNS[h] for i, h in enumerate(header) if h in AGREEMENT_COLUMNS}
-            if "Issue #" not in header or len(set(columns.values())) != len(ANNOTATED_DIMENSIONS):
+            if "Issue #" not in header or set(columns.values()) != set(taxonomy.ANNOTATED):
                 out.problems.append(Problem(f"{path.name} sheet {title!r}", f"unexpected header {header!r}"))
                 continue
             items = []

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CvreengError
-from .release import MANIFEST
+
+if TYPE_CHECKING:
+    from .release import Release
 
 
 class PublishError(CvreengError):
     """The Hub refused or could not be reached."""
 
 
-def _info(folder: Path) -> dict:
-    return json.loads((folder / MANIFEST).read_text("utf-8"))
-
-
-def plan(folder: Path, repo_id: str) -> list[str]:
+def plan(release: Release, repo_id: str) -> list[str]:
     """What ``publish`` would do, one line per step (the ``--dry-run`` output)."""
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise PublishError(f"--repo-id must be ORG/NAME, got {repo_id!r}")
-    info = _info(folder)
+    folder, info = release.folder, release.manifest
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     size = sum((folder / f).stat().st_size for f in files)
     return [
@@ -33,14 +30,14 @@ def plan(folder: Path, repo_id: str) -> list[str]:
     ]
 
 
-def publish(folder: Path, repo_id: str, *, token: str | None = None, endpoint: str | None = None,
+def publish(release: Release, repo_id: str, *, token: str | None = None, endpoint: str | None = None,
             private: bool = False) -> str:
     """Create the repository if needed, upload the folder in one commit, tag it; returns the commit URL."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, HTTPError, OfflineModeIsEnabled
 
-    plan(folder, repo_id)  # validates the id
-    info = _info(folder)
+    plan(release, repo_id)  # validates the id
+    folder, info = release.folder, release.manifest
     api = HfApi(endpoint=endpoint, token=token)
     tag = f"v{info['dataset_version']}"
     try:
@@ -50,12 +47,10 @@ def publish(folder: Path, repo_id: str, *, token: str | None = None, endpoint: s
             commit_message=f"cvreeng-bench release {info['dataset_version']} ({info['content_sha256'][:12]})")
         api.create_tag(repo_id, tag=tag, repo_type="dataset", revision=commit.oid,
                        tag_message=f"dataset {info['dataset_version']}, content sha256 {info['content_sha256']}")
-    except HfHubHTTPError as error:
+    except HfHubHTTPError as error:  # the Hub answered, and said no
         raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {error}") from error
-    except (OfflineModeIsEnabled, OSError, ValueError) as error:  # offline, or metadata rejected
-        raise PublishError(f"cannot publish {folder} to {repo_id}: {error}") from error
-    except Exception as error:  # the HTTP client's own connection errors: one clear line, cause kept
-        if type(error).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore", "requests", "urllib3"):
-            raise
+    except HTTPError as error:  # the HTTP client's own errors: no answer at all
         raise PublishError(f"cannot reach the Hub at {api.endpoint}: {error}") from error
+    except (OfflineModeIsEnabled, HFValidationError, OSError) as error:  # offline, or metadata rejected
+        raise PublishError(f"cannot publish {folder} to {repo_id}: {error}") from error
     return commit.commit_url

@@ -10,7 +10,6 @@ Filters (``repo_type="Zoo"``, ``framework="PyTorch"``, ``family="YOLO"``, ...) n
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,10 @@ from .resources import resource_dir
 if TYPE_CHECKING:
     import duckdb
     import polars as pl
+
+    from .release import Release
+
+FORMATS = ("table", "csv", "json", "markdown")
 
 
 class QueryError(CvreengError):
@@ -116,39 +119,64 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {source_of[view]} WHERE {where}")
 
 
-_RESULTS: dict[tuple, pl.DataFrame] = {}
+def parse_filters(pairs: list[str] | None) -> dict[str, Any]:
+    """``["repo_type=Zoo", "withdrawn=false"]`` -> ``{"repo_type": "Zoo", "withdrawn": False}``."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        column, sep, value = pair.partition("=")
+        if not sep or not column.strip():
+            raise QueryError(f"--where takes COLUMN=VALUE, got {pair!r}")
+        out[column.strip()] = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
+    return out
 
 
-def run(name: str, release: str | os.PathLike[str] | None = None, *, filters: dict[str, Any] | None = None,
+def run(name: str, release: Release, *, filters: dict[str, Any] | None = None,
         con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
-    """The rows of one query as a polars DataFrame (memoized per release build and filters)."""
+    """The rows of one query as a polars DataFrame (memoized on the release object, per filters)."""
+    query = find(name)
+    if con is not None:
+        return _execute(query, con, filters or {})
+    key = ("query", query.name, tuple(sorted((filters or {}).items(), key=str)))
+
+    def compute() -> pl.DataFrame:
+        cursor = release.cursor()
+        try:
+            return _execute(query, cursor, filters or {})
+        finally:
+            cursor.close()
+
+    return release.memo(key, compute).clone()
+
+
+def _execute(query: Query, con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> pl.DataFrame:
     import duckdb
 
-    from .api import release_key, shared
-
-    query = find(name)
-    key = (release_key(release), query.name, tuple(sorted((filters or {}).items(), key=str)))
-    if con is None and key in _RESULTS:
-        return _RESULTS[key].clone()
-    own = con is None
-    con = shared(release) if con is None else con
     try:
-        apply_filters(con, filters or {})
-        frame = con.sql(sql_text(query.name)).pl()
+        apply_filters(con, filters)
+        return con.sql(sql_text(query.name)).pl()
     except duckdb.CatalogException as error:  # a release from another version that lacks a config
         raise QueryError(f"{query.name}.sql cannot run on this release ({error}); rebuild it with "
                          "`cvreeng-bench build`") from error
-    finally:
-        if own:
-            con.close()
-    if own:
-        if len(_RESULTS) > 256:  # a bounded memo: results of many filters do not pile up
-            _RESULTS.clear()
-        _RESULTS[key] = frame
-    return frame.clone()
 
 
-def run_all(release: str | os.PathLike[str] | None = None, *, filters: dict[str, Any] | None = None,
-            ) -> dict[str, pl.DataFrame]:
+def run_all(release: Release, *, filters: dict[str, Any] | None = None) -> dict[str, pl.DataFrame]:
     """Every query, keyed by alias."""
     return {q.alias or q.name: run(q.name, release, filters=filters) for q in QUERIES}
+
+
+def format_frame(frame: pl.DataFrame, fmt: str) -> str:
+    """A result as text: an aligned table, CSV, JSON or a Markdown table (polars' own formatting)."""
+    import polars as pl
+
+    if fmt == "csv":
+        return frame.write_csv()
+    if fmt == "json":
+        return frame.write_json()
+    if fmt not in FORMATS:
+        raise QueryError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    # Markdown cells are never cut; the terminal table keeps to 200 characters.
+    style = ({"tbl_formatting": "MARKDOWN", "tbl_width_chars": 10_000, "fmt_str_lengths": 10_000}
+             if fmt == "markdown" else {"tbl_width_chars": 200, "fmt_str_lengths": 80})
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=1, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True, **style):
+        return str(frame) + "\n"

@@ -4,7 +4,6 @@ shares the text quotes, and for each crosstab a chi-square test of independence 
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,8 @@ from .stats import ChiSquare, chi_square
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from .release import Release
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
@@ -67,11 +68,10 @@ def tests(results: dict[str, pl.DataFrame]) -> dict[str, ChiSquare]:
     return out
 
 
-def render(release: str | os.PathLike[str] | None = None, filters: dict[str, Any] | None = None) -> str:
+def render(release: Release, filters: dict[str, Any] | None = None) -> str:
     from . import charts
-    from .api import manifest
 
-    info = manifest(release)
+    info = release.manifest
     results = run_all(release, filters=filters)
     stats = tests(results)
     where = ", ".join(f"{k} = {v}" for k, v in (filters or {}).items()) or "all defects"
@@ -96,7 +96,7 @@ def render(release: str | os.PathLike[str] | None = None, filters: dict[str, Any
     return "\n".join(parts)
 
 
-def write(out: Path, release: str | os.PathLike[str] | None = None, filters: dict[str, Any] | None = None) -> Path:
+def write(out: Path, release: Release, filters: dict[str, Any] | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.html"
     partial = path.with_suffix(".html.part")

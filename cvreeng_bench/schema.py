@@ -1,13 +1,22 @@
 """Column schemas of every release config, declared once.
 
-Types are small strings so this module imports nothing heavy; the release turns them into Arrow types,
-validation into polars checks, and the data card into tables. ``dimension`` names the taxonomy dimension
-whose labels a column holds (validated against the taxonomy).
+Types are small strings so this module imports nothing heavy at import time; :func:`polars_schema` and
+:func:`arrow_schema` are the one mapping of those strings to library types (the build, validation and the
+leaderboard all use them), and the data card renders the same declarations as tables. ``dimension`` names
+the taxonomy dimension whose labels a column holds (validated against the taxonomy).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import taxonomy
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -19,22 +28,13 @@ class Column:
     dimension: str | None = None
 
 
-def _labels(names: tuple[tuple[str, str, str], ...], *, nullable: bool = False) -> tuple[Column, ...]:
-    out: list[Column] = []
-    for name, dimension, what in names:
-        out.append(Column(name, "string", f"{what} (canonical label)", nullable, dimension))
-    return tuple(out)
+def _labels(names: Iterable[tuple[str, str]], *, nullable: bool = False) -> tuple[Column, ...]:
+    """One label column per (dimension, description); the column is named after its dimension."""
+    return tuple(Column(name, "string", f"{what} (canonical label)", nullable, name) for name, what in names)
 
 
-_DEFECT_LABELS = (
-    ("stage", "stage", "DL stage"), ("defect_type", "defect_type", "Defect type"),
-    ("impact", "impact", "Impact"), ("root_cause", "root_cause", "Root cause"),
-    ("manifestation", "manifestation", "Manifestation"), ("reporter", "reporter", "Reporter type"),
-    ("project_type", "project_type", "Project type where the defect was found"),
-    ("repo_type", "repo_type", "Repository type"), ("framework", "framework", "DL framework"),
-    ("same_code", "same_code", "Did the reporter use the upstream code?"),
-    ("same_data", "same_data", "Did the reporter use the upstream data?"),
-)
+_DEFECT_LABELS = tuple((d.name, d.column) for d in taxonomy.DIMENSIONS)
+_ANNOTATED_LABELS = tuple((d, d.replace("_", " ").capitalize()) for d in taxonomy.ANNOTATED)
 
 SCHEMAS: dict[str, tuple[Column, ...]] = {
     "defects": (
@@ -56,7 +56,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("withdrawn_reason", "string", "Why it was withdrawn"),
         Column("upstream_row", "int32", "Upstream's own row id (first, unnamed column)", False),
         Column("source_row", "int32", "Line of the upstream CSV the defect comes from", False),
-        *(Column(f"raw_{name}", "string", f"Upstream's string for {name}", False) for name, _, _ in _DEFECT_LABELS),
+        *(Column(f"raw_{name}", "string", f"Upstream's string for {name}", False) for name, _ in _DEFECT_LABELS),
         Column("raw_research_prototype", "string", "Upstream's string for research_prototype", False),
         Column("raw_github_labels", "string", "Upstream's string for github_labels", False),
     ),
@@ -101,12 +101,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("rater", "int32", "1 or 2", False),
         Column("item", "int32", "Position within the phase; rater 1 and 2 items pair up by it", False),
         Column("issue_number", "int32", "Issue number as written (the workbook names no repository)"),
-        *_labels(tuple((d, d, d.replace("_", " ").capitalize()) for d in (
-            "framework", "same_code", "same_data", "stage", "impact", "defect_type", "root_cause",
-            "manifestation")), nullable=True),
-        *(Column(f"raw_{d}", "string", f"The rater's string for {d}", False) for d in (
-            "framework", "same_code", "same_data", "stage", "impact", "defect_type", "root_cause",
-            "manifestation")),
+        *_labels(_ANNOTATED_LABELS, nullable=True),
+        *(Column(f"raw_{d}", "string", f"The rater's string for {d}", False) for d in taxonomy.ANNOTATED),
         Column("sheet", "string", "Workbook sheet", False),
         Column("sheet_row", "int32", "Row in that sheet", False),
     ),
@@ -175,3 +171,58 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("content_sha256", "string", "sha256 of text", False),
     ),
 }
+
+# Every config the build can write, in the order the schemas are declared.
+CONFIGS: tuple[str, ...] = tuple(SCHEMAS)
+
+
+def _simple(kind: str, library: str) -> Any:
+    """The library type of a simple type name (string, int32, ...): the one mapping, for polars and arrow."""
+    if library == "polars":
+        import polars as pl
+
+        return {"string": pl.String(), "int32": pl.Int32(), "int64": pl.Int64(), "float64": pl.Float64(),
+                "bool": pl.Boolean(), "timestamp": pl.Datetime("us", "UTC")}[kind]
+    import pyarrow as pa
+
+    return {"string": pa.string(), "int32": pa.int32(), "int64": pa.int64(), "float64": pa.float64(),
+            "bool": pa.bool_(), "timestamp": pa.timestamp("us", tz="UTC")}[kind]
+
+
+def library_type(kind: str, library: str) -> Any:
+    """``list<string>`` and the simple names as a polars (``library="polars"``) or arrow data type."""
+    if kind.startswith("list<"):
+        inner = _simple(kind[5:-1], library)
+        if library == "polars":
+            import polars as pl
+
+            return pl.List(inner)
+        import pyarrow as pa
+
+        return pa.list_(inner)
+    return _simple(kind, library)
+
+
+def polars_type(kind: str) -> pl.DataType:
+    return library_type(kind, "polars")
+
+
+def polars_schema(config: str) -> dict[str, pl.DataType]:
+    return {c.name: polars_type(c.type) for c in SCHEMAS[config]}
+
+
+def arrow_schema(config: str) -> pa.Schema:
+    """The declared Arrow schema, column descriptions kept as field metadata."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c.name, library_type(c.type, "arrow"), nullable=c.nullable,
+                               metadata={"description": c.description}) for c in SCHEMAS[config]])
+
+
+def frame(config: str, rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+    """A DataFrame of the config's declared columns and types from dict rows (absent keys are null)."""
+    import polars as pl
+
+    columns = SCHEMAS[config]
+    return pl.DataFrame([{c.name: row.get(c.name) for c in columns} for row in rows], schema=polars_schema(config),
+                        orient="row")

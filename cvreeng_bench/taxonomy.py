@@ -32,27 +32,43 @@ class Label:
 @dataclass(frozen=True)
 class Dimension:
     name: str
-    title: str
+    title: str  # chart and card title
     source: str
     description: str
+    column: str  # the description of the ``defects`` column holding it
+    classifies: bool = False  # a dimension a defect is classified by (a benchmark task), not context
 
 
 DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("stage", "DL stage", "Sec. 5.1.3",
-              "The part of the deep-learning pipeline in which the defect sits."),
+              "The part of the deep-learning pipeline in which the defect sits.", "DL stage", True),
     Dimension("defect_type", "Defect type", "Table 6",
-              "The general programming-error class of the defect, independent of deep learning."),
-    Dimension("impact", "Impact", "Table 5", "The observable effect (symptom) the defect has."),
-    Dimension("root_cause", "Root cause", "Table 7", "The deep-learning-specific reason behind the defect."),
+              "The general programming-error class of the defect, independent of deep learning.", "Defect type",
+              True),
+    Dimension("impact", "Impact", "Table 5", "The observable effect (symptom) the defect has.", "Impact", True),
+    Dimension("root_cause", "Root cause", "Table 7", "The deep-learning-specific reason behind the defect.",
+              "Root cause", True),
     Dimension("manifestation", "Manifestation", "Table 2",
-              "How the defect shows up during reengineering: runnability and the data used."),
-    Dimension("reporter", "Reporter type", "Table 1", "The reengineering activity of whoever reported it."),
-    Dimension("project_type", "Project type", "Sec. 4.2", "Where in the reuse chain the defect was found."),
-    Dimension("repo_type", "Repository type", "Sec. 4.3", "Whether the studied repository holds one model or many."),
-    Dimension("framework", "Framework", "Table 4", "The deep-learning framework the studied code is written for."),
-    Dimension("same_code", "Same code?", "Table 1", "Whether the reporter ran the upstream code unchanged."),
-    Dimension("same_data", "Same data?", "Table 1", "Whether the reporter used the upstream dataset."),
+              "How the defect shows up during reengineering: runnability and the data used.", "Manifestation",
+              True),
+    Dimension("reporter", "Reporter type", "Table 1", "The reengineering activity of whoever reported it.",
+              "Reporter type", True),
+    Dimension("project_type", "Project type", "Sec. 4.2", "Where in the reuse chain the defect was found.",
+              "Project type where the defect was found"),
+    Dimension("repo_type", "Repository type", "Sec. 4.3", "Whether the studied repository holds one model or many.",
+              "Repository type"),
+    Dimension("framework", "Framework", "Table 4", "The deep-learning framework the studied code is written for.",
+              "DL framework"),
+    Dimension("same_code", "Same code?", "Table 1", "Whether the reporter ran the upstream code unchanged.",
+              "Did the reporter use the upstream code?"),
+    Dimension("same_data", "Same data?", "Table 1", "Whether the reporter used the upstream dataset.",
+              "Did the reporter use the upstream data?"),
 )
+# The dimensions a defect is classified by (the RQ dimensions and the reporter type): one task each.
+CLASSIFIED: tuple[str, ...] = tuple(d.name for d in DIMENSIONS if d.classifies)
+# The dimensions the two raters labeled independently, in the agreement workbook's column order.
+ANNOTATED: tuple[str, ...] = ("framework", "same_code", "same_data", "stage", "impact", "defect_type", "root_cause",
+                              "manifestation")
 
 LOW_FREQUENCY = "Low frequency type"
 _LOW_FREQ_DEF = (
@@ -223,6 +239,8 @@ def key(value: str) -> str:
     """The matching key of a raw label: case-folded, NFKC, dashes unified, white space collapsed."""
     text = unicodedata.normalize("NFKC", value)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
+    # Excel stores a control character in cell text as an escape ("_x0008_" is a backspace) that openpyxl
+    # hands back undecoded; one rater's cell carries it.
     text = _DASHES.sub("-", text).replace("_x0008_", "")
     text = _SPACE.sub(" ", text).strip().strip("'\"").strip()
     text = re.sub(r"\s*([-/(])\s*", r"\1", text)  # "API –DL" == "API-DL", "Bad Performance (x)" == "(x)"
@@ -231,6 +249,13 @@ def key(value: str) -> str:
 
 def dimension_names() -> tuple[str, ...]:
     return tuple(d.name for d in DIMENSIONS)
+
+
+def dimension(name: str) -> Dimension:
+    for entry in DIMENSIONS:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"unknown dimension {name!r}; known: {', '.join(dimension_names())}")
 
 
 def labels(dimension: str) -> tuple[str, ...]:

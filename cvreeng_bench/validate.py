@@ -8,41 +8,14 @@ silently fixed, since the labels are the authors'.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import paper, taxonomy
-from .schema import SCHEMAS
+from .problems import SEVERITIES, Problem, errors
+from .schema import SCHEMAS, polars_type
 
 if TYPE_CHECKING:
     import polars as pl
-
-SEVERITIES = ("error", "warning")
-
-
-@dataclass(frozen=True)
-class Problem:
-    where: str  # file/row/column, or config and id
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.where}: {self.message}"
-
-
-def errors(problems: Iterable[Problem]) -> list[Problem]:
-    return [p for p in problems if p.severity == "error"]
-
-
-def polars_type(name: str) -> pl.DataType:
-    import polars as pl
-
-    simple = {"string": pl.String(), "int32": pl.Int32(), "int64": pl.Int64(), "float64": pl.Float64(),
-              "bool": pl.Boolean(), "timestamp": pl.Datetime("us", "UTC")}
-    if name.startswith("list<"):
-        return pl.List(simple[name[5:-1]])
-    return simple[name]
 
 
 def check_schema(config: str, frame: pl.DataFrame) -> list[Problem]:
@@ -118,7 +91,6 @@ def check_taxonomy_rules(defects: pl.DataFrame) -> list[Problem]:
     problems = []
     origin = {row.repo: row.origin for row in paper.TABLE4}
     previous: dict[tuple, str] = {}
-    label_columns = ["stage", "defect_type", "impact", "root_cause", "manifestation", "reporter"]
     for row in defects.iter_rows(named=True):
         where = f"defects {row['defect_id']}"
         if row["root_cause_stage"] and row["stage"] and row["root_cause_stage"] != row["stage"]:
@@ -133,7 +105,7 @@ def check_taxonomy_rules(defects: pl.DataFrame) -> list[Problem]:
         if row["research_prototype"] is not None and row["research_prototype"] != expected:
             problems.append(Problem(where, f"research_prototype {row['research_prototype']} but Table 4 lists "
                                     f"{row['repo']} as {origin.get(row['repo']) or 'a zoo repository'}", "warning"))
-        labels = (row["issue_id"], *(row[c] for c in label_columns))
+        labels = (row["issue_id"], *(row[c] for c in taxonomy.CLASSIFIED))
         if labels in previous:
             problems.append(Problem(where, f"same labels as {previous[labels]} in the same issue; kept, as the "
                                     "paper counts both (Table 4)", "warning"))

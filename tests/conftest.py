@@ -3,9 +3,12 @@ and a factory for tiny synthetic upstream folders laid out like the authors' art
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,10 +41,18 @@ def mirror() -> Path:
 
 @pytest.fixture(scope="session")
 def release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
-    from cvreeng_bench.release import build
+    from cvreeng_bench.build import build
 
     folder, _ = build(tmp_path_factory.mktemp("rel") / "release", mirror, progress=False)
     return folder
+
+
+@pytest.fixture(scope="session")
+def opened(release: Path):
+    """The session's release as a :class:`Release` object (what the library's layers take)."""
+    from cvreeng_bench.api import open_release
+
+    return open_release(release)
 
 
 def defect_row(index: int, repo: str = "ultralytics/yolov3", number: int = 1, **labels: str) -> dict[str, str]:
@@ -125,3 +136,25 @@ def mirror_copy(tmp_path: Path, mirror: Path) -> Path:
         (root / f.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(found[f.key], root / f.path)
     return root
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: exit code and the text it wrote (the names subprocess uses)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str) -> Outcome:
+    """Run ``cvreeng-bench ARGS`` in this process through ``cli.main`` and capture what it prints."""
+    from cvreeng_bench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as done:  # argparse's own exits: --help, --version, usage errors
+            code = done.code if isinstance(done.code, int) else 0
+    return Outcome(code, out.getvalue(), err.getvalue())

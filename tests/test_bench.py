@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal, assert_series_equal
 
 import cvreeng_bench
-from cvreeng_bench.bench import baselines, ceiling, evaluate, leaderboard, leaks, metrics, tasks
+from cvreeng_bench.bench import baselines, ceiling, evaluate, leaderboard, leaks, metrics, shipped, tasks
 from cvreeng_bench.bench.splits import make_splits
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cvreeng_bench", *args], capture_output=True, text=True,
-                          check=False)
-
+from cvreeng_bench.layout import DATASET_VERSION
+from cvreeng_bench.release import Release
+from tests.conftest import cli
 
 # --- tasks --------------------------------------------------------------------------------------------
 
@@ -41,12 +37,13 @@ def test_there_is_a_screening_task_and_one_task_per_label_dimension() -> None:
         tasks.get("severity")
 
 
-def test_gold_is_a_label_set_per_issue(release: Path) -> None:
-    gold = tasks.items(tasks.get("stage"), release, "all")
+def test_gold_is_a_label_set_per_issue(opened: Release) -> None:
+    gold = tasks.items(tasks.get("stage"), opened, "all")
     assert gold.height == 334
     multi = gold.filter(pl.col("issue_id") == "ultralytics/yolov5#264")
-    assert sorted(multi["gold"][0]) == ["Environment", "Training"] or len(multi["gold"][0]) == 2
-    screening = tasks.items(tasks.get("screening"), release, "all")
+    defects = opened.frame("defects").filter(pl.col("issue_id") == "ultralytics/yolov5#264")
+    assert defects.height == 2 and sorted(multi["gold"][0]) == sorted(defects["stage"]) == ["Modeling", "Training"]
+    screening = tasks.items(tasks.get("screening"), opened, "all")
     assert screening.height == 427
     assert screening["primary"].value_counts().sort("primary")["count"].to_list() == [93, 334]
 
@@ -71,9 +68,10 @@ def test_no_issue_is_on_both_sides_of_any_split(release: Path) -> None:
 def test_regenerating_the_splits_gives_the_same_assignment(release: Path) -> None:
     shipped = cvreeng_bench.load("splits", release)
     again = make_splits(cvreeng_bench.load("issues", release), cvreeng_bench.load("defects", release))
-    assert again.equals(shipped)
+    assert_frame_equal(again, shipped)
     other_seed = make_splits(cvreeng_bench.load("issues", release), cvreeng_bench.load("defects", release), seed=7)
-    assert not other_seed["holdout"].equals(shipped["holdout"])
+    with pytest.raises(AssertionError):
+        assert_series_equal(other_seed["holdout"], shipped["holdout"])
 
 
 def test_the_holdout_and_folds_are_stratified(release: Path) -> None:
@@ -156,22 +154,22 @@ def _write(path: Path, rows: list[dict]) -> Path:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
-def test_every_prediction_format_scores_the_same(release: Path, tmp_path: Path, suffix: str) -> None:
+def test_every_prediction_format_scores_the_same(tmp_path: Path, suffix: str, opened: Release) -> None:
     task = tasks.get("manifestation")
     rows = [{"issue_id": i, "label": "Basic defects", "score": 0.5}
-            for i in tasks.items(task, release, "holdout")["issue_id"]]
-    result = evaluate.evaluate(_write(tmp_path / f"p{suffix}", rows), task, "holdout", release, n_resamples=50)
-    assert result["n"] == len(rows) and result["scores"]["kappa"] == 0.0
-    assert result["predictions_sha256"] == evaluate.sha256_file(tmp_path / f"p{suffix}")
+            for i in tasks.items(task, opened, "holdout")["issue_id"]]
+    result = evaluate.evaluate(_write(tmp_path / f"p{suffix}", rows), task, opened, "holdout", n_resamples=50)
+    assert result.n == len(rows) and result.scores["kappa"] == 0.0
+    assert result.predictions_sha256 == evaluate.sha256_file(tmp_path / f"p{suffix}")
 
 
-def test_bad_predictions_are_refused_with_every_reason(release: Path, tmp_path: Path) -> None:
+def test_bad_predictions_are_refused_with_every_reason(tmp_path: Path, opened: Release) -> None:
     task = tasks.get("stage")
-    ids = tasks.items(task, release, "holdout")["issue_id"].to_list()
+    ids = tasks.items(task, opened, "holdout")["issue_id"].to_list()
     rows = [{"issue_id": ids[0], "label": "Deployment"}, {"issue_id": ids[1], "label": "Training"},
             {"issue_id": ids[1], "label": "Training"}, {"issue_id": "nobody/nothing#1", "label": "Training"}]
     with pytest.raises(evaluate.PredictionError) as caught:
-        evaluate.evaluate(_write(tmp_path / "p.csv", rows), task, "holdout", release)
+        evaluate.evaluate(_write(tmp_path / "p.csv", rows), task, opened, "holdout")
     text = str(caught.value)
     assert "'Deployment'" in text and "allowed: Environment" in text
     assert f"predicted more than once: {ids[1]}" in text
@@ -179,14 +177,14 @@ def test_bad_predictions_are_refused_with_every_reason(release: Path, tmp_path: 
     assert "have no prediction" in text and "--allow-missing" in text
 
 
-def test_allow_missing_scores_the_unpredicted_issues_as_wrong(release: Path, tmp_path: Path) -> None:
+def test_allow_missing_scores_the_unpredicted_issues_as_wrong(tmp_path: Path, opened: Release) -> None:
     task = tasks.get("screening")
-    scored = tasks.items(task, release, "holdout")
+    scored = tasks.items(task, opened, "holdout")
     rows = [{"issue_id": i, "label": p} for i, p in zip(scored["issue_id"][:40], scored["primary"][:40], strict=True)]
-    result = evaluate.evaluate(_write(tmp_path / "p.csv", rows), task, "holdout", release, allow_missing=True,
+    result = evaluate.evaluate(_write(tmp_path / "p.csv", rows), task, opened, "holdout", allow_missing=True,
                                n_resamples=0)
-    assert result["n"] == scored.height and result["n_missing"] == scored.height - 40
-    assert result["scores"]["accuracy"] == pytest.approx(40 / scored.height)
+    assert result.n == scored.height and result.n_missing == scored.height - 40
+    assert result.scores["accuracy"] == pytest.approx(40 / scored.height)
 
 
 def test_evaluate_refusal_is_one_line_on_the_command_line(release: Path, tmp_path: Path) -> None:
@@ -197,43 +195,43 @@ def test_evaluate_refusal_is_one_line_on_the_command_line(release: Path, tmp_pat
 
 
 def test_compare_finds_no_difference_between_identical_files_and_one_between_good_and_bad(
-        release: Path, tmp_path: Path) -> None:
+        tmp_path: Path, opened: Release) -> None:
     task = tasks.get("screening")
-    scored = tasks.items(task, release, "holdout")
+    scored = tasks.items(task, opened, "holdout")
     pairs = scored.select("issue_id", "primary").rows()
     good = _write(tmp_path / "good.csv", [{"issue_id": i, "label": p} for i, p in pairs])
     bad = _write(tmp_path / "bad.csv", [{"issue_id": i, "label": "not reengineering"} for i in scored["issue_id"]])
-    same = evaluate.compare(good, good, task, "holdout", release, metric="accuracy")
-    assert same["difference"] == 0 and same["p_value"] == 1.0
-    diff = evaluate.compare(good, bad, task, "holdout", release, metric="accuracy")
-    assert diff["difference"] > 0.5 and diff["p_value"] < 0.01 and diff["ci95"][0] > 0
+    same = evaluate.compare(good, good, task, opened, "holdout", metric="accuracy")
+    assert same.difference == 0 and same.p_value == 1.0
+    diff = evaluate.compare(good, bad, task, opened, "holdout", metric="accuracy")
+    assert diff.difference > 0.5 and diff.p_value < 0.01 and diff.ci95[0] > 0
 
 
 # --- baselines ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["majority", "stratified", "metadata"])
-def test_baselines_are_reproducible_and_cover_the_test_side(release: Path, name: str) -> None:
+def test_baselines_are_reproducible_and_cover_the_test_side(name: str, opened: Release) -> None:
     task = tasks.get("root_cause")
-    one = baselines.run(name, task, "holdout", release)
-    assert one.equals(baselines.run(name, task, "holdout", release))
-    assert sorted(one["issue_id"]) == sorted(tasks.items(task, release, "holdout")["issue_id"])
+    one = baselines.run(name, task, opened, "holdout")
+    assert_frame_equal(one, baselines.run(name, task, opened, "holdout"))
+    assert sorted(one["issue_id"]) == sorted(tasks.items(task, opened, "holdout")["issue_id"])
     assert set(one["label"]) <= set(task.labels)
 
 
-def test_fold_baselines_predict_every_issue_out_of_fold(release: Path) -> None:
-    predictions = baselines.run("metadata", tasks.get("screening"), "fold", release)
+def test_fold_baselines_predict_every_issue_out_of_fold(opened: Release) -> None:
+    predictions = baselines.run("metadata", tasks.get("screening"), opened, "fold")
     assert predictions.height == 427 and predictions["issue_id"].is_unique().all()
 
 
-def test_text_baselines_refuse_a_release_without_texts(release: Path) -> None:
+def test_text_baselines_refuse_a_release_without_texts(opened: Release) -> None:
     with pytest.raises(baselines.BaselineError, match="no issue texts"):
-        baselines.run("tfidf", tasks.get("stage"), "holdout", release)
+        baselines.run("tfidf", tasks.get("stage"), opened, "holdout")
 
 
 # --- human ceiling ------------------------------------------------------------------------------------
 
-def test_the_ceiling_scores_each_phase_and_dimension_and_sets_the_papers_kappa_beside_it(release: Path) -> None:
-    result = ceiling.ceiling(release, n_resamples=50)
+def test_the_ceiling_scores_each_phase_and_dimension_and_sets_the_papers_kappa_beside_it(opened: Release) -> None:
+    result = ceiling.ceiling(opened, n_resamples=50)
     assert {(r["phase"], r["dimension"]) for r in result["per_dimension"]} == {
         (p, d) for p in ceiling.PHASES for d in ceiling.TASK_DIMENSIONS}
     pooled = {r["phase"]: r for r in result["pooled"]}
@@ -253,16 +251,16 @@ def test_the_ceiling_uses_the_classifier_scorer_and_is_symmetric(release: Path) 
 
 # --- leaderboard --------------------------------------------------------------------------------------
 
-def test_the_shipped_board_reproduces_from_the_baselines_and_ceiling(release: Path) -> None:
-    shipped = leaderboard.read(leaderboard.SHIPPED)
-    again = leaderboard.seed_entries(release)
+def test_the_shipped_board_reproduces_from_the_baselines_and_ceiling(opened: Release) -> None:
+    board = leaderboard.read(leaderboard.SHIPPED)
+    again = shipped.entries(opened)
     assert [(r["name"], r["task"], r["score"], r["predictions_sha256"]) for r in again] == [
-        (r["name"], r["task"], r["score"], r["predictions_sha256"]) for r in shipped]
-    assert cvreeng_bench.load("leaderboard", release).height == len(shipped)
+        (r["name"], r["task"], r["score"], r["predictions_sha256"]) for r in board]
+    assert opened.frame("leaderboard").height == len(board)
 
 
-def test_an_entry_records_everything_needed_to_rescore_it(release: Path, tmp_path: Path) -> None:
-    baselines.run("majority", tasks.get("impact"), "holdout", release).write_csv(tmp_path / "p.csv")
+def test_an_entry_records_everything_needed_to_rescore_it(release: Path, opened: Release, tmp_path: Path) -> None:
+    baselines.run("majority", tasks.get("impact"), opened, "holdout").write_csv(tmp_path / "p.csv")
     out = tmp_path / "result.json"
     assert cli("evaluate", str(tmp_path / "p.csv"), "--task", "impact", "--release", str(release), "--out",
                str(out)).returncode == 0
@@ -282,21 +280,21 @@ def test_an_entry_records_everything_needed_to_rescore_it(release: Path, tmp_pat
 def test_entries_for_an_older_task_version_are_shown_apart() -> None:
     rows = leaderboard.read(leaderboard.SHIPPED)
     old = dict(rows[0], name="legacy system", task_version=0)
-    text = leaderboard.show([*rows, old], "1.0.0")
+    text = leaderboard.show([*rows, old], DATASET_VERSION)
     ranked, _, older = text.partition("Older task or dataset versions")
     assert "legacy system" not in ranked and "legacy system" in older
 
 
 def test_render_writes_markdown_and_a_chart_page(tmp_path: Path) -> None:
-    paths = leaderboard.render(leaderboard.read(leaderboard.SHIPPED), "1.0.0", tmp_path)
+    paths = leaderboard.render(leaderboard.read(leaderboard.SHIPPED), DATASET_VERSION, tmp_path)
     assert (tmp_path / "leaderboard.md").read_text().count("### ") >= 7
     assert "<svg" in (tmp_path / "leaderboard.html").read_text()
     assert len(paths) == 2
 
 
-def test_a_subset_of_issues_can_be_scored_on_its_own(release: Path, tmp_path: Path) -> None:
+def test_a_subset_of_issues_can_be_scored_on_its_own(release: Path, tmp_path: Path, opened: Release) -> None:
     task = tasks.get("impact")
-    scored = tasks.items(task, release, "holdout")
+    scored = tasks.items(task, opened, "holdout")
     path = _write(tmp_path / "p.csv", [{"issue_id": i, "label": "Crash"} for i in scored["issue_id"]])
     keep = tmp_path / "subset.txt"
     keep.write_text("\n".join(scored["issue_id"][:10]))

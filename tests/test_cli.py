@@ -1,40 +1,68 @@
-"""The command line: light imports, help with an example everywhere, clear errors without tracebacks."""
+"""The command line: light imports, help with an example everywhere, every command documented, global
+flags that reach every command, clear errors without tracebacks."""
 
 from __future__ import annotations
 
+import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from cvreeng_bench import cli
+from cvreeng_bench import cli as cli_module
+from tests.conftest import ROOT, cli
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cvreeng_bench", *args], capture_output=True, text=True,
-                          env=env, check=False)
+def commands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli_module.build_parser()
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
 def test_importing_the_package_and_help_load_no_heavy_library() -> None:
     code = ("import sys, cvreeng_bench, cvreeng_bench.cli as c\n"
             "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('datasets', 'altair', 'sklearn', 'polars', 'duckdb', 'pyarrow', 'torch')"
+            "heavy = [m for m in ('datasets', 'altair', 'sklearn', 'polars', 'duckdb', 'pyarrow', 'torch', 'numpy')"
             " if m in sys.modules]\nprint(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    parser = cli.build_parser()
-    commands = parser._subparsers._group_actions[0].choices
-    assert {"build", "validate", "publish", "info"} <= set(commands)
-    for name, sub in commands.items():
-        assert "example:" in sub.format_help() and "cvreeng-bench " + name in sub.format_help(), name
+    found = commands()
+    assert {"build", "validate", "publish", "info", "rq", "evaluate", "leaderboard"} <= set(found)
+    for name, sub in found.items():
+        text = sub.format_help()
+        assert "example:" in text and "cvreeng-bench " + name in text, name
+        assert "%%" not in text, f"{name}: an unformatted percent sign in its help"
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    documented = set(re.findall(r"cvreeng-bench ([a-z-]+)", readme))
+    assert set(commands()) - documented == set()
+
+
+def test_the_global_verbose_flag_reaches_a_command_given_before_or_after_it() -> None:
+    parser = cli_module.build_parser()
+    assert parser.parse_args(["-v", "build"]).verbose is True
+    assert parser.parse_args(["build", "-v"]).verbose is True
+    assert parser.parse_args(["build"]).verbose is False
+    assert parser.parse_args(["-q", "tasks"]).quiet is True
+
+
+def test_verbose_before_the_command_lists_every_build_warning(tmp_path: Path, mirror: Path) -> None:
+    quiet = cli("build", "--upstream", str(mirror), "--out", str(tmp_path / "a"), "-q")
+    loud = cli("-v", "build", "--upstream", str(mirror), "--out", str(tmp_path / "b"), "-q")
+    count = int(re.search(r"(\d+) warning\(s\)", loud.stderr).group(1))
+    assert count > 10
+    assert loud.stderr.count("  warning: ") == count
+    assert quiet.stderr.count("  warning: ") < count and "--verbose lists all" in quiet.stderr
 
 
 def test_a_user_mistake_is_one_line_without_traceback(tmp_path: Path) -> None:
-    result = run("info", "--release", str(tmp_path))
+    result = cli("info", "--release", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert "cvreeng-bench build --out" in result.stderr
@@ -42,19 +70,25 @@ def test_a_user_mistake_is_one_line_without_traceback(tmp_path: Path) -> None:
 
 def test_build_then_validate_from_the_command_line(tmp_path: Path, mirror: Path) -> None:
     out = tmp_path / "rel"
-    built = run("build", "--upstream", str(mirror), "--out", str(out), "-q")
+    built = cli("build", "--upstream", str(mirror), "--out", str(out), "-q")
     assert built.returncode == 0, built.stderr
     assert "release written to" in built.stdout and "warning(s) about upstream labels" in built.stderr
-    checked = run("validate", "--release", str(out))
+    checked = cli("validate", "--release", str(out))
     assert checked.returncode == 0 and "0 error(s)" in checked.stdout
 
 
 def test_a_wrong_upstream_folder_is_refused_cleanly(tmp_path: Path) -> None:
-    result = run("build", "--upstream", str(tmp_path), "--out", str(tmp_path / "x"))
+    result = cli("build", "--upstream", str(tmp_path), "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "no upstream mirror there" in result.stderr
     assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("flag", ["--version", "--help"])
 def test_top_level_flags_work(flag: str) -> None:
-    assert run(flag).returncode == 0
+    assert cli(flag).returncode == 0
+
+
+def test_the_module_entry_point_is_the_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "cvreeng_bench", "tasks"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0 and "root_cause@v" in result.stdout

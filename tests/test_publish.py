@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cvreeng_bench.release import data_path
+from cvreeng_bench.layout import DATASET_VERSION, data_path
 from tests.hub_server import Hub, serve
 
 
@@ -25,7 +25,7 @@ def test_dry_run_prints_the_plan_and_uploads_nothing(release: Path) -> None:
     with serve(hub) as url:
         result = publish(release, url, hub.token, "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "tag the commit v1.0.0" in result.stdout and data_path("defects") in result.stdout
+    assert f"tag the commit v{DATASET_VERSION}" in result.stdout and data_path("defects") in result.stdout
     assert hub.calls == []
 
 
@@ -38,10 +38,12 @@ def test_publish_uploads_every_file_in_one_commit_and_tags_it(release: Path) -> 
         local = {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
         assert stored == local, "every file arrives byte for byte"
         assert any(call.startswith("PUT /lfs-upload/") for call in hub.calls), "parquet goes through LFS"
-        assert len(hub.commits) == 1 and hub.commits[0]["header"]["summary"].startswith("cvreeng-bench release 1.0.0")
-        assert hub.tags == {"cvreeng/defects@v1.0.0": hub.commits[0]["oid"]}
+        summary = hub.commits[0]["header"]["summary"]
+        assert len(hub.commits) == 1 and summary.startswith(f"cvreeng-bench release {DATASET_VERSION}")
+        assert hub.tags == {f"cvreeng/defects@v{DATASET_VERSION}": hub.commits[0]["oid"]}
         again = publish(release, url, hub.token)  # the repository exists (409) and the tag too
-    assert again.returncode == 2 and "Tag v1.0.0 already exists" in again.stderr and "Traceback" not in again.stderr
+    assert again.returncode == 2 and f"Tag v{DATASET_VERSION} already exists" in again.stderr
+    assert "Traceback" not in again.stderr
 
 
 def test_a_bad_token_is_refused_with_a_clear_error(release: Path) -> None:

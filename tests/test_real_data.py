@@ -13,8 +13,8 @@ import pytest
 
 import cvreeng_bench
 from cvreeng_bench import paper
-from cvreeng_bench.audit import audit_release
-from cvreeng_bench.release import MANIFEST, data_path
+from cvreeng_bench.layout import MANIFEST, data_path
+from cvreeng_bench.release import Release
 
 
 def test_the_release_has_the_papers_headline_counts(release: Path) -> None:
@@ -61,7 +61,7 @@ def test_every_config_loads_with_datasets_polars_and_duckdb(release: Path) -> No
 
 
 def test_the_release_validates_with_warnings_only(release: Path) -> None:
-    problems = audit_release(release)
+    problems = Release(release).audit()
     assert [p for p in problems if p.severity == "error"] == []
     messages = [str(p) for p in problems]
     assert any("chenyuntc/simple-faster-rcnn-pytorch#42/2: same labels" in m for m in messages)

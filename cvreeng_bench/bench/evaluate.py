@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +23,14 @@ from typing import TYPE_CHECKING, Any
 from .._version import __version__
 from ..errors import CvreengError
 from .metrics import MISSING, paired_difference, score
-from .tasks import Task, items
+from .protocol import N_RESAMPLES
+from .results import Comparison, Result
+from .tasks import ALL, Task, items
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from ..release import Release
 
 
 class PredictionError(CvreengError):
@@ -107,20 +110,28 @@ def align(task: Task, scored: pl.DataFrame, population: pl.DataFrame, prediction
     return gold, [predicted.get(i) or [MISSING] for i in scored["issue_id"].to_list()]
 
 
+def write_predictions(frame: pl.DataFrame, path: Path) -> None:
+    """Predictions in the format the file name says: .parquet, .jsonl/.ndjson, else CSV."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        frame.write_parquet(path)
+    elif suffix in (".jsonl", ".ndjson"):
+        frame.write_ndjson(path)
+    else:
+        frame.write_csv(path)
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def evaluate(path: Path, task: Task, split: str | None = None, release: str | os.PathLike[str] | None = None, *,
-             allow_missing: bool = False, n_resamples: int = 1000, seed: int = 0,
-             subset: set[str] | None = None) -> dict[str, Any]:
+def evaluate(path: Path, task: Task, release: Release, split: str | None = None, *, allow_missing: bool = False,
+             n_resamples: int = N_RESAMPLES, seed: int = 0, subset: set[str] | None = None) -> Result:
     """Score a predictions file on a task and split; returns the result record a leaderboard entry needs."""
     import polars as pl
 
-    from ..api import load, manifest
-
     split = split or task.split
-    population = items(task, release, "all")
+    population = items(task, release, ALL)
     scored = items(task, release, split)
     if subset is not None:
         unknown = sorted(subset - set(population["issue_id"].to_list()))
@@ -131,26 +142,25 @@ def evaluate(path: Path, task: Task, split: str | None = None, release: str | os
     gold, predicted = align(task, scored, population, read_predictions(path), allow_missing=allow_missing,
                             source=path.name)
     scores = score(gold, predicted, task.labels, n_resamples=n_resamples, seed=seed)
-    info = manifest(release)
-    opened = load("issues", release).filter(pl.col("issue_id").is_in(scored["issue_id"].implode()))["issue_created_at"]
-    return {
-        "task": task.name, "task_version": task.version, "split": split, "main_score": task.main_score,
-        "dataset_version": info["dataset_version"], "content_sha256": info["content_sha256"],
-        "package_version": __version__, "predictions_sha256": sha256_file(path),
-        "date": datetime.now(UTC).date().isoformat(), **scores.as_dict(),
-        "n_missing": sum(p == [MISSING] for p in predicted),
-        "issues_public_since": opened.min().date().isoformat() if opened.len() else None,
-    }
+    issues = release.frame("issues")
+    opened = issues.filter(pl.col("issue_id").is_in(scored["issue_id"].implode()))["issue_created_at"]
+    return Result(
+        task=task.name, task_version=task.version, split=split, main_score=task.main_score,
+        dataset_version=release.dataset_version, content_sha256=release.content_sha256,
+        package_version=__version__, predictions_sha256=sha256_file(path),
+        date=datetime.now(UTC).date().isoformat(), **scores.as_dict(),
+        n_missing=sum(p == [MISSING] for p in predicted),
+        issues_public_since=opened.min().date().isoformat() if opened.len() else None,
+    )
 
 
-def compare(path_a: Path, path_b: Path, task: Task, split: str | None = None,
-            release: str | os.PathLike[str] | None = None, *, metric: str | None = None, n_resamples: int = 1000,
-            seed: int = 0) -> dict[str, Any]:
+def compare(path_a: Path, path_b: Path, task: Task, release: Release, split: str | None = None, *,
+            metric: str | None = None, n_resamples: int = N_RESAMPLES, seed: int = 0) -> Comparison:
     """Paired bootstrap test of A minus B on the same items."""
     split = split or task.split
-    population, scored = items(task, release, "all"), items(task, release, split)
+    population, scored = items(task, release, ALL), items(task, release, split)
     gold, a = align(task, scored, population, read_predictions(path_a), source=path_a.name)
     _, b = align(task, scored, population, read_predictions(path_b), source=path_b.name)
     result = paired_difference(gold, a, b, task.labels, metric or task.main_score, n_resamples=n_resamples, seed=seed)
-    return {"task": task.name, "task_version": task.version, "split": split, "a": path_a.name, "b": path_b.name,
-            **result}
+    return Comparison(task=task.name, task_version=task.version, split=split, a=path_a.name, b=path_b.name,
+                      **result)

@@ -10,13 +10,13 @@ the scored issues became public is flagged as a contamination risk.
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CvreengError
-from ..schema import SCHEMAS
+from ..schema import SCHEMAS, frame
+from .results import Result
 from .tasks import REGISTRY
 
 if TYPE_CHECKING:
@@ -31,13 +31,9 @@ class LeaderboardError(CvreengError):
     """A result that cannot be entered, or a board that cannot be read."""
 
 
-def entry(result: dict[str, Any], *, name: str, url: str = "", kind: str = "submission",
+def entry(result: Result, *, name: str, url: str = "", kind: str = "submission",
           model_cutoff: str | None = None, notes: str = "") -> dict[str, Any]:
     """A board row from an ``evaluate`` result."""
-    missing = [k for k in ("task", "task_version", "split", "dataset_version", "content_sha256", "scores", "ci95",
-                           "main_score", "n") if k not in result]
-    if missing:
-        raise LeaderboardError(f"not an evaluate result: missing {', '.join(missing)}")
     if kind not in KINDS:
         raise LeaderboardError(f"kind must be one of {', '.join(KINDS)}")
     if model_cutoff is not None:
@@ -45,17 +41,16 @@ def entry(result: dict[str, Any], *, name: str, url: str = "", kind: str = "subm
             date.fromisoformat(model_cutoff)
         except ValueError as error:
             raise LeaderboardError(f"--model-cutoff must be a date (YYYY-MM-DD), got {model_cutoff!r}") from error
-    main = result["main_score"]
-    public = result.get("issues_public_since")
+    public = result.issues_public_since
+    low, high = result.interval
     return {
-        "name": name, "url": url, "kind": kind, "task": result["task"], "task_version": result["task_version"],
-        "split": result["split"], "dataset_version": result["dataset_version"],
-        "content_sha256": result["content_sha256"], "package_version": result.get("package_version", ""),
-        "date": result.get("date") or date.today().isoformat(),
-        "predictions_sha256": result.get("predictions_sha256", ""),
-        "main_score": main, "score": result["scores"][main], "ci_low": result["ci95"][main][0],
-        "ci_high": result["ci95"][main][1], "accuracy": result["scores"]["accuracy"],
-        "macro_f1": result["scores"]["macro_f1"], "kappa": result["scores"]["kappa"], "n": result["n"],
+        "name": name, "url": url, "kind": kind, "task": result.task, "task_version": result.task_version,
+        "split": result.split, "dataset_version": result.dataset_version,
+        "content_sha256": result.content_sha256, "package_version": result.package_version,
+        "date": result.date or date.today().isoformat(), "predictions_sha256": result.predictions_sha256,
+        "main_score": result.main_score, "score": result.score, "ci_low": low, "ci_high": high,
+        "accuracy": result.scores["accuracy"], "macro_f1": result.scores["macro_f1"],
+        "kappa": result.scores["kappa"], "n": result.n,
         "model_cutoff": model_cutoff, "issues_public_since": public,
         "contamination_risk": bool(model_cutoff and public and model_cutoff >= public), "notes": notes,
     }
@@ -97,13 +92,7 @@ def write(board: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def table(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    import polars as pl
-
-    from ..schema import SCHEMAS
-    from ..validate import polars_type
-
-    schema = {c.name: polars_type(c.type) for c in SCHEMAS["leaderboard"]}
-    return pl.DataFrame([{k: r.get(k) for k in FIELDS} for r in rows], schema=schema, orient="row")
+    return frame("leaderboard", rows)
 
 
 def current(frame: pl.DataFrame, dataset_version: str, content_sha256: str | None = None) -> pl.DataFrame:
@@ -175,42 +164,3 @@ def render(rows: list[dict[str, Any]], dataset_version: str, out: Path) -> list[
             f"<pre>{markdown}</pre></body></html>")
     (out / "leaderboard.html").write_text(page, encoding="utf-8")
     return [out / "leaderboard.md", out / "leaderboard.html"]
-
-
-def seed_entries(release: str | os.PathLike[str] | None = None, *, n_resamples: int = 1000) -> list[dict[str, Any]]:
-    """The shipped entries: majority, stratified and metadata baselines on every task (holdout split), and
-    the human ceiling (final phase, rater 1 vs rater 2) on the label tasks."""
-    import hashlib
-    import tempfile
-
-    from .baselines import run
-    from .ceiling import agreement, pairs
-    from .evaluate import evaluate
-
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for task in REGISTRY.latest():
-            for name in ("majority", "stratified", "metadata"):
-                path = Path(tmp) / f"{task.name}-{name}.csv"
-                run(name, task, "holdout", release).write_csv(path)
-                result = evaluate(path, task, "holdout", release, n_resamples=n_resamples)
-                result["date"] = "2026-11-22"  # fixed so the shipped board is reproducible
-                rows.append(entry(result, name=f"baseline: {name}", kind="baseline",
-                                  notes="cvreeng-bench baseline, seed 0"))
-    from ..api import load, manifest
-
-    info = manifest(release)
-    notes = load("annotations", release)
-    for task in REGISTRY.latest():
-        if task.name not in ("stage", "defect_type", "impact", "root_cause", "manifestation"):
-            continue
-        a, b = pairs(notes, "final", task.dimension)
-        agreed = agreement(a, b, n_resamples=n_resamples)
-        digest = hashlib.sha256(json.dumps([a, b]).encode()).hexdigest()
-        result = {"task": task.name, "task_version": task.version, "split": "annotations:final",
-                  "dataset_version": info["dataset_version"], "content_sha256": info["content_sha256"],
-                  "package_version": info["package_version"], "date": "2026-11-22", "predictions_sha256": digest,
-                  "main_score": task.main_score, "scores": agreed["scores"], "ci95": agreed["ci95"], "n": agreed["n"]}
-        rows.append(entry(result, name="human ceiling: rater 2 vs rater 1", kind="human",
-                          notes="final-phase double annotations; labels canonicalized where the taxonomy maps them"))
-    return rows

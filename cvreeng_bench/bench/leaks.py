@@ -7,7 +7,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from .splits import N_FOLDS
+from .splits import N_FOLDS, SIDED, TEST, TRAIN
 
 if TYPE_CHECKING:
     import polars as pl
@@ -23,9 +23,9 @@ def _shingles(text: str) -> frozenset[str]:
 
 def _sides(splits: pl.DataFrame) -> dict[str, tuple[set[str], set[str]]]:
     out = {}
-    for name in ("holdout", "repo_holdout", "temporal"):
-        out[name] = (set(splits.filter(splits[name] == "train")["issue_id"]),
-                     set(splits.filter(splits[name] == "test")["issue_id"]))
+    for name in SIDED:
+        out[name] = (set(splits.filter(splits[name] == TRAIN)["issue_id"]),
+                     set(splits.filter(splits[name] == TEST)["issue_id"]))
     for fold in range(N_FOLDS):
         out[f"fold{fold}"] = (set(splits.filter(splits["fold"] != fold)["issue_id"]),
                               set(splits.filter(splits["fold"] == fold)["issue_id"]))

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from .protocol import CONFIDENCE, N_RESAMPLES
+
 MISSING = "<missing>"  # a prediction that was not made: never correct
 METRICS = ("accuracy", "macro_f1", "kappa")
 
@@ -55,7 +57,7 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return (float("nan"), float("nan"))
-    low, high = np.percentile(finite, [2.5, 97.5])
+    low, high = np.percentile(finite, CONFIDENCE)
     return (float(low), float(high))
 
 
@@ -146,7 +148,7 @@ def _resample(weights: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
 
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str], *,
-          n_resamples: int = 1000, seed: int = 0) -> Scores:
+          n_resamples: int = N_RESAMPLES, seed: int = 0) -> Scores:
     """Score predictions (one label set per item) against gold label sets over a fixed label set."""
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted differ in length")
@@ -171,7 +173,7 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], lab
 
 
 def paired_difference(gold: Sequence[Sequence[str]], a: Sequence[Sequence[str]], b: Sequence[Sequence[str]],
-                      labels: Sequence[str], metric: str, *, n_resamples: int = 1000, seed: int = 0,
+                      labels: Sequence[str], metric: str, *, n_resamples: int = N_RESAMPLES, seed: int = 0,
                       ) -> dict[str, Any]:
     """Paired bootstrap of metric(A) - metric(B): both systems are scored on the same resampled items."""
     single = all(len(p) == 1 for p in (*a, *b))

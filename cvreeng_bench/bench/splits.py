@@ -22,6 +22,10 @@ N_FOLDS = 5
 # Issues opened on or after this instant are the temporal test side (88 of 427, about a fifth).
 TEMPORAL_CUTOFF = datetime(2020, 1, 1, tzinfo=UTC)
 SPLITS = ("holdout", "fold", "repo_holdout", "temporal")
+SIDED = ("holdout", "repo_holdout", "temporal")  # columns holding train/test; "fold" holds 0 .. N_FOLDS-1
+TRAIN, TEST = "train", "test"
+# Leave-repositories-out may overshoot its test budget by this factor rather than split a repository.
+REPO_OVERSHOOT = 1.1
 
 
 def _rank(seed: int, key: str) -> str:
@@ -76,7 +80,7 @@ def make_splits(issues: pl.DataFrame, defects: pl.DataFrame, seed: int = SEED) -
         for queue in queues:
             while queue and total < budget:
                 repo, n = queue.pop(0)
-                if total + n <= budget * 1.1:  # a repository that would overshoot is skipped, not split
+                if total + n <= budget * REPO_OVERSHOOT:  # a repository that would overshoot is skipped, not split
                     held.add(repo)
                     total += n
                     break

@@ -14,13 +14,17 @@ from typing import TYPE_CHECKING
 
 from .. import taxonomy
 from ..errors import CvreengError
+from .splits import SIDED, SPLITS
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from ..release import Release
+
 METADATA_INPUTS = ("repo", "repo_type", "framework", "github_labels", "issue_created_at", "days_since_repo_creation")
 TEXT_INPUTS = ("title", "body", "comments")
-SPLIT_NAMES = ("holdout", "fold", "repo_holdout", "temporal", "all")
+ALL = "all"  # every issue of the task's population, no split
+SPLIT_NAMES = (*SPLITS, ALL)
 SCREENING_LABELS = ("reengineering", "not reengineering")
 
 
@@ -62,6 +66,8 @@ class Registry:
     def get(self, name: str, version: int | None = None) -> Task:
         base, _, suffix = name.partition("@v")
         if suffix:
+            if not suffix.isdigit():
+                raise TaskError(f"{name!r}: a version is a whole number, as in {base}@v1")
             version = int(suffix)
         if base not in self.tasks:
             raise TaskError(f"unknown task {base!r}; tasks: {', '.join(sorted(self.tasks))}")
@@ -80,11 +86,17 @@ REGISTRY = Registry()
 REGISTRY.register(Task(
     "screening", "is_reengineering", SCREENING_LABELS,
     "Is a sampled issue a reengineering defect? (334 yes, 93 no)", population="sampled issues"))
-for _dimension, _what in (("stage", "DL stage"), ("defect_type", "defect type"), ("impact", "impact"),
-                          ("root_cause", "root cause"), ("manifestation", "manifestation"),
-                          ("reporter", "reporter type")):
-    REGISTRY.register(Task(_dimension, _dimension, taxonomy.labels(_dimension),
+for _name in taxonomy.CLASSIFIED:  # one task per dimension a defect is classified by
+    _title = taxonomy.dimension(_name).title
+    _what = _title if _title.startswith("DL") else _title.lower()
+    REGISTRY.register(Task(_name, _name, taxonomy.labels(_name),
                            f"The {_what} of a reengineering issue's defects (gold: the set of its defects' labels)."))
+
+
+def listing() -> str:
+    """One line per current task: name@version, main score, default split, label count, description."""
+    return "".join(f"{t.key:22s} main={t.main_score:9s} split={t.split:8s} {len(t.labels):2d} labels  "
+                   f"{t.description}\n" for t in REGISTRY.latest())
 
 
 def get(name: str, version: int | None = None) -> Task:
@@ -105,15 +117,17 @@ def gold(task: Task, issues: pl.DataFrame, defects: pl.DataFrame) -> pl.DataFram
                  .alias("gold")))
 
 
-def items(task: Task, release: object = None, split: str | None = None) -> pl.DataFrame:
+def items(task: Task, release: Release, split: str | None = None) -> pl.DataFrame:
     """The issues a task is scored on: issue_id, gold (list), primary, and the split columns."""
-    from ..api import load
-
     split = split or task.split
     if split not in SPLIT_NAMES:
         raise TaskError(f"unknown split {split!r}; splits: {', '.join(SPLIT_NAMES)}")
-    frame = gold(task, load("issues", release), load("defects", release)).join(
-        load("splits", release), on="issue_id", how="left")
-    if split in ("holdout", "repo_holdout", "temporal"):
+
+    def population() -> pl.DataFrame:
+        return gold(task, release.frame("issues"), release.frame("defects")).join(
+            release.frame("splits"), on="issue_id", how="left").sort("issue_id")
+
+    frame = release.memo(("items", task.key), population)
+    if split in SIDED:
         frame = frame.filter(frame[split] == "test")
-    return frame.sort("issue_id")
+    return frame.clone()

@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS responses (key VARCHAR PRIMARY KEY, url VARCHAR, stat
 CREATE TABLE IF NOT EXISTS done (issue_id VARCHAR PRIMARY KEY, status VARCHAR, run INTEGER);
 """
 PER_PAGE = 100
+CACHE_FILE = "hydrate.duckdb"
+
+
+def cache_file(folder: Path) -> Path:
+    """A hydrate cache is a folder holding hydrate.duckdb (a path to the file itself is accepted too)."""
+    return folder if folder.suffix == ".duckdb" else folder / CACHE_FILE
 
 
 @dataclass

@@ -41,10 +41,8 @@ def _time(value: str | None) -> datetime | None:
 def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
     """The issue_texts config from a hydrate cache (DuckDB file)."""
     import duckdb
-    import polars as pl
 
-    from ..schema import SCHEMAS
-    from ..validate import polars_type
+    from ..schema import frame
     from .run import snapshot_time
 
     if not Path(cache_path).is_file():
@@ -84,5 +82,4 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
         row["n_comments"] = len(row["comments"])
         row["content_sha256"] = hashlib.sha256((row.get("text") or "").encode()).hexdigest()
         rows.append(row)
-    schema = {c.name: polars_type(c.type) for c in SCHEMAS["issue_texts"]}
-    return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")
+    return frame("issue_texts", rows)

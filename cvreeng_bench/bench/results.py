@@ -1,0 +1,118 @@
+"""Typed records for what the harness computes: a :class:`Result` (one system scored on one task and
+split) and a :class:`Comparison` (a paired test of two systems). ``evaluate``, ``compare``, the
+leaderboard and the CLI all pass these, never loose dicts; JSON is only their file format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import CvreengError
+
+
+class ResultError(CvreengError):
+    """A result file that is not an ``evaluate`` result."""
+
+
+@dataclass(frozen=True)
+class Result:
+    task: str
+    task_version: int
+    split: str
+    main_score: str
+    dataset_version: str
+    content_sha256: str
+    package_version: str
+    predictions_sha256: str
+    date: str
+    n: int
+    mode: str  # single | multi
+    labels: list[str]
+    scores: dict[str, float]
+    ci95: dict[str, list[float]]
+    per_label: list[dict[str, Any]]
+    confusion: list[list[int]] | None
+    n_resamples: int
+    seed: int
+    n_missing: int = 0
+    issues_public_since: str | None = None
+
+    @property
+    def score(self) -> float:
+        return self.scores[self.main_score]
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        low, high = self.ci95[self.main_score]
+        return low, high
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "result") -> Result:
+        if not isinstance(data, dict):
+            raise ResultError(f"{source}: not an evaluate result (a JSON object is expected)")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        required = [name for name, f in fields.items()
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ResultError(f"{source}: not an evaluate result: missing {', '.join(missing)}")
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+    @classmethod
+    def read(cls, path: Path) -> Result:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except OSError as error:
+            raise ResultError(f"cannot read {path}: {error.strerror or error}") from error
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ResultError(f"{path}: not a JSON result from `cvreeng-bench evaluate --out` ({error})") from error
+        return cls.from_dict(data, str(path))
+
+    def table(self) -> str:
+        """The result as an aligned text report (the CLI's default output)."""
+        lines = [f"task {self.task}@v{self.task_version}, split {self.split}, n = {self.n} ({self.mode}-label "
+                 f"predictions, {self.n_resamples} bootstrap resamples, seed {self.seed})", ""]
+        for metric, value in self.scores.items():
+            low, high = self.ci95[metric]
+            lines.append(f"  {metric:9s} {value:.3f}  [{low:.3f}, {high:.3f}]")
+        lines += ["", f"  {'label':40s} {'support':>7s} {'precision':>9s} {'recall':>7s} {'f1':>6s}"]
+        for row in self.per_label:
+            lines.append(f"  {row['label'][:40]:40s} {row['support']:7d} {row['precision']:9.3f} "
+                         f"{row['recall']:7.3f} {row['f1']:6.3f}")
+        if self.confusion:
+            lines += ["", "  confusion (rows gold, columns predicted):"]
+            for label, row in zip(self.labels, self.confusion, strict=True):
+                lines.append(f"  {label[:28]:28s} " + " ".join(f"{n:4d}" for n in row))
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    task: str
+    task_version: int
+    split: str
+    a: str
+    b: str
+    metric: str
+    difference: float
+    ci95: list[float]
+    p_value: float
+    n: int
+    n_resamples: int
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str) + "\n"

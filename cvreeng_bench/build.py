@@ -1,0 +1,137 @@
+"""The build: the whole chain from the pinned artifact to a release folder.
+
+    sources.resolve -> normalize.read_* -> errata.apply_errata -> validate.validate
+    -> bench.splits / bench.leaks / bench.leaderboard (what the release carries for the benchmark)
+    -> write.write_release into a staging folder -> write.install
+
+It sits above both the data pipeline and ``bench/``: the release *contains* the splits and the shipped
+leaderboard, so whatever assembles them must be above the benchmark, never below it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import paper, sources, taxonomy
+from .errata import ERRATA_FILE, apply_errata, read_errata
+from .normalize import read_agreement, read_defects, read_non_reengineering
+from .problems import Problem, errors
+from .schema import frame
+from .validate import validate
+from .write import BuildError, install, manifest, write_release
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def _issues(defects: list[dict[str, Any]], others: list[dict[str, Any]], frameworks: dict[str, str | None],
+            ) -> list[dict[str, Any]]:
+    table4 = paper.table4()
+    issues: dict[str, dict[str, Any]] = {}
+    for d in defects:
+        issue = issues.setdefault(d["issue_id"], {
+            key: d[key] for key in ("issue_id", "repo", "issue_number", "issue_url", "repo_created_at",
+                                    "issue_created_at", "days_since_repo_creation", "github_labels")
+        } | {"is_reengineering": True, "n_defects": 0, "source": "defects", "source_rows": []})
+        issue["n_defects"] += 1
+        issue["source_rows"].append(d["source_row"])
+    for o in others:
+        issues[o["issue_id"]] = {**o, "is_reengineering": False, "n_defects": 0, "source": "non_reengineering",
+                                 "github_labels": None, "source_rows": [o["source_row"]]}
+    for issue in issues.values():
+        row4 = table4.get(issue["repo"])
+        issue["repo_type"] = row4.repo_type if row4 else None
+        issue["framework"] = frameworks.get(issue["repo"])
+    return sorted(issues.values(), key=lambda i: (i["repo"].casefold(), i["issue_number"] or 0))
+
+
+def _frameworks(defects: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Each repository's main framework: the most frequent among its defects (ties by taxonomy order)."""
+    order = {label: i for i, label in enumerate(taxonomy.labels("framework"))}
+    frameworks: dict[str, str | None] = {}
+    for row in paper.TABLE4:
+        counts = Counter(d["framework"] for d in defects if d["repo"] == row.repo and d["framework"])
+        frameworks[row.repo] = min(counts, key=lambda f: (-counts[f], order[f])) if counts else None
+    return frameworks
+
+
+def _repositories(issues: list[dict[str, Any]], frameworks: dict[str, str | None]) -> list[dict[str, Any]]:
+    out = []
+    for position, row in enumerate(paper.TABLE4, start=1):
+        mine = [i for i in issues if i["repo"] == row.repo]
+        out.append({**row.__dict__, "table4_row": position, "framework": frameworks[row.repo], "n_sampled": len(mine),
+                    "n_reengineering_issues": sum(i["is_reengineering"] for i in mine),
+                    "n_defects": sum(i["n_defects"] for i in mine)})
+    return out
+
+
+def taxonomy_rows() -> list[dict[str, Any]]:
+    positions: Counter[str] = Counter()
+    rows = []
+    for entry in taxonomy.LABELS:
+        positions[entry.dimension] += 1
+        rows.append({"dimension": entry.dimension, "label": entry.label, "stage": entry.stage,
+                     "definition": entry.definition, "aliases": list(entry.aliases), "source": entry.source,
+                     "position": positions[entry.dimension]})
+    return rows
+
+
+def assemble(upstream: sources.Upstream, errata_path: Path | None = None,
+             ) -> tuple[dict[str, pl.DataFrame], list[Problem]]:
+    """The data configs of a release from verified upstream files, and every problem met on the way."""
+    errata_path = errata_path or ERRATA_FILE
+    defects = read_defects(upstream["defects"])
+    others = read_non_reengineering(upstream["non_reengineering"])
+    agreement = read_agreement(upstream["agreement"])
+    errata, problems = read_errata(errata_path)
+    problems = defects.problems + others.problems + agreement.problems + problems
+    labeled = {d["issue_id"] for d in defects.rows}
+    problems += [Problem(f"{upstream['non_reengineering'].name} row {o['source_row']}", f"issue {o['issue_id']} "
+                         "is also in the defects file: an issue is either a reengineering defect or not")
+                 for o in others.rows if o["issue_id"] in labeled]
+    if errors(problems):
+        return {}, problems
+    for d in defects.rows:
+        d.update(withdrawn=False, withdrawn_reason=None, root_cause_stage=taxonomy.root_cause_stage(d["root_cause"]))
+    problems += apply_errata(defects.rows, errata, errata_path.name)
+    frameworks = _frameworks(defects.rows)
+    issues = _issues(defects.rows, others.rows, frameworks)
+    tables = {
+        "defects": frame("defects", defects.rows),
+        "issues": frame("issues", issues),
+        "repositories": frame("repositories", _repositories(issues, frameworks)),
+        "annotations": frame("annotations", agreement.rows),
+        "taxonomy": frame("taxonomy", taxonomy_rows()),
+    }
+    return tables, problems + validate(tables)
+
+
+def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True, progress: bool = True,
+          extra: dict[str, pl.DataFrame] | None = None, errata_path: Path | None = None,
+          ) -> tuple[Path, list[Problem]]:
+    """Build the release into ``out``; raise BuildError (nothing written) when any error was found."""
+    from .bench import leaderboard, leaks
+    from .bench.splits import make_splits
+
+    errata_path = errata_path or ERRATA_FILE
+    found = sources.resolve(upstream, verify=verify, progress=progress)
+    tables, problems = assemble(found, errata_path)
+    if errors(problems):
+        raise BuildError(problems)
+    tables["splits"] = make_splits(tables["issues"], tables["defects"])
+    tables.update(extra or {})
+    tables["leaderboard"] = leaderboard.table(leaderboard.read(leaderboard.SHIPPED))
+    leak = leaks.report(tables["splits"], tables["defects"], tables.get("issue_texts"))
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write_release(tables, manifest(tables, found), staging, leak, errata_path)
+        install(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out, problems

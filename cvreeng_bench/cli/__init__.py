@@ -1,0 +1,58 @@
+"""The ``cvreeng-bench`` command: a thin skin over the library.
+
+Each command is a handler registered with ``set_defaults`` in :mod:`.data` (the release and the paper's
+figures) or :mod:`.bench` (the benchmark); handlers import what they need when they run, so ``--help`` is
+fast. ``-v/--verbose`` and ``-q/--quiet`` are global: they work before or after the command name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..errors import CvreengError
+from . import bench, data
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="list every problem and warning")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cvreeng-bench",
+        description="The CV model-reengineering defect study (Jiang et al., EMSE 2024): dataset, queries, benchmark.",
+        epilog="example:\n  cvreeng-bench build --out release && cvreeng-bench rq fig9 --release release",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _global_options(parser, False)
+    # The same flags after the command name; SUPPRESS keeps a command from resetting a flag given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    data.register(sub, common)
+    bench.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `cvreeng-bench rq all | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
+    except CvreengError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

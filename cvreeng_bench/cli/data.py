@@ -1,0 +1,185 @@
+"""Commands over the release and the paper's figures: build, validate, publish, info, rq, report, hydrate."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..queries import FORMATS
+from .common import command, print_problems, release_option
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ..api import default_release
+    from ..build import build
+    from ..problems import warnings
+
+    extra = None
+    if args.with_text is not None:
+        from ..hydrate.run import cache_file
+        from ..hydrate.texts import issue_texts_table
+
+        extra = {"issue_texts": issue_texts_table(cache_file(args.with_text), redact=not args.no_redact)}
+    out = args.out or default_release()
+    folder, problems = build(out, args.upstream, verify=not args.no_verify, progress=not args.quiet, extra=extra)
+    found = warnings(problems)
+    if found:
+        print(f"{len(found)} warning(s) about upstream labels (kept as the authors wrote them):", file=sys.stderr)
+        print_problems(found, args.verbose)
+    print(f"release written to {folder}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..problems import errors
+
+    release = open_release(args.release)
+    problems = release.audit()
+    bad = errors(problems)
+    print_problems(problems, args.verbose, limit=20)
+    print(f"{release.folder}: {len(bad)} error(s), {len(problems) - len(bad)} warning(s)")
+    return 1 if bad else 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..publish import plan, publish
+
+    release = open_release(args.release)
+    if args.dry_run:
+        print("\n".join(plan(release, args.repo_id)))
+        return 0
+    url = publish(release, args.repo_id, token=os.environ.get(args.token_env), endpoint=args.endpoint,
+                  private=args.private)
+    print(f"published {release.folder} to {url}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    from ..api import open_release
+
+    print(json.dumps(open_release(args.release).manifest, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_rq(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..queries import QUERIES, find, format_frame, parse_filters, run_all
+
+    filters = parse_filters(args.where)
+    selected = list(QUERIES) if args.name == "all" else [find(args.name)]
+    results = run_all(open_release(args.release), filters=filters)
+    for query in selected:
+        frame = results[query.alias or query.name]
+        if len(selected) > 1 and args.format in ("table", "markdown"):
+            print(f"\n## {query.title}\n")
+        sys.stdout.write(format_frame(frame, args.format))
+        if args.chart and query.is_crosstab:
+            from .. import charts
+
+            target = args.chart if len(selected) == 1 else args.chart.with_name(
+                f"{args.chart.stem}_{query.alias}{args.chart.suffix}")
+            charts.save(charts.figure(query, frame), target)
+            print(f"chart written to {target}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..queries import parse_filters
+    from ..report import write
+
+    path = write(args.out, open_release(args.release), parse_filters(args.where))
+    print(f"report written to {path}")
+    return 0
+
+
+def cmd_hydrate(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..hydrate.client import Client
+    from ..hydrate.run import cache_file, hydrate
+
+    if args.issues_file:
+        ids = [line.strip() for line in args.issues_file.read_text("utf-8").splitlines() if line.strip()]
+    else:
+        ids = open_release(args.release).frame("issues")["issue_id"].to_list()
+    token = os.environ.get(args.token_env) or None
+    if token is None:
+        print(f"no token in ${args.token_env}: anonymous rate limit (60 requests an hour)", file=sys.stderr)
+    summary = hydrate(ids, cache_file(args.cache), Client(args.api_url, token), concurrency=args.concurrency,
+                      progress=not args.quiet, refresh_missing=args.refresh_missing)
+    verb = "resumed" if summary.resumed else "started"
+    print(f"run {summary.run} ({verb}): {summary.issues} issues fetched, {summary.skipped} already done, "
+          f"{summary.requests} requests, waited {summary.waited_s:.0f} s; "
+          + ", ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
+    for old, new in sorted(summary.moved.items()):
+        print(f"moved: {old} is now {new}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = command(sub, common, "build", "Build the versioned release (Hugging Face layout) from the pinned upstream "
+                "artifact.",
+                example="cvreeng-bench build --upstream ../shared/upstream --out release", handler=cmd_build)
+    p.add_argument("--upstream", default=None, help="folder or base URL of the artifact (default: "
+                   "$CVREENG_UPSTREAM, then the download cache, then the pinned GitHub URLs)")
+    p.add_argument("--out", type=Path, default=None, help="release folder (default: the user cache)")
+    p.add_argument("--no-verify", action="store_true", help="build from a modified copy: skip the sha256 check "
+                   "(warns, and the release records the real hashes)")
+    p.add_argument("--with-text", type=Path, default=None, metavar="CACHE",
+                   help="add the issue_texts config from a `hydrate` cache")
+    p.add_argument("--no-redact", action="store_true", help="keep e-mail addresses and tokens in issue texts")
+
+    p = command(sub, common, "validate", "Audit a release: schema, vocabulary, uniqueness, content hash, taxonomy "
+                "rules.",
+                example="cvreeng-bench validate --release release", handler=cmd_validate)
+    release_option(p)
+
+    p = command(sub, common, "publish", "Upload a release to the Hugging Face Hub and tag it v<dataset version>.",
+                example="cvreeng-bench publish --repo-id my-org/cvreeng-defects --dry-run", handler=cmd_publish)
+    release_option(p)
+    p.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repository")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, upload nothing")
+    p.add_argument("--token-env", default="HF_TOKEN", help="environment variable holding the token")
+    p.add_argument("--endpoint", default=None, help="Hub URL (default: huggingface_hub's)")
+    p.add_argument("--private", action="store_true", help="create the repository as private")
+
+    p = command(sub, common, "info", "Print a release's manifest: versions, upstream commit, content hash, "
+                "configs.",
+                example="cvreeng-bench info --release release", handler=cmd_info)
+    release_option(p)
+
+    p = command(sub, common, "rq", "Print one of the paper's RQ1-RQ4 breakdowns (fig5 ... fig10, table4, shares, "
+                "or all).",
+                example="cvreeng-bench rq fig9 --format csv --where repo_type=Zoo --chart fig9.png", handler=cmd_rq)
+    p.add_argument("name", help="fig5 ... fig10, table4, shares, a query file's name, or all")
+    release_option(p)
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--chart", type=Path, default=None, help="also draw the figure (.html, .png, .svg or .json)")
+    p.add_argument("--where", action="append", metavar="COLUMN=VALUE",
+                   help="only defects with this value (repeatable), e.g. repo_type=Zoo, framework=PyTorch, "
+                   "family=YOLO")
+
+    p = command(sub, common, "report", "Write one self-contained HTML report: figures, tables, Table 4, "
+                "chi-square tests.",
+                example="cvreeng-bench report --out report", handler=cmd_report)
+    release_option(p)
+    p.add_argument("--out", type=Path, default=Path("report"), help="folder for report.html")
+    p.add_argument("--where", action="append", metavar="COLUMN=VALUE", help="as for rq")
+
+    p = command(sub, common, "hydrate", "Fetch every sampled issue's thread from the GitHub API into a resumable "
+                "cache.",
+                example="GITHUB_TOKEN=... cvreeng-bench hydrate --cache text-cache --concurrency 8",
+                handler=cmd_hydrate)
+    release_option(p)
+    p.add_argument("--cache", type=Path, default=Path("hydrate-cache"), help="cache folder (hydrate.duckdb)")
+    p.add_argument("--token-env", default="GITHUB_TOKEN", help="environment variable holding a token")
+    p.add_argument("--api-url", default="https://api.github.com", help="API root (GitHub Enterprise, a test server)")
+    p.add_argument("--concurrency", type=int, default=4, help="parallel requests (default 4)")
+    p.add_argument("--issues-file", type=Path, default=None, help="issue ids, one per line (default: the release's)")
+    p.add_argument("--refresh-missing", action="store_true", help="ask again for issues recorded as 404/410")

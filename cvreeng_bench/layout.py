@@ -1,0 +1,28 @@
+"""The release's layout on disk, declared once: dataset version, manifest name, config data paths.
+
+A leaf module (it imports nothing of the package), so every layer can name a release's files without
+importing the layer that writes them.
+"""
+
+from __future__ import annotations
+
+# The data's own version, independent of the package version: an erratum bumps it (see errata.csv).
+DATASET_VERSION = "1.0.0"
+MANIFEST = "release.json"
+ERRATA = "errata.csv"
+LEAK_REPORT = "leak_report.json"
+VIEWS = "views.sql"
+SPLIT = "train"  # every config is one table, published as the Hub's single "train" split
+
+
+def data_path(config: str) -> str:
+    """The parquet file of one config, relative to the release folder."""
+    return f"data/{config}/{SPLIT}-00000-of-00001.parquet"
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """'1.10.0' -> (1, 10, 0); a string that is not a version sorts after every real one."""
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return (1 << 30,)
