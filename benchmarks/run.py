@@ -127,7 +127,7 @@ def scaling_child(release: Path, rows: int) -> None:
     data = folder / "defects.parquet"
     con = duckdb.connect()
     con.execute(f"CREATE VIEW real AS SELECT *, row_number() OVER () - 1 AS n FROM "
-                f"read_parquet('{release}/data/defects/train-00000-of-00001.parquet')")
+                f"read_parquet('{release}/data/defects/train-*.parquet')")
     # Same schema and label mix as the release: every synthetic row copies a real row chosen by a hash.
     con.execute(f"COPY (SELECT real.* EXCLUDE (n) FROM range({rows}) t(i) JOIN real ON real.n = hash(i) % 348) "
                 f"TO '{data}' (FORMAT parquet)")
@@ -135,7 +135,7 @@ def scaling_child(release: Path, rows: int) -> None:
     con = duckdb.connect()
     con.execute(f"CREATE VIEW defects AS SELECT * FROM read_parquet('{data}')")
     con.execute(f"CREATE VIEW taxonomy AS SELECT * FROM "
-                f"read_parquet('{release}/data/taxonomy/train-00000-of-00001.parquet')")
+                f"read_parquet('{release}/data/taxonomy/train-*.parquet')")
     start = time.perf_counter()
     for q in FIGURES:
         con.sql(sql_text(q.alias)).fetchall()

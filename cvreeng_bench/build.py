@@ -1,7 +1,7 @@
 """The build: the whole chain from the pinned artifact to a release folder.
 
     sources.resolve -> normalize.read_* -> errata.apply_errata -> validate.validate
-    -> bench.splits / bench.leaks / bench.leaderboard (what the release carries for the benchmark)
+    -> bench.tasks.splits_table / bench.leaks / bench.leaderboard (what the release carries for the benchmark)
     -> write.write_release into a staging folder -> write.install
 
 It sits above both the data pipeline and ``bench/``: the release *contains* the splits and the shipped
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import paper, sources, taxonomy
 from .errata import ERRATA_FILE, apply_errata, read_errata
+from .link import link
 from .normalize import read_agreement, read_defects, read_non_reengineering
 from .problems import Problem, errors
 from .schema import frame
@@ -98,6 +99,7 @@ def assemble(upstream: sources.Upstream, errata_path: Path | None = None,
     for d in defects.rows:
         d.update(withdrawn=False, withdrawn_reason=None, root_cause_stage=taxonomy.root_cause_stage(d["root_cause"]))
     problems += apply_errata(defects.rows, errata, errata_path.name)
+    link(agreement.rows, [d for d in defects.rows if not d["withdrawn"]])
     frameworks = _frameworks(defects.rows)
     issues = _issues(defects.rows, others.rows, frameworks)
     tables = {
@@ -115,14 +117,15 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
           ) -> tuple[Path, list[Problem]]:
     """Build the release into ``out``; raise BuildError (nothing written) when any error was found."""
     from .bench import leaderboard, leaks
-    from .bench.splits import make_splits
+    from .bench.task_data import task_frames
+    from .bench.tasks import REGISTRY, splits_table
 
     errata_path = errata_path or ERRATA_FILE
     found = sources.resolve(upstream, verify=verify, progress=progress)
     tables, problems = assemble(found, errata_path)
     if errors(problems):
         raise BuildError(problems)
-    tables["splits"] = make_splits(tables["issues"], tables["defects"])
+    tables["splits"] = splits_table(tables["issues"], tables["defects"])
     tables.update(extra or {})
     tables["leaderboard"] = leaderboard.table(leaderboard.read(leaderboard.SHIPPED))
     leak = leaks.report(tables["splits"], tables["defects"], tables.get("issue_texts"))
@@ -130,7 +133,9 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        write_release(tables, manifest(tables, found), staging, leak, errata_path)
+        task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()}
+        write_release(tables, manifest(tables, found), staging, leak_report=leak, errata=errata_path,
+                      task_tables=task_tables)
         install(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -11,7 +11,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from . import paper, sources, taxonomy
-from .layout import SPLIT, data_path
+from .layout import SPLIT
 from .resources import resource_dir
 from .schema import SCHEMAS
 
@@ -21,13 +21,17 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = "defects"
 
 
-def front_matter(configs: list[str]) -> str:
-    """The Hub's YAML header (huggingface_hub's own card data): one config per table, one train split each."""
+def front_matter(info: dict[str, Any]) -> str:
+    """The Hub's YAML header (huggingface_hub's own card data): one config per table (one train split) and
+    one per benchmark task (train and test splits)."""
     from huggingface_hub import DatasetCardData
 
+    files = {name: {SPLIT: meta["path"]} for name, meta in info["configs"].items()}
+    files.update({name: meta["files"] for name, meta in info.get("task_configs", {}).items()})
     entries = []
-    for name in sorted(configs, key=lambda c: (c != DEFAULT_CONFIG, c)):
-        entry: dict[str, Any] = {"config_name": name, "data_files": [{"split": SPLIT, "path": data_path(name)}]}
+    for name in sorted(files, key=lambda c: (c != DEFAULT_CONFIG, c)):
+        entry: dict[str, Any] = {"config_name": name, "data_files": [{"split": split, "path": path}
+                                                                      for split, path in files[name].items()]}
         if name == DEFAULT_CONFIG:
             entry["default"] = True
         entries.append(entry)
@@ -91,7 +95,28 @@ def _text_section(tables: dict[str, pl.DataFrame]) -> str:
             "unless the release says otherwise. Ask for removal of your text by opening an issue.")
 
 
-def values(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> dict[str, str]:
+def tasks_section(info: dict[str, Any], tasks: dict[str, Any]) -> str:
+    """One paragraph per task config (``tasks``: config name -> Task): what to predict, its splits, how to load
+    it, its labels with definitions."""
+    if not info.get("task_configs"):
+        return "This release has no task configs."
+    parts = ["One config per benchmark task (protocol v2), ready to train on: the `train` and `test` sides of "
+             "the task's default split, a `fold` column for cross-validation, only the task's declared inputs "
+             "(no annotator-made column), the issue texts when the release has them, and the gold as class "
+             "indices in the task's label order (`label`: the first defect's; `labels`: every label of the "
+             "issue, any of which counts as correct; `label_text`: the name).", ""]
+    for name, meta in sorted(info["task_configs"].items()):
+        task = tasks[name]
+        labels = "\n".join(f"| {i} | {label} | {task.definition(label)} |" for i, label in enumerate(task.labels))
+        parts += [f"### `{name}` ({meta['task']}, {meta['rows']['train']} train / {meta['rows']['test']} test)",
+                  "", task.description, "",
+                  f"```python\nfrom datasets import load_dataset\ntest = load_dataset(\".\", \"{name}\", "
+                  f"split=\"test\")\n```", "", f"Inputs: {', '.join(f'`{c}`' for c in task.inputs)}.", "",
+                  "| class | label | definition |", "|---:|---|---|", labels, ""]
+    return "\n".join(parts)
+
+
+def values(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[str, Any]) -> dict[str, str]:
     defects, issues = tables["defects"], tables["issues"]
     n = defects.height
     multi = issues.filter(issues["n_defects"] > 1).height
@@ -121,6 +146,7 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> dict[str, s
         "manifestation_table": _counts_table(defects, "manifestation", n),
         "taxonomy": taxonomy_markdown(),
         "text_section": _text_section(tables),
+        "tasks_section": tasks_section(info, tasks),
         "doi": paper.DOI,
         "citation": paper.CITATION,
     }
@@ -130,12 +156,13 @@ def render(template: str, mapping: dict[str, str]) -> str:
     return Template(template).substitute(mapping)
 
 
-def render_cards(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> dict[str, str]:
+def render_cards(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[str, Any] | None = None,
+                 ) -> dict[str, str]:
     """README.md (the dataset card with the Hub header), DATASHEET.md and TAXONOMY.md of a release."""
     folder = resource_dir("data_cards")
-    mapping = values(tables, info)
+    mapping = values(tables, info, tasks or {})
     return {
-        "README.md": front_matter(list(tables)) + render((folder / "dataset_card.md").read_text("utf-8"), mapping),
+        "README.md": front_matter(info) + render((folder / "dataset_card.md").read_text("utf-8"), mapping),
         "DATASHEET.md": render((folder / "datasheet.md").read_text("utf-8"), mapping),
         "TAXONOMY.md": render((folder / "taxonomy_card.md").read_text("utf-8"), mapping),
     }

@@ -15,9 +15,16 @@ VIEWS = "views.sql"
 SPLIT = "train"  # every config is one table, published as the Hub's single "train" split
 
 
-def data_path(config: str) -> str:
-    """The parquet file of one config, relative to the release folder."""
-    return f"data/{config}/{SPLIT}-00000-of-00001.parquet"
+DIGEST_CHARS = 16
+
+
+def data_path(config: str, digest: str, split: str = SPLIT) -> str:
+    """The parquet file of one config (and split), relative to the release folder.
+
+    The name carries a digest of the file's rows: ``datasets`` keys its cache of a local folder on the
+    data file names and the card's YAML, not on the data, so a rebuilt release with other data must have
+    other names, or ``load_dataset`` serves the old rows."""
+    return f"data/{config}/{split}-{digest[:DIGEST_CHARS]}.parquet"
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

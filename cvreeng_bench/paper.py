@@ -23,6 +23,11 @@ N_NON_REENGINEERING_ISSUES = 93
 N_REPOSITORIES = 27
 N_SOLO, N_ZOO = 19, 8
 TOTAL_CLOSED_ISSUES = 26786  # Table 4's printed total; its rows add up to 26815
+# When the gold labels became public: the date of the pinned artifact commit, the earliest date this project
+# can verify from the artifact itself (they may have been public earlier). A model whose training data reach
+# this date may have seen the labels.
+LABELS_PUBLIC_SINCE = "2023-08-25"
+LABELS_PUBLIC_SINCE_SOURCE = "date of the pinned artifact commit 4cb1d7ee (earliest verifiable publication)"
 # Cohen's kappa the paper reports (Sec. 5.1.4): original instrument, revised instrument, half of the rest.
 KAPPA = {"pilot": 0.46, "pilot-revised": 0.79, "final": 0.70}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CvreengError
-from .layout import MANIFEST, data_path
+from .layout import MANIFEST
 
 if TYPE_CHECKING:
     import duckdb
@@ -77,7 +77,7 @@ class Release:
             raise ReleaseError(f"config {config!r} is not in the release at {self.folder} (configs: "
                                f"{', '.join(self.configs)}); a release built by another version may lack it: "
                                f"rebuild with `cvreeng-bench build --out {self.folder}`")
-        return self.folder / data_path(config)
+        return self.folder / self.manifest["configs"][config]["path"]
 
     def frame(self, config: str) -> pl.DataFrame:
         """One config as a polars DataFrame, read once; each call returns its own copy."""
@@ -131,7 +131,7 @@ class Release:
 
         tables, problems = {}, []
         for name in self.configs:
-            path = self.folder / data_path(name)
+            path = self.path(name)
             if not path.is_file():
                 problems.append(Problem(str(path), "listed in the manifest but missing"))
                 continue

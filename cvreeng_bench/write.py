@@ -16,9 +16,10 @@ from . import paper, sources
 from ._version import __version__
 from .errata import ERRATA_FILE
 from .errors import CvreengError
-from .layout import DATASET_VERSION, ERRATA, LEAK_REPORT, MANIFEST, VIEWS, data_path
+from .layout import DATASET_VERSION, ERRATA, LEAK_REPORT, MANIFEST, SPLIT, VIEWS, data_path
 from .problems import Problem, errors
 from .schema import SCHEMAS, arrow_schema
+from .sources import sha256_of
 
 if TYPE_CHECKING:
     import polars as pl
@@ -44,48 +45,110 @@ def content_hash(tables: dict[str, pl.DataFrame]) -> str:
     return digest.hexdigest()
 
 
-def write_parquet(frame: pl.DataFrame, path: Path, config: str | None = None) -> None:
-    """Parquet with the declared Arrow schema (so every reader sees the same types)."""
+def write_parquet(frame: pl.DataFrame, path: Path, config: str | None = None,
+                  class_names: dict[str, list[str]] | None = None) -> None:
+    """Parquet with the declared Arrow schema (so every reader sees the same types); ``class_names`` marks
+    integer columns as ``datasets`` ClassLabel features (in the schema metadata that ``datasets`` reads)."""
     import pyarrow.parquet as pq
 
     table = frame.to_arrow()
     if config in SCHEMAS:
         table = table.cast(arrow_schema(config))
+    if class_names:
+        table = table.cast(_small_types(table.schema))
+        table = table.replace_schema_metadata({"huggingface": json.dumps({"info": {"features": hf_features(
+            table.schema, class_names)}})})
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
 
 
+def _small_types(schema: Any) -> Any:
+    """The schema with polars' large strings and lists as the plain Arrow types ``datasets`` maps to List."""
+    import pyarrow as pa
+
+    def small(kind: Any) -> Any:
+        if pa.types.is_large_list(kind) or pa.types.is_list(kind):
+            return pa.list_(small(kind.value_type))
+        return pa.string() if pa.types.is_large_string(kind) else kind
+
+    return pa.schema([pa.field(f.name, small(f.type), f.nullable) for f in schema])
+
+
+def hf_features(schema: Any, class_names: dict[str, list[str]]) -> dict[str, Any]:
+    """The ``datasets`` features of an Arrow schema (Value, List, ClassLabel), as ``datasets`` stores them."""
+    import pyarrow as pa
+
+    def feature(name: str, kind: Any) -> dict[str, Any]:
+        if pa.types.is_list(kind):
+            return {"feature": feature(name, kind.value_type), "_type": "List"}
+        if name in class_names:
+            return {"names": class_names[name], "_type": "ClassLabel"}
+        return {"dtype": {"utf8": "string"}.get(str(kind), str(kind)), "_type": "Value"}
+
+    return {f.name: feature(f.name, f.type) for f in schema}
+
+
+def _place(folder: Path, staged: Path, config: str, split: str) -> str:
+    """Move a written parquet file to its content-named place; returns the path relative to the release."""
+    relative = data_path(config, sha256_of(staged), split)
+    (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+    staged.replace(folder / relative)
+    return relative
+
+
 def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream) -> dict[str, Any]:
+    """The manifest without file paths (``write_release`` adds them once the files are named)."""
     return {
         "dataset_version": DATASET_VERSION,
         "package_version": __version__,
         "content_sha256": content_hash(tables),
         "paper_doi": paper.DOI,
+        "labels_public_since": paper.LABELS_PUBLIC_SINCE,
+        "labels_public_since_source": paper.LABELS_PUBLIC_SINCE_SOURCE,
         "upstream": {"repository": sources.UPSTREAM_REPO, "commit": sources.UPSTREAM_COMMIT,
                      "verified": upstream.verified,
                      "files": {f.path: upstream.sha256.get(f.key, f.sha256) for f in sources.FILES}},
-        "configs": {name: {"rows": frame.height, "path": data_path(name)} for name, frame in sorted(tables.items())},
+        "configs": {name: {"rows": frame.height} for name, frame in sorted(tables.items())},
     }
 
 
-def views_sql(configs: list[str]) -> str:
-    """One view per config over its parquet file, relative to the release folder (for the DuckDB shell)."""
-    return "\n".join(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{data_path(name)}');"
-                     for name in sorted(configs)) + "\n"
+def views_sql(info: dict[str, Any]) -> str:
+    """One view per config over its parquet file(s), relative to the release folder (for the DuckDB shell);
+    a task config's view has its rows of both sides with a ``split`` column."""
+    lines = [f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{meta['path']}');"
+             for name, meta in sorted(info["configs"].items())]
+    for name, meta in sorted(info.get("task_configs", {}).items()):
+        sides = " UNION ALL ".join(f"SELECT *, '{side}' AS split FROM read_parquet('{path}')"
+                                   for side, path in meta["files"].items())
+        lines.append(f"CREATE OR REPLACE VIEW {name} AS {sides};")
+    return "\n".join(lines) + "\n"
 
 
-def write_release(tables: dict[str, pl.DataFrame], info: dict[str, Any], target: Path,
-                  leak_report: dict[str, Any] | None = None, errata: Path = ERRATA_FILE) -> None:
+def write_release(tables: dict[str, pl.DataFrame], info: dict[str, Any], target: Path, *,
+                  leak_report: dict[str, Any] | None = None, errata: Path = ERRATA_FILE,
+                  task_tables: dict[str, tuple[Any, dict[str, pl.DataFrame]]] | None = None) -> None:
+    """Write every file of a release into ``target``. ``task_tables``: per task config, the Task and its
+    sides (train, test)."""
     from .card import render_cards
 
+    staged = target / "data" / ".staged.parquet"
     for name, frame in tables.items():
-        write_parquet(frame, target / data_path(name), name)
+        write_parquet(frame, staged, name)
+        info["configs"][name]["path"] = _place(target, staged, name, SPLIT)
+    info["task_configs"] = {}
+    for name, (task, sides) in sorted((task_tables or {}).items()):
+        meta: dict[str, Any] = {"task": task.key, "rows": {}, "files": {}}
+        for side, frame in sides.items():
+            write_parquet(frame, staged, class_names={"label": list(task.labels), "labels": list(task.labels)})
+            meta["files"][side], meta["rows"][side] = _place(target, staged, name, side), frame.height
+        info["task_configs"][name] = meta
     shutil.copyfile(errata, target / ERRATA)
     if leak_report is not None:
         (target / LEAK_REPORT).write_text(json.dumps(leak_report, indent=2) + "\n", encoding="utf-8")
-    for filename, text in render_cards(tables, info).items():
+    tasks = {name: task for name, (task, _) in (task_tables or {}).items()}
+    for filename, text in render_cards(tables, info, tasks).items():
         (target / filename).write_text(text, encoding="utf-8")
-    (target / VIEWS).write_text(views_sql(list(tables)), encoding="utf-8")
+    (target / VIEWS).write_text(views_sql(info), encoding="utf-8")
     (target / MANIFEST).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

@@ -11,9 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
 
 import cvreeng_bench
-from cvreeng_bench.bench import baselines, ceiling, evaluate, leaderboard, leaks, metrics, shipped, tasks
-from cvreeng_bench.bench.splits import make_splits
-from cvreeng_bench.layout import DATASET_VERSION
+from cvreeng_bench.bench import baselines, evaluate, leaks, metrics, tasks
 from cvreeng_bench.release import Release
 from tests.conftest import cli
 
@@ -52,11 +50,13 @@ def test_gold_is_a_label_set_per_issue(opened: Release) -> None:
 
 def test_no_issue_is_on_both_sides_of_any_split(release: Path) -> None:
     report = json.loads((release / "leak_report.json").read_text())
-    assert set(report["splits"]) == {"holdout", "repo_holdout", "temporal", *(f"fold{i}" for i in range(5))}
+    names = {t.name for t in tasks.REGISTRY.latest()}
+    assert set(report["splits"]) == {f"{t}/{s}" for t in names for s in
+                                     ("holdout", "repo_holdout", "temporal", *(f"fold{i}" for i in range(5)))}
     for name, entry in report["splits"].items():
         assert entry["issues_on_both_sides"] == [] and entry["defects_on_both_sides"] == [], name
-        assert entry["train"] + entry["test"] == 427
-    splits = cvreeng_bench.load("splits", release)
+        assert entry["train"] + entry["test"] == (427 if name.startswith("screening/") else 334), name
+    splits = cvreeng_bench.load("splits", release).filter(pl.col("task") == "screening")
     repos = cvreeng_bench.load("issues", release).join(splits, on="issue_id")
     held = repos.group_by("repo").agg(pl.col("repo_holdout").n_unique().alias("sides"))
     assert held["sides"].max() == 1, "a repository must sit wholly on one side"
@@ -65,32 +65,40 @@ def test_no_issue_is_on_both_sides_of_any_split(release: Path) -> None:
     assert early < late
 
 
-def test_regenerating_the_splits_gives_the_same_assignment(release: Path) -> None:
-    shipped = cvreeng_bench.load("splits", release)
-    again = make_splits(cvreeng_bench.load("issues", release), cvreeng_bench.load("defects", release))
+def test_regenerating_the_splits_gives_the_same_assignment(opened: Release) -> None:
+    shipped = opened.frame("splits")
+    again = tasks.splits_table(opened.frame("issues"), opened.frame("defects"))
     assert_frame_equal(again, shipped)
-    other_seed = make_splits(cvreeng_bench.load("issues", release), cvreeng_bench.load("defects", release), seed=7)
+    other_seed = tasks.splits_table(opened.frame("issues"), opened.frame("defects"), seed=7)
     with pytest.raises(AssertionError):
         assert_series_equal(other_seed["holdout"], shipped["holdout"])
 
 
-def test_the_holdout_and_folds_are_stratified(release: Path) -> None:
+def test_each_task_is_stratified_on_its_own_label_and_every_class_reaches_the_test_side(release: Path) -> None:
     splits = cvreeng_bench.load("splits", release)
-    per_stratum = splits.group_by("stratum").agg(pl.len().alias("n"), (pl.col("holdout") == "test").sum().alias("test"))
+    assert set(splits["task"]) == {t.name for t in tasks.REGISTRY.latest()}
+    per_stratum = splits.group_by("task", "stratum").agg(pl.len().alias("n"),
+                                                         (pl.col("holdout") == "test").sum().alias("test"))
     for n, test in per_stratum.select("n", "test").rows():
         assert abs(test - n / 5) <= 1
-    sizes = splits["fold"].value_counts()["count"]
-    assert sizes.max() - sizes.min() <= 1
+        assert test >= 1 if n >= 2 else test == 0
+    for task in tasks.REGISTRY.latest():
+        assert set(splits.filter(pl.col("task") == task.name)["stratum"]) <= set(task.labels), task.name
+        sizes = splits.filter(pl.col("task") == task.name)["fold"].value_counts()["count"]
+        assert sizes.max() - sizes.min() <= 1
+    report = json.loads((release / "leak_report.json").read_text())["splits"]
+    assert all(report[f"{t.name}/holdout"]["classes_without_test_issues"] == [] for t in tasks.REGISTRY.latest())
 
 
 def test_the_leak_report_finds_identical_and_near_identical_texts() -> None:
-    splits = pl.DataFrame({"issue_id": ["a", "b", "c", "d"], "holdout": ["train", "test", "train", "test"],
-                           "repo_holdout": ["train"] * 4, "temporal": ["train"] * 4, "fold": [0, 1, 2, 3]})
+    splits = pl.DataFrame({"task": ["t"] * 4, "issue_id": ["a", "b", "c", "d"], "stratum": ["x"] * 4,
+                           "holdout": ["train", "test", "train", "test"], "repo_holdout": ["train"] * 4,
+                           "temporal": ["train"] * 4, "fold": [0, 1, 2, 3]})
     defects = pl.DataFrame({"defect_id": ["a/1"], "issue_id": ["a"]})
     base = "the loss becomes nan after a few hundred steps when training on my own dataset with two gpus"
     texts = pl.DataFrame({"issue_id": ["a", "b", "c", "d"],
                           "text": [base, base.upper(), base + " please help", "unrelated crash on import of cv2"]})
-    report = leaks.report(splits, defects, texts)["splits"]["holdout"]
+    report = leaks.report(splits, defects, texts)["splits"]["t/holdout"]
     assert report["identical_texts"] == [["b", "a"]]
     assert report["near_identical_texts"] == [["b", "c"]]
 
@@ -104,7 +112,7 @@ def test_scores_equal_scikit_learn_on_single_label_predictions() -> None:
     labels = ["a", "b", "c", "d", "e"]
     gold = [labels[i] for i in rng.integers(0, 5, 400)]
     pred = [g if rng.random() < 0.55 else labels[rng.integers(0, 5)] for g in gold]
-    result = metrics.score([[g] for g in gold], [[p] for p in pred], labels, n_resamples=0)
+    result = metrics.score([[g] for g in gold], pred, labels, n_resamples=0)
     assert result.point["accuracy"] == pytest.approx(accuracy_score(gold, pred))
     assert result.point["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"))
     assert result.point["kappa"] == pytest.approx(cohen_kappa_score(gold, pred))
@@ -115,7 +123,7 @@ def test_scores_equal_scikit_learn_on_single_label_predictions() -> None:
 
 def test_the_bootstrap_interval_is_seeded_and_brackets_the_point() -> None:
     gold = [["a"], ["b"], ["a"], ["c"], ["b"], ["a"]] * 30
-    pred = [["a"], ["b"], ["b"], ["c"], ["a"], ["a"]] * 30
+    pred = ["a", "b", "b", "c", "a", "a"] * 30
     one = metrics.score(gold, pred, ["a", "b", "c"], seed=5)
     two = metrics.score(gold, pred, ["a", "b", "c"], seed=5)
     three = metrics.score(gold, pred, ["a", "b", "c"], seed=6)
@@ -126,19 +134,29 @@ def test_the_bootstrap_interval_is_seeded_and_brackets_the_point() -> None:
 
 
 def test_a_prediction_is_right_when_it_names_any_gold_label_of_the_issue() -> None:
-    result = metrics.score([["Environment", "Training"], ["Modeling"]], [["Training"], ["Modeling"]],
+    result = metrics.score([["Environment", "Training"], ["Modeling"]], ["Training", "Modeling"],
                            ["Environment", "Modeling", "Training"], n_resamples=0)
-    assert result.point["accuracy"] == 1.0
-    assert result.mode == "single"
+    assert result.point["accuracy"] == 1.0 and result.point["macro_f1"] == 1.0
 
 
-def test_label_set_predictions_are_scored_by_exact_match_and_per_label() -> None:
-    result = metrics.score([["a", "b"], ["a"], ["c"]], [["a", "b"], ["a", "c"], ["c"]], ["a", "b", "c"],
-                           n_resamples=0)
-    assert result.mode == "multi"
-    assert result.point["accuracy"] == pytest.approx(2 / 3)
-    per = {r["label"]: r for r in result.per_label}
-    assert per["c"]["precision"] == pytest.approx(0.5) and per["c"]["recall"] == 1.0
+def test_macro_f1_counts_a_predicted_label_absent_from_gold_but_not_an_unused_one() -> None:
+    gold = [["a"], ["a"], ["b"], ["b"]]
+    perfect = metrics.score(gold, ["a", "a", "b", "b"], ["a", "b", "c", "d"], n_resamples=0)
+    assert perfect.point["macro_f1"] == 1.0, "labels in neither gold nor predictions add no term"
+    stray = metrics.score(gold, ["a", "c", "b", "b"], ["a", "b", "c", "d"], n_resamples=0)
+    assert stray.point["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+
+
+def test_the_paired_p_value_splits_ties_and_matches_a_known_answer() -> None:
+    n = 67
+    gold = [["a"]] * n
+    a = ["a"] * n
+    b = ["a"] * (n - 1) + ["b"]  # A is better on exactly one item: the difference is 0 when it is not drawn
+    result = metrics.paired_difference(gold, a, b, ["a", "b"], "accuracy", n_resamples=20_000, seed=1)
+    assert result["p_value"] == pytest.approx((1 - 1 / n) ** n, abs=0.02)  # P(the item is never drawn)
+    same = metrics.paired_difference(gold, a, a, ["a", "b"], "accuracy", n_resamples=200)
+    assert same["p_value"] == 1.0 and same["difference"] == 0
+    assert metrics.two_sided_p(np.array([1.0] * 99 + [0.0])) == pytest.approx(0.01)
 
 
 # --- predictions files --------------------------------------------------------------------------------
@@ -228,68 +246,13 @@ def test_text_baselines_refuse_a_release_without_texts(opened: Release) -> None:
         baselines.run("tfidf", tasks.get("stage"), opened, "holdout")
 
 
-# --- human ceiling ------------------------------------------------------------------------------------
+def test_a_baseline_that_reads_an_undeclared_column_fails(opened: Release, monkeypatch) -> None:
+    def peeks(train, labels, test, seed, memo):  # the annotators' same-code answer defines the reporter type
+        return [row["same_code"] for row in test]
 
-def test_the_ceiling_scores_each_phase_and_dimension_and_sets_the_papers_kappa_beside_it(opened: Release) -> None:
-    result = ceiling.ceiling(opened, n_resamples=50)
-    assert {(r["phase"], r["dimension"]) for r in result["per_dimension"]} == {
-        (p, d) for p in ceiling.PHASES for d in ceiling.TASK_DIMENSIONS}
-    pooled = {r["phase"]: r for r in result["pooled"]}
-    assert [pooled[p]["paper_kappa"] for p in ceiling.PHASES] == [0.46, 0.79, 0.70]
-    for row in pooled.values():  # normalizing spellings can only remove disagreements
-        assert row["kappa_raw"] < row["kappa_normalized"] <= row["kappa_canonical"] + 1e-9
-    # the revised instrument agreed best, as the paper reports
-    assert pooled["pilot-revised"]["kappa_canonical"] > pooled["final"]["kappa_canonical"]
-
-
-def test_the_ceiling_uses_the_classifier_scorer_and_is_symmetric(release: Path) -> None:
-    notes = cvreeng_bench.load("annotations", release)
-    a, b = ceiling.pairs(notes, "pilot-revised", "impact")
-    forward, backward = ceiling.agreement(a, b, n_resamples=0), ceiling.agreement(b, a, n_resamples=0)
-    assert forward["scores"] == pytest.approx(backward["scores"])
-
-
-# --- leaderboard --------------------------------------------------------------------------------------
-
-def test_the_shipped_board_reproduces_from_the_baselines_and_ceiling(opened: Release) -> None:
-    board = leaderboard.read(leaderboard.SHIPPED)
-    again = shipped.entries(opened)
-    assert [(r["name"], r["task"], r["score"], r["predictions_sha256"]) for r in again] == [
-        (r["name"], r["task"], r["score"], r["predictions_sha256"]) for r in board]
-    assert opened.frame("leaderboard").height == len(board)
-
-
-def test_an_entry_records_everything_needed_to_rescore_it(release: Path, opened: Release, tmp_path: Path) -> None:
-    baselines.run("majority", tasks.get("impact"), opened, "holdout").write_csv(tmp_path / "p.csv")
-    out = tmp_path / "result.json"
-    assert cli("evaluate", str(tmp_path / "p.csv"), "--task", "impact", "--release", str(release), "--out",
-               str(out)).returncode == 0
-    board = tmp_path / "board.jsonl"
-    added = cli("leaderboard", "add", str(out), "--name", "llm", "--url", "https://example.org", "--model-cutoff",
-                "2024-06-01", "--board", str(board))
-    assert added.returncode == 0, added.stderr
-    assert "contamination risk" in added.stdout
-    row = leaderboard.read(board)[-1]
-    for field in ("task", "task_version", "split", "dataset_version", "content_sha256", "package_version", "date",
-                  "predictions_sha256"):
-        assert row[field] not in (None, ""), field
-    again = cli("leaderboard", "add", str(out), "--name", "llm", "--board", str(board))
-    assert again.returncode == 2 and "already on the board" in again.stderr
-
-
-def test_entries_for_an_older_task_version_are_shown_apart() -> None:
-    rows = leaderboard.read(leaderboard.SHIPPED)
-    old = dict(rows[0], name="legacy system", task_version=0)
-    text = leaderboard.show([*rows, old], DATASET_VERSION)
-    ranked, _, older = text.partition("Older task or dataset versions")
-    assert "legacy system" not in ranked and "legacy system" in older
-
-
-def test_render_writes_markdown_and_a_chart_page(tmp_path: Path) -> None:
-    paths = leaderboard.render(leaderboard.read(leaderboard.SHIPPED), DATASET_VERSION, tmp_path)
-    assert (tmp_path / "leaderboard.md").read_text().count("### ") >= 7
-    assert "<svg" in (tmp_path / "leaderboard.html").read_text()
-    assert len(paths) == 2
+    monkeypatch.setitem(baselines.BASELINES, "peek", baselines.Baseline("peek", peeks))
+    with pytest.raises(baselines.BaselineError, match="reads 'same_code', which task reporter@v2 does not declare"):
+        baselines.run("peek", tasks.get("reporter"), opened, "holdout")
 
 
 def test_a_subset_of_issues_can_be_scored_on_its_own(release: Path, tmp_path: Path, opened: Release) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from cvreeng_bench import build as builder
 from cvreeng_bench import write as rel
-from cvreeng_bench.layout import DATASET_VERSION, MANIFEST, data_path, version_tuple
+from cvreeng_bench.layout import DATASET_VERSION, MANIFEST, version_tuple
 from cvreeng_bench.release import Release
 from tests.conftest import DEFECT_HEADER, defect_row, non_reengineering_row
 
@@ -27,16 +27,20 @@ def audit_release(folder: Path) -> list:
     return Release(folder).audit()
 
 
+def data_path(folder: Path, config: str) -> Path:
+    return Release(folder).path(config)
+
+
 def test_a_tiny_upstream_builds_a_release_with_canonical_labels(tiny_upstream, tmp_path: Path) -> None:
     folder = build(tiny_upstream(), tmp_path / "out")
-    defects = pl.read_parquet(folder / data_path("defects"))
+    defects = pl.read_parquet(data_path(folder, "defects"))
     assert defects["defect_id"].to_list() == ["ultralytics/yolov3#1/1", "ultralytics/yolov3#1/2",
                                               "tensorflow/models#5/1"]
     assert defects["impact"].to_list() == ["Crash", "Numerical error", "Crash"]
     assert defects["raw_impact"].to_list() == ["Crash", "Numerical Instability", "Crash"]
     assert defects["framework"].to_list() == ["PyTorch", "PyTorch", "TensorFlow"]
     assert defects["root_cause_stage"].to_list() == ["Environment"] * 3
-    issues = pl.read_parquet(folder / data_path("issues"))
+    issues = pl.read_parquet(data_path(folder, "issues"))
     assert issues.sort("issue_id")["n_defects"].to_list() == [1, 2, 0]  # tensorflow#5, yolov3#1, yolov3#9
     assert not (folder / "README.md").read_text().count("${")
 
@@ -121,14 +125,16 @@ def test_build_will_not_replace_a_folder_that_is_not_a_release(tiny_upstream, tm
 def test_rebuilding_gives_the_same_bytes_and_content_hash(tiny_upstream, tmp_path: Path) -> None:
     upstream = tiny_upstream()
     a, b = build(upstream, tmp_path / "a"), build(upstream, tmp_path / "b")
-    for name in ("release.json", "README.md", data_path("defects"), data_path("splits")):
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for name in files:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 def test_validate_detects_data_changed_after_the_build(tiny_upstream, tmp_path: Path) -> None:
     folder = build(tiny_upstream(), tmp_path / "out")
     assert [p for p in audit_release(folder) if p.severity == "error"] == []
-    path = folder / data_path("defects")
+    path = data_path(folder, "defects")
     frame = pl.read_parquet(path).with_columns(pl.lit("Hang").alias("impact"))
     rel.write_parquet(frame, path, "defects")
     problems = [str(p) for p in audit_release(folder) if p.severity == "error"]
@@ -137,7 +143,7 @@ def test_validate_detects_data_changed_after_the_build(tiny_upstream, tmp_path: 
 
 def test_validate_names_a_label_outside_the_taxonomy(tiny_upstream, tmp_path: Path) -> None:
     folder = build(tiny_upstream(), tmp_path / "out")
-    path = folder / data_path("defects")
+    path = data_path(folder, "defects")
     rel.write_parquet(pl.read_parquet(path).with_columns(pl.lit("Explodes").alias("impact")), path, "defects")
     assert any("defects.impact" in p.where and "Explodes" in p.message for p in audit_release(folder))
 
@@ -148,7 +154,7 @@ def test_an_erratum_changes_one_label_and_ships_in_the_release(tiny_upstream, tm
                       f"ultralytics/yolov3#1/2,impact,Numerical error,Crash,re-read the thread,{DATASET_VERSION}\n"
                       f"tensorflow/models#5/1,withdrawn,,,not a reengineering defect,{DATASET_VERSION}\n")
     folder = build(tiny_upstream(), tmp_path / "out", errata)
-    defects = pl.read_parquet(folder / data_path("defects"))
+    defects = pl.read_parquet(data_path(folder, "defects"))
     assert defects["impact"].to_list() == ["Crash", "Crash", "Crash"]
     assert defects["raw_impact"][1] == "Numerical Instability"
     assert defects["withdrawn"].to_list() == [False, False, True]

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cvreeng_bench.layout import DATASET_VERSION, data_path
+from cvreeng_bench.layout import DATASET_VERSION
+from cvreeng_bench.release import Release
 from tests.hub_server import Hub, serve
 
 
@@ -25,7 +26,8 @@ def test_dry_run_prints_the_plan_and_uploads_nothing(release: Path) -> None:
     with serve(hub) as url:
         result = publish(release, url, hub.token, "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert f"tag the commit v{DATASET_VERSION}" in result.stdout and data_path("defects") in result.stdout
+    assert f"tag the commit v{DATASET_VERSION}" in result.stdout
+    assert Release(release).manifest["configs"]["defects"]["path"] in result.stdout
     assert hub.calls == []
 
 

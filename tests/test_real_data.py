@@ -13,7 +13,7 @@ import pytest
 
 import cvreeng_bench
 from cvreeng_bench import paper
-from cvreeng_bench.layout import MANIFEST, data_path
+from cvreeng_bench.layout import MANIFEST
 from cvreeng_bench.release import Release
 
 
@@ -55,7 +55,7 @@ def test_every_config_loads_with_datasets_polars_and_duckdb(release: Path) -> No
     con = cvreeng_bench.connect(release)
     for name, meta in info["configs"].items():
         ds = load_dataset(str(release), name, split="train")
-        assert ds.num_rows == meta["rows"] == pl.read_parquet(release / data_path(name)).height
+        assert ds.num_rows == meta["rows"] == pl.read_parquet(release / meta["path"]).height
         assert con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == meta["rows"]
     assert set(info["configs"]) >= {"defects", "issues", "repositories", "annotations", "taxonomy", "splits"}
 

@@ -1,10 +1,13 @@
 """Seeded, reproducible baselines. Each trains on the train side of a split and predicts its test side
 (for ``fold``: out-of-fold predictions for every issue), one label per issue, trained on primary labels.
 
-``majority`` and ``stratified`` need nothing; ``metadata`` (logistic regression on repository, repository
-type, framework, GitHub labels and dates) needs scikit-learn (extra ``baselines``); ``tfidf`` and
-``embeddings`` need issue texts in the release (``build --with-text``), and ``embeddings`` the extra
-``embeddings`` (sentence-transformers with the bundled all-MiniLM-L6-v2 model; no hub download).
+A baseline sees only the task's declared inputs (and, for a text baseline, the text of the chosen track):
+its rows hold nothing else, so reading an undeclared column fails with a clear error.
+
+``majority`` and ``stratified`` need nothing; ``metadata`` (logistic regression on the declared metadata
+inputs) needs scikit-learn (extra ``baselines``); ``tfidf`` and ``embeddings`` need issue texts in the
+release (``build --with-text``), and ``embeddings`` the extra ``embeddings`` (sentence-transformers with
+the bundled all-MiniLM-L6-v2 model; no hub download).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CvreengError
-from .splits import N_FOLDS, SIDED, TEST, TRAIN
+from .splits import N_FOLDS, SIDED, SPLITS, TEST, TRAIN
 from .tasks import ALL, Task, items
 
 if TYPE_CHECKING:
@@ -30,6 +34,9 @@ if TYPE_CHECKING:
 Predictor = Callable[[list[dict[str, Any]], list[str], list[dict[str, Any]], int, dict], list[str]]
 # log1p(days since the repository was created) is about 8 for the oldest issues: scaled to about [0, 1]
 LOG_DAYS_SCALE = 8.0
+TEXT = "text"  # the rendered text of the chosen track, in the rows of a text baseline
+# Row keys that are bookkeeping, not inputs: the id, the label to learn and the split columns.
+NOT_FEATURES = frozenset({"issue_id", "primary", "gold", "stratum", TEXT, *SPLITS})
 EMBEDDINGS_EXTRA = "pip install torch==2.13.0 'cvreeng-bench[embeddings]'"
 BASELINES_EXTRA = "pip install 'cvreeng-bench[baselines]'"
 
@@ -58,14 +65,19 @@ def stratified(train: list[dict[str, Any]], labels: list[str], test: list[dict[s
 
 
 def _metadata_features(row: dict[str, Any]) -> dict[str, float]:
-    features: dict[str, float] = {f"repo={row['repo']}": 1.0, f"repo_type={row['repo_type']}": 1.0,
-                                  f"framework={row['framework']}": 1.0}
-    for label in row.get("github_labels") or []:
-        features[f"label={label.casefold()}"] = 1.0
-    if row.get("issue_created_at") is not None:
-        features[f"year={row['issue_created_at'].year}"] = 1.0
-    if row.get("days_since_repo_creation") is not None:
-        features["log_days"] = math.log1p(max(0, row["days_since_repo_creation"])) / LOG_DAYS_SCALE
+    """Features from whichever declared inputs the row holds (one-hot text, list items, year, log days)."""
+    features: dict[str, float] = {}
+    for column, value in row.items():
+        if column in NOT_FEATURES or value is None:
+            continue
+        if isinstance(value, list):
+            features.update((f"{column}={item.casefold()}", 1.0) for item in value)
+        elif isinstance(value, datetime):
+            features[f"{column}.year={value.year}"] = 1.0
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            features[f"log1p({column})"] = math.log1p(max(0, value)) / LOG_DAYS_SCALE
+        else:
+            features[f"{column}={value}"] = 1.0
     return features
 
 
@@ -95,7 +107,7 @@ def metadata(train: list[dict[str, Any]], labels: list[str], test: list[dict[str
 
 
 def _texts(rows: list[dict[str, Any]]) -> list[str]:
-    return [r.get("text") or "" for r in rows]
+    return [r[TEXT] or "" for r in rows]
 
 
 def tfidf(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
@@ -157,14 +169,28 @@ BASELINES: dict[str, Baseline] = {b.name: b for b in (
 )}
 
 
-def _inputs(release: Release, needs_text: bool) -> pl.DataFrame:
-    frame = release.frame("issues")
-    if needs_text:
-        if not release.has("issue_texts"):
-            raise BaselineError("this release has no issue texts; build it with `cvreeng-bench build --with-text "
-                                "CACHE` after `cvreeng-bench hydrate`")
-        frame = frame.join(release.frame("issue_texts").select("issue_id", "text"), on="issue_id", how="left")
-    return frame
+def track_text(title: str | None, body: str | None, comments: list[str] | None) -> str:
+    """The text a system of a track reads: title and body, then the comments when the track has them."""
+    from ..hydrate.texts import render
+
+    return render(title or "", body or "", comments or [])
+
+
+def inputs(task: Task, release: Release, track: str) -> pl.DataFrame:
+    """issue_id, the task's declared inputs and, for a text track, ``text``: nothing else."""
+    import polars as pl
+
+    fields = task.text_fields(track)
+    frame = release.frame("issues").select("issue_id", *task.inputs)
+    if not fields:
+        return frame
+    if not release.has("issue_texts"):
+        raise BaselineError("this release has no issue texts; build it with `cvreeng-bench build --with-text "
+                            "CACHE` after `cvreeng-bench hydrate`")
+    texts = release.frame("issue_texts")
+    rendered = [track_text(t, b, c if "comments" in fields else None)
+                for t, b, c in texts.select("title", "body", "comments").rows()]
+    return frame.join(pl.DataFrame({"issue_id": texts["issue_id"], TEXT: rendered}), on="issue_id", how="left")
 
 
 def get(name: str) -> Baseline:
@@ -173,26 +199,41 @@ def get(name: str) -> Baseline:
     return BASELINES[name]
 
 
-def run(name: str, task: Task, release: Release, split: str | None = None, *, seed: int = 0) -> pl.DataFrame:
+def _predict(baseline: Baseline, task: Task, train: list[dict[str, Any]], test: list[dict[str, Any]], *,
+             seed: int, memo: dict) -> list[str]:
+    try:
+        return baseline.predictor(train, [r["primary"] for r in train], test, seed, memo)
+    except KeyError as error:  # the rows hold the declared inputs only
+        raise BaselineError(f"baseline {baseline.name} reads {error}, which task {task.key} does not declare as an "
+                            f"input (inputs: {', '.join(task.inputs)})") from error
+
+
+def run(name: str, task: Task, release: Release, split: str | None = None, *, seed: int = 0,
+        track: str | None = None) -> pl.DataFrame:
     """Predictions (issue_id, label) of one baseline for the scored items of a task's split."""
     import polars as pl
 
     baseline = get(name)
     split = split or task.split
-    memo = release.memo(("baseline-memo", name), dict)
-    frame = items(task, release, ALL).join(_inputs(release, baseline.needs_text), on="issue_id", how="left")
+    track = track or ("triage" if baseline.needs_text else "metadata")
+    if baseline.needs_text == (track == "metadata"):
+        why = ("needs a text track (triage or full-thread)" if baseline.needs_text
+               else "reads no text: use --track metadata")
+        raise BaselineError(f"baseline {name} {why}")
+    memo = release.memo(("baseline-memo", name, track), dict)
+    frame = items(task, release, ALL).join(inputs(task, release, track), on="issue_id", how="left")
     rows = frame.to_dicts()
     if split not in SIDED:  # fold and all: out-of-fold predictions for every issue
         predicted: dict[str, str] = {}
         for fold in range(N_FOLDS):
             train = [r for r in rows if r["fold"] != fold]
             test = [r for r in rows if r["fold"] == fold]
-            labels = baseline.predictor(train, [r["primary"] for r in train], test, seed, memo)
+            labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
             predicted.update(zip((r["issue_id"] for r in test), labels, strict=True))
         ids = [r["issue_id"] for r in rows]
         return pl.DataFrame({"issue_id": ids, "label": [predicted[i] for i in ids]})
     train = [r for r in rows if r[split] == TRAIN]
     test = [r for r in rows if r[split] == TEST]
-    labels = baseline.predictor(train, [r["primary"] for r in train], test, seed, memo)
+    labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
     return pl.DataFrame({"issue_id": [r["issue_id"] for r in test], "label": labels},
                         schema={"issue_id": pl.String, "label": pl.String})

@@ -1,166 +1,223 @@
 """The leaderboard: one JSON line per scored system, shipped in the release as the ``leaderboard`` config.
 
-Every entry carries what is needed to trace and re-score its number: task name and version, split,
-dataset version and content hash, package version, date, and the predictions' sha256. Entries scored
-against another task or dataset version are shown apart, never ranked with current ones. Entries for
-pretrained or LLM classifiers record the model's training-data cut-off; an entry whose cut-off is after
-the scored issues became public is flagged as a contamination risk.
+The board scores what it ranks. ``add`` runs the harness on the predictions itself, stores the file under
+``submissions/`` beside the board (named by its sha256) and refuses a result JSON whose predictions do not
+re-score to the same numbers. ``show`` re-checks each stored file's hash before ranking it.
+
+Ranking (per task, split and track, current task and dataset versions only): by the main score, but a
+system gets the rank of the system above it when a paired bootstrap cannot separate the two at 95%.
+Trivial baselines (majority, stratified over seeds) and the human ceiling are reference lines, never
+ranked. Contamination: an entry is flagged when its model's training cut-off is on or after the date the
+gold labels became public (``labels_public_since`` in the release manifest).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from ..errors import CvreengError
 from ..schema import SCHEMAS, frame
+from .evaluate import read_predictions, sha256_file
+from .metrics import MISSING, paired_difference
 from .results import Result
-from .tasks import REGISTRY
+from .tasks import ALL, REGISTRY, items
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from ..release import Release
+
 SHIPPED = Path(__file__).with_name("leaderboard.jsonl")
+SUBMISSIONS = "submissions"  # folder beside a board holding the predictions of its entries
 FIELDS = tuple(c.name for c in SCHEMAS["leaderboard"])
-KINDS = ("baseline", "human", "submission")
+RANKED, REFERENCE = ("submission", "baseline"), ("trivial", "human")
+KINDS = (*RANKED, *REFERENCE)
+MAX_NAME, MAX_URL, MAX_NOTES = 120, 500, 1000
+ALPHA = 0.05  # a system is ranked below the one above only when the paired bootstrap separates them here
+COMPARED = ("task", "task_version", "split", "track", "predictions_sha256", "n", "scores", "ci95")
 
 
 class LeaderboardError(CvreengError):
     """A result that cannot be entered, or a board that cannot be read."""
 
 
-def entry(result: Result, *, name: str, url: str = "", kind: str = "submission",
-          model_cutoff: str | None = None, notes: str = "") -> dict[str, Any]:
-    """A board row from an ``evaluate`` result."""
-    if kind not in KINDS:
-        raise LeaderboardError(f"kind must be one of {', '.join(KINDS)}")
+def check_fields(name: str, url: str, model_cutoff: str | None, notes: str) -> list[str]:
+    """Every problem with the submitter's fields (empty list: fine)."""
+    problems = []
+    if not name.strip() or len(name) > MAX_NAME or any(c in name for c in "\r\n\t|"):
+        problems.append(f"--name must be 1-{MAX_NAME} characters on one line without '|' (got {len(name)} "
+                        "characters)")
+    if url and (len(url) > MAX_URL or urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc):
+        problems.append(f"--url must be an http(s) address of at most {MAX_URL} characters, got {url[:80]!r}")
     if model_cutoff is not None:
         try:
             date.fromisoformat(model_cutoff)
-        except ValueError as error:
-            raise LeaderboardError(f"--model-cutoff must be a date (YYYY-MM-DD), got {model_cutoff!r}") from error
-    public = result.issues_public_since
+        except ValueError:
+            problems.append(f"--model-cutoff must be a date (YYYY-MM-DD), got {model_cutoff[:40]!r}")
+    if len(notes) > MAX_NOTES:
+        problems.append(f"--notes has {len(notes)} characters; at most {MAX_NOTES}")
+    return problems
+
+
+def entry(result: Result, *, name: str, url: str = "", kind: str = "submission", model_cutoff: str | None = None,
+          notes: str = "", prompt: str | None = None) -> dict[str, Any]:
+    """A board row from an ``evaluate`` result."""
+    if kind not in KINDS:
+        raise LeaderboardError(f"kind must be one of {', '.join(KINDS)}")
+    problems = check_fields(name, url, model_cutoff, notes)
+    if problems:
+        raise LeaderboardError("refused:\n  " + "\n  ".join(problems))
+    public = result.labels_public_since
     low, high = result.interval
     return {
         "name": name, "url": url, "kind": kind, "task": result.task, "task_version": result.task_version,
-        "split": result.split, "dataset_version": result.dataset_version,
+        "split": result.split, "track": result.track, "dataset_version": result.dataset_version,
         "content_sha256": result.content_sha256, "package_version": result.package_version,
         "date": result.date or date.today().isoformat(), "predictions_sha256": result.predictions_sha256,
-        "main_score": result.main_score, "score": result.score, "ci_low": low, "ci_high": high,
-        "accuracy": result.scores["accuracy"], "macro_f1": result.scores["macro_f1"],
-        "kappa": result.scores["kappa"], "n": result.n,
-        "model_cutoff": model_cutoff, "issues_public_since": public,
-        "contamination_risk": bool(model_cutoff and public and model_cutoff >= public), "notes": notes,
+        "main_score": result.main_score, "score": result.score, "ci_low": low, "ci_high": high, "seeds": 1,
+        "score_sd": None, "accuracy": result.scores["accuracy"], "macro_f1": result.scores["macro_f1"],
+        "kappa": result.scores["kappa"], "n": result.n, "model_cutoff": model_cutoff,
+        "labels_public_since": public, "contamination_risk": bool(model_cutoff and public and model_cutoff >= public),
+        "prompt": prompt, "notes": notes,
     }
 
 
-def read(board: Path) -> list[dict[str, Any]]:
+def _valid(row: Any) -> str | None:
+    """Why a board line cannot be shown, or None."""
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    missing = [k for k in ("name", "kind", "task", "task_version", "split", "score", "dataset_version") if k not in row]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    score = row["score"]
+    if not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(score):
+        return f"score {score!r} is not a number"
+    if row["kind"] not in KINDS:
+        return f"kind {row['kind']!r} is not one of {', '.join(KINDS)}"
+    if not isinstance(row["task_version"], int) or not isinstance(row["name"], str):
+        return "task_version must be a whole number and name a string"
+    return None
+
+
+def read(board: Path, skipped: list[str] | None = None) -> list[dict[str, Any]]:
+    """The board's entries; a malformed line is skipped and reported (with its line number) in ``skipped``."""
     if not board.is_file():
         return []
     rows = []
-    for line_number, line in enumerate(board.read_text("utf-8").splitlines(), start=1):
+    try:
+        text = board.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise LeaderboardError(f"cannot read the board {board}: {error}") from error
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise LeaderboardError(f"{board} line {line_number}: not JSON ({error})") from error
+            row, why = None, f"not JSON ({error.msg})"
+        else:
+            why = _valid(row)
+        if why:
+            if skipped is not None:
+                skipped.append(f"{board} line {number}: {why}; skipped")
+            continue
         rows.append({k: row.get(k) for k in FIELDS})
     return rows
-
-
-def add(board: Path, row: dict[str, Any]) -> None:
-    """Append one entry (creating the board from the shipped entries); the same predictions twice are refused."""
-    rows = read(board) if board.is_file() else read(SHIPPED)
-    same = [r for r in rows if (r["task"], r["task_version"], r["split"], r["predictions_sha256"], r["name"]) ==
-            (row["task"], row["task_version"], row["split"], row["predictions_sha256"], row["name"])]
-    if same:
-        raise LeaderboardError(f"{row['name']} is already on the board for {row['task']}@v{row['task_version']} "
-                               f"({row['split']}) with the same predictions")
-    rows.append(row)
-    write(board, rows)
 
 
 def write(board: Path, rows: list[dict[str, Any]]) -> None:
     board.parent.mkdir(parents=True, exist_ok=True)
     partial = board.with_name(board.name + ".part")
-    partial.write_text("".join(json.dumps({k: r.get(k) for k in FIELDS}, sort_keys=False) + "\n" for r in rows),
-                       encoding="utf-8")
+    partial.write_text("".join(json.dumps({k: r.get(k) for k in FIELDS}) + "\n" for r in rows), encoding="utf-8")
     partial.replace(board)
+
+
+def stored(board: Path, row: dict[str, Any]) -> Path | None:
+    """The stored predictions of an entry, when present and unchanged (hash re-checked)."""
+    folder = (board.parent if board != SHIPPED else SHIPPED.parent) / SUBMISSIONS
+    digest = row.get("predictions_sha256") or ""
+    for path in sorted(folder.glob(f"{digest}.*")) if digest else []:
+        if sha256_file(path) == digest:
+            return path
+    return None
+
+
+def verify(claimed: Result, scored: Result) -> list[str]:
+    """Where a submitted result differs from the harness's own scoring of its predictions."""
+    mine, theirs = scored.to_dict(), claimed.to_dict()
+    return [f"{key}: the result says {theirs[key]!r:.80}, the predictions score {mine[key]!r:.80}"
+            for key in COMPARED if theirs.get(key) != mine.get(key)]
+
+
+def add(board: Path, predictions: Path, result: Result, **fields: Any) -> dict[str, Any]:
+    """Store the predictions and append the entry; the same predictions under the same name are refused.
+    Nothing is written unless everything is valid."""
+    row = entry(result, **fields)
+    rows = read(board) if board.is_file() else read(SHIPPED)
+    same = [r for r in rows if (r["task"], r["task_version"], r["split"], r["track"], r["predictions_sha256"],
+                                r["name"]) == (row["task"], row["task_version"], row["split"], row["track"],
+                                               row["predictions_sha256"], row["name"])]
+    if same:
+        raise LeaderboardError(f"{row['name']} is already on the board for {row['task']}@v{row['task_version']} "
+                               f"({row['split']}, {row['track']}) with the same predictions")
+    folder = board.parent / SUBMISSIONS
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{row['predictions_sha256']}{predictions.suffix.lower()}"
+    if not target.exists():
+        partial = target.with_name(target.name + ".part")
+        shutil.copyfile(predictions, partial)
+        partial.replace(target)
+    write(board, [*rows, row])
+    return row
 
 
 def table(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return frame("leaderboard", rows)
 
 
-def current(frame: pl.DataFrame, dataset_version: str, content_sha256: str | None = None) -> pl.DataFrame:
-    """Marks each entry current (latest task version, this dataset) or not."""
-    import polars as pl
-
+def is_current(row: dict[str, Any], release: Release) -> bool:
     latest = {t.name: t.version for t in REGISTRY.latest()}
-    is_current = [(latest.get(t) == v and d == dataset_version and (content_sha256 in (None, h)))
-                  for t, v, d, h in frame.select("task", "task_version", "dataset_version", "content_sha256").rows()]
-    return frame.with_columns(pl.Series("current", is_current, dtype=pl.Boolean))
+    return latest.get(row["task"]) == row["task_version"] and row["dataset_version"] == release.dataset_version
 
 
-def show(rows: list[dict[str, Any]], dataset_version: str, task: str | None = None) -> str:
-    """Markdown: one ranked table per task and split for current entries, then older ones apart."""
-    import polars as pl
+def _predicted(path: Path, ids: list[str]) -> list[str]:
+    found = {r["issue_id"]: r["label"] or MISSING for r in read_predictions(path).rows(named=True)}
+    return [found.get(i, MISSING) for i in ids]
 
-    frame = current(table(rows), dataset_version)
-    if task:
-        frame = frame.filter(pl.col("task") == task)
+
+def ranked(rows: list[dict[str, Any]], release: Release, board: Path) -> list[dict[str, Any]]:
+    """Current entries grouped by task, split and track: systems ranked (ties when a paired bootstrap
+    cannot separate neighbours), then the reference lines. Each row gains ``group`` and ``rank``."""
     out = []
-    live = frame.filter(pl.col("current"))
-    humans = live.filter(pl.col("kind") == "human")
-    systems = live.filter(pl.col("kind") != "human")
-    groups = sorted(systems.group_by("task", "split"), key=lambda g: (str(g[0][0]), str(g[0][1])))
-    for (task_name, split), group in groups:
-        metric = group["main_score"][0]
-        out.append(f"### {task_name} ({split}), ranked by {metric}\n")
-        out.append("| rank | system | kind | score | 95% CI | accuracy | kappa | n | note |")
-        out.append("|---:|---|---|---:|---|---:|---:|---:|---|")
-        ranked = list(group.sort("score", descending=True, nulls_last=True).iter_rows(named=True))
-        reference = list(humans.filter(pl.col("task") == task_name).iter_rows(named=True))
-        for rank, r in [(str(i), r) for i, r in enumerate(ranked, 1)] + [("ref", r) for r in reference]:
-            name = f"[{r['name']}]({r['url']})" if r["url"] else r["name"]
-            note = ("contamination risk: model cut-off after the issues were public" if r["contamination_risk"]
-                    else f"reference: the raters' agreement on other items ({r['split']})" if rank == "ref" else "")
-            out.append(f"| {rank} | {name} | {r['kind']} | {r['score']:.3f} | {r['ci_low']:.3f}-{r['ci_high']:.3f} | "
-                       f"{r['accuracy']:.3f} | {r['kappa']:.3f} | {r['n']} | {note} |")
-        out.append("")
-    older = frame.filter(~pl.col("current"))
-    if older.height:
-        out.append("### Older task or dataset versions (not ranked with the above)\n")
-        out.append("| system | task | split | dataset | score |")
-        out.append("|---|---|---|---|---:|")
-        for r in older.iter_rows(named=True):
-            out.append(f"| {r['name']} | {r['task']}@v{r['task_version']} | {r['split']} | {r['dataset_version']} | "
-                       f"{r['score']:.3f} |")
-    return "\n".join(out) + "\n"
+    current = [r for r in rows if is_current(r, release)]
+    systems = [r for r in current if r["kind"] in RANKED]
+    for key in sorted({(r["task"], r["split"], r["track"]) for r in systems}):
+        task = REGISTRY.get(key[0])
+        group = sorted((r for r in systems if (r["task"], r["split"], r["track"]) == key),
+                       key=lambda r: -r["score"])
+        scored = items(task, release, key[1] if key[1] != ALL else ALL)
+        ids, gold = scored["issue_id"].to_list(), scored["gold"].to_list()
+        previous, rank = None, 0
+        for position, row in enumerate(group, start=1):
+            path = stored(board, row)
+            separated = True
+            if previous is not None and path is not None and previous[1] is not None:
+                test = paired_difference(gold, _predicted(previous[1], ids), _predicted(path, ids), task.labels,
+                                         task.main_score)
+                separated = test["p_value"] < ALPHA
+            rank = position if separated or previous is None else rank
+            out.append({**row, "group": "/".join(key), "rank": str(rank) if path is not None else "unverified"})
+            previous = (row, path)
+        references = [r for r in current if r["kind"] in REFERENCE and (r["task"], r["split"]) == key[:2]]
+        out += [{**r, "group": "/".join(key), "rank": "ref"} for r in references]
+    return out
 
 
-def render(rows: list[dict[str, Any]], dataset_version: str, out: Path) -> list[Path]:
-    """leaderboard.md and leaderboard.html (scores with their intervals, current entries only)."""
-    import altair as alt
-    import polars as pl
-
-    from ..charts import svg
-
-    out.mkdir(parents=True, exist_ok=True)
-    markdown = "# cvreeng-bench leaderboard\n\n" + show(rows, dataset_version)
-    (out / "leaderboard.md").write_text(markdown, encoding="utf-8")
-    frame = current(table(rows), dataset_version).filter(pl.col("current"))
-    frame = frame.with_columns((pl.col("task") + " (" + pl.col("split") + ")").alias("board"))
-    base = alt.Chart(frame).encode(y=alt.Y("name:N", title=None), color=alt.Color("kind:N"))
-    chart = (base.mark_rule().encode(x=alt.X("ci_low:Q", title="main score (95% CI)"), x2="ci_high:Q")
-             + base.mark_point(filled=True, size=60).encode(
-                 x="score:Q", tooltip=["name", "task", "split", "score", "ci_low", "ci_high", "n"])
-             ).properties(width=420, height=140).facet(row=alt.Row("board:N", title=None))
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>cvreeng-bench leaderboard</title></head>"
-            f"<body><h1>cvreeng-bench leaderboard</h1><figure class='chart'>{svg(chart)}</figure>"
-            f"<pre>{markdown}</pre></body></html>")
-    (out / "leaderboard.html").write_text(page, encoding="utf-8")
-    return [out / "leaderboard.md", out / "leaderboard.html"]
+def older(rows: list[dict[str, Any]], release: Release) -> list[dict[str, Any]]:
+    return [r for r in rows if not is_current(r, release)]

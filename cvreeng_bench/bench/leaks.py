@@ -32,37 +32,51 @@ def _sides(splits: pl.DataFrame) -> dict[str, tuple[set[str], set[str]]]:
     return out
 
 
-def report(splits: pl.DataFrame, defects: pl.DataFrame, texts: pl.DataFrame | None = None) -> dict[str, Any]:
-    """For each split: issues on both sides, defects split from their issue, and text overlaps."""
-    issue_of = dict(zip(defects["defect_id"], defects["issue_id"], strict=True))
-    text_of: dict[str, str] = {}
-    if texts is not None:
-        text_of = {i: t or "" for i, t in zip(texts["issue_id"], texts["text"], strict=True)}
-    shingles = {i: _shingles(t) for i, t in text_of.items() if t.strip()}
+def text_pairs(texts: pl.DataFrame) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
+    """Pairs of issues with identical texts (after case and space folding), and near-identical ones."""
+    text_of = {i: t or "" for i, t in zip(texts["issue_id"], texts["text"], strict=True) if (t or "").strip()}
     digest = {i: hashlib.sha256(" ".join(_WORDS.findall(t.casefold())).encode()).hexdigest()
-              for i, t in text_of.items() if t.strip()}
+              for i, t in text_of.items()}
+    shingles = {i: _shingles(t) for i, t in text_of.items()}
+    ids = sorted(text_of)
+    identical, near = set(), set()
+    for n, a in enumerate(ids):
+        for b in ids[n + 1:]:
+            if digest[a] == digest[b]:
+                identical.add(frozenset((a, b)))
+            elif len(shingles[a] & shingles[b]) / len(shingles[a] | shingles[b]) >= NEAR_DUPLICATE:
+                near.add(frozenset((a, b)))
+    return identical, near
+
+
+def _crossing(pairs: set[frozenset[str]], train: set[str], test: set[str]) -> list[list[str]]:
+    """(test issue, train issue) for every pair with one issue on each side."""
+    out = []
+    for pair in pairs:
+        a, b = sorted(pair)
+        if a in test and b in train:
+            out.append([a, b])
+        if b in test and a in train:
+            out.append([b, a])
+    return sorted(out)
+
+
+def report(splits: pl.DataFrame, defects: pl.DataFrame, texts: pl.DataFrame | None = None) -> dict[str, Any]:
+    """For each task and split: issues on both sides, defects split from their issue, classes with no test
+    issue, and (with texts) identical or near-identical texts across the sides."""
+    issue_of = dict(zip(defects["defect_id"], defects["issue_id"], strict=True))
+    identical, near = text_pairs(texts) if texts is not None else (set(), set())
     out: dict[str, Any] = {"near_duplicate_jaccard": NEAR_DUPLICATE, "texts": texts is not None, "splits": {}}
-    for name, (train, test) in _sides(splits).items():
-        both = sorted(train & test)
-        stray = sorted(d for d, i in issue_of.items() if i in train and i in test)
-        entry: dict[str, Any] = {"train": len(train), "test": len(test), "issues_on_both_sides": both,
-                                 "defects_on_both_sides": stray}
-        if texts is not None:
-            by_hash: dict[str, list[str]] = {}
-            for issue in train:
-                if issue in digest:
-                    by_hash.setdefault(digest[issue], []).append(issue)
-            identical = sorted((t, s) for t in test if t in digest for s in by_hash.get(digest[t], []))
-            near = []
-            for t in sorted(test):
-                if t not in shingles:
-                    continue
-                for s in sorted(train):
-                    if s in shingles and (t, s) not in identical:
-                        a, b = shingles[t], shingles[s]
-                        if len(a & b) / len(a | b) >= NEAR_DUPLICATE:
-                            near.append((t, s))
-            entry["identical_texts"] = [list(p) for p in identical]
-            entry["near_identical_texts"] = [list(p) for p in near]
-        out["splits"][name] = entry
+    for (task,), rows in sorted(splits.group_by("task"), key=lambda g: str(g[0][0])):
+        stratum = dict(zip(rows["issue_id"], rows["stratum"], strict=True))
+        for name, (train, test) in _sides(rows).items():
+            stray = sorted(d for d, i in issue_of.items() if i in train and i in test)
+            entry: dict[str, Any] = {
+                "train": len(train), "test": len(test), "issues_on_both_sides": sorted(train & test),
+                "defects_on_both_sides": stray,
+                "classes_without_test_issues": sorted({stratum[i] for i in train} - {stratum[i] for i in test})}
+            if texts is not None:
+                entry["identical_texts"] = _crossing(identical, train, test)
+                entry["near_identical_texts"] = _crossing(near, train, test)
+            out["splits"][f"{task}/{name}"] = entry
     return out

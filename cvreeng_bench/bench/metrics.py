@@ -4,21 +4,21 @@ Every reported metric depends only on how many items show each (gold, prediction
 items with replacement is exactly a multinomial draw over the pattern counts. That makes 1,000 resamples
 of a million predictions a handful of small matrix products.
 
-Scoring rules (documented in the README):
+Scoring rules (protocol v2, documented in the README):
 
-* single-label predictions (one label per issue): the prediction is correct when it is one of the issue's
-  gold labels. For the confusion matrix, kappa and per-label scores, the gold label of an issue is the
-  predicted one when it is among the gold labels, else the issue's primary (first-defect) label.
-* multi-label predictions (a set per issue): accuracy is exact set match; per-label precision, recall and
-  F1 treat each label as a yes/no decision per issue; kappa is the mean of the per-label binary kappas.
-
-Macro-F1 averages over the labels seen in the gold or the predictions of the scored items.
+* one label per issue; it is correct when it is one of the issue's gold labels. For the confusion matrix,
+  kappa and per-label scores, the gold label of an issue is the predicted one when it is among the gold
+  labels, else the issue's primary (first-defect) label.
+* a missing prediction or an abstention is never correct; it is no label, so it adds no per-label term.
+* macro-F1 averages the per-label F1 over the task's labels that occur in the scored gold or in the
+  predictions: a label predicted but absent from the gold adds an F1 of 0; a task label that occurs in
+  neither adds no term (its F1 is undefined), so a perfect system scores 1.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,20 +32,18 @@ METRICS = ("accuracy", "macro_f1", "kappa")
 @dataclass
 class Scores:
     n: int
-    mode: str  # single | multi
     labels: list[str]
     point: dict[str, float]
     interval: dict[str, tuple[float, float]]
     per_label: list[dict[str, Any]]
-    confusion: list[list[int]] | None = None
+    confusion: list[list[int]]
     n_resamples: int = 0
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "mode": self.mode, "labels": self.labels, "scores": self.point,
+        return {"n": self.n, "labels": self.labels, "scores": self.point,
                 "ci95": {k: list(v) for k, v in self.interval.items()}, "per_label": self.per_label,
-                "confusion": self.confusion, "n_resamples": self.n_resamples, "seed": self.seed, **self.extra}
+                "confusion": self.confusion, "n_resamples": self.n_resamples, "seed": self.seed}
 
 
 def _safe(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -67,7 +65,7 @@ def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
     return _safe(sums, counts.astype(float))
 
 
-def _single_metrics(cells: np.ndarray, k: int, present: np.ndarray) -> dict[str, np.ndarray]:
+def _metrics(cells: np.ndarray, k: int, present: np.ndarray) -> dict[str, np.ndarray]:
     """Metrics for a batch of flattened k x k confusion matrices (rows gold, columns predicted)."""
     confusion = cells.reshape(-1, k, k).astype(float)
     n = confusion.sum(axis=(1, 2))
@@ -82,55 +80,25 @@ def _single_metrics(cells: np.ndarray, k: int, present: np.ndarray) -> dict[str,
             "precision": precision, "recall": recall, "f1": f1, "support": gold_totals}
 
 
-def _multi_metrics(counts: np.ndarray, gold: np.ndarray, pred: np.ndarray, exact: np.ndarray,
-                   present: np.ndarray) -> dict[str, np.ndarray]:
-    """Metrics for a batch of pattern-count vectors (batch x patterns) given pattern indicators."""
-    counts = counts.astype(float)
-    n = counts.sum(axis=1)
-    tp = counts @ (gold & pred)
-    fp = counts @ (~gold & pred)
-    fn = counts @ (gold & ~pred)
-    tn = n[:, None] - tp - fp - fn
-    precision, recall = _safe(tp, tp + fp), _safe(tp, tp + fn)
-    f1 = _safe(2 * tp, 2 * tp + fp + fn)
-    observed = (tp + tn) / n[:, None]
-    expected = ((tp + fp) * (tp + fn) + (tn + fn) * (tn + fp)) / n[:, None] ** 2
-    kappa = _safe(observed - expected, 1 - expected)
-    return {"accuracy": (counts @ exact) / n, "macro_f1": _nanmean(f1[:, present], axis=1),
-            "kappa": _nanmean(kappa[:, present], axis=1), "precision": precision, "recall": recall, "f1": f1,
-            "support": tp + fn}
+def _patterns(gold: Sequence[Sequence[str]], predicted: Sequence[str]) -> list[tuple[str, str]]:
+    """Each item's pattern: (resolved gold, prediction)."""
+    return [((p if p in g else g[0]), p) for g, p in zip(gold, predicted, strict=True)]
 
 
-def _patterns(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], single: bool) -> list[tuple]:
-    """Each item's pattern: (resolved gold, prediction) in single-label mode, (gold set, predicted set) otherwise."""
-    if single:
-        return [((p[0] if p[0] in g else g[0]), p[0]) for g, p in zip(gold, predicted, strict=True)]
-    return [(tuple(g), tuple(p)) for g, p in zip(gold, predicted, strict=True)]
-
-
-def _evaluate(keys: list[tuple], batch: np.ndarray, labels: Sequence[str], single: bool) -> tuple[dict, list, list]:
+def _evaluate(keys: list[tuple[str, str]], batch: np.ndarray, labels: Sequence[str]) -> tuple[dict, list, list]:
     """Metric arrays (row 0 = the observed data, rows 1.. = resamples) for pattern counts ``batch``."""
     names = [*labels, MISSING]
     index = {label: i for i, label in enumerate(names)}
     k = len(names)
-    if single:
-        cells = np.zeros((batch.shape[0], k * k), dtype=np.int64)
-        cells[:, [index[g] * k + index[p] for g, p in keys]] = batch  # distinct patterns: distinct cells
-        present = np.zeros(k, bool)
-        present[[index[g] for g, _ in keys] + [index[p] for _, p in keys]] = True
-        present[index[MISSING]] = False
-        values = _single_metrics(cells, k, present)
-        confusion = cells[0].reshape(k, k)
-        keep = [i for i in range(k) if present[i] or (i == index[MISSING] and confusion[:, i].any())]
-        return values, [names[i] for i in keep], confusion[np.ix_(keep, keep)].tolist()
-    gold_ind = np.array([[label in g for label in names] for g, _ in keys])
-    pred_ind = np.array([[label in p for label in names] for _, p in keys])
-    exact = np.array([set(g) == set(p) for g, p in keys], dtype=float)
-    present = (gold_ind | pred_ind).any(axis=0)
+    cells = np.zeros((batch.shape[0], k * k), dtype=np.int64)
+    cells[:, [index[g] * k + index[p] for g, p in keys]] = batch  # distinct patterns: distinct cells
+    present = np.zeros(k, bool)
+    present[[index[g] for g, _ in keys] + [index[p] for _, p in keys]] = True
     present[index[MISSING]] = False
-    values = _multi_metrics(batch, gold_ind, pred_ind, exact, present)
-    values["present"] = present
-    return values, [names[i] for i in range(k) if present[i]], None
+    values = _metrics(cells, k, present)
+    confusion = cells[0].reshape(k, k)
+    keep = [i for i in range(k) if present[i] or (i == index[MISSING] and confusion[:, i].any())]
+    return values, [names[i] for i in keep], confusion[np.ix_(keep, keep)].tolist()
 
 
 def _count(patterns: list[tuple]) -> tuple[list[tuple], np.ndarray]:
@@ -147,16 +115,15 @@ def _resample(weights: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
     return np.vstack([weights[None, :], rng.multinomial(n, weights / n, size=n_resamples)])
 
 
-def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str], *,
+def score(gold: Sequence[Sequence[str]], predicted: Sequence[str], labels: Sequence[str], *,
           n_resamples: int = N_RESAMPLES, seed: int = 0) -> Scores:
-    """Score predictions (one label set per item) against gold label sets over a fixed label set."""
+    """Score one label per item (or MISSING) against gold label sets over a fixed label set."""
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted differ in length")
     if not gold:
         raise ValueError("nothing to score")
-    single = all(len(p) == 1 for p in predicted)
-    keys, weights = _count(_patterns(gold, predicted, single))
-    values, shown, confusion = _evaluate(keys, _resample(weights, n_resamples, seed), labels, single)
+    keys, weights = _count(_patterns(gold, predicted))
+    values, shown, confusion = _evaluate(keys, _resample(weights, n_resamples, seed), labels)
     names = [*labels, MISSING]
     point = {m: float(values[m][0]) for m in METRICS}
     interval = {m: _interval(values[m][1:]) for m in METRICS}
@@ -168,17 +135,22 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], lab
             row[metric] = float(values[metric][0][i])
             row[f"{metric}_ci95"] = list(_interval(values[metric][1:, i]))
         per_label.append(row)
-    return Scores(len(gold), "single" if single else "multi", shown, point, interval, per_label, confusion,
-                  n_resamples, seed)
+    return Scores(len(gold), shown, point, interval, per_label, confusion, n_resamples, seed)
 
 
-def paired_difference(gold: Sequence[Sequence[str]], a: Sequence[Sequence[str]], b: Sequence[Sequence[str]],
-                      labels: Sequence[str], metric: str, *, n_resamples: int = N_RESAMPLES, seed: int = 0,
-                      ) -> dict[str, Any]:
+def two_sided_p(differences: np.ndarray) -> float:
+    """Bootstrap p-value of "no difference": twice the smaller tail, exact ties split between the tails."""
+    ties = float(np.mean(differences == 0))
+    below, above = float(np.mean(differences < 0)), float(np.mean(differences > 0))
+    return min(1.0, 2 * min(below + ties / 2, above + ties / 2))
+
+
+def paired_difference(gold: Sequence[Sequence[str]], a: Sequence[str], b: Sequence[str], labels: Sequence[str],
+                      metric: str, *, n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, Any]:
     """Paired bootstrap of metric(A) - metric(B): both systems are scored on the same resampled items."""
-    single = all(len(p) == 1 for p in (*a, *b))
-    pattern_a, pattern_b = _patterns(gold, a, single), _patterns(gold, b, single)
-    keys, weights = _count(list(zip(pattern_a, pattern_b, strict=True)))
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; metrics: {', '.join(METRICS)}")
+    keys, weights = _count(list(zip(_patterns(gold, a), _patterns(gold, b), strict=True)))
     draws = _resample(weights, n_resamples, seed)
     results = []
     for side in (0, 1):
@@ -186,10 +158,9 @@ def paired_difference(gold: Sequence[Sequence[str]], a: Sequence[Sequence[str]],
         position = {key: i for i, key in enumerate(side_keys)}
         fold = np.zeros((len(keys), len(side_keys)), dtype=np.int64)  # joint pattern -> this system's pattern
         fold[np.arange(len(keys)), [position[key[side]] for key in keys]] = 1
-        values, _, _ = _evaluate(side_keys, draws @ fold, labels, single)
+        values, _, _ = _evaluate(side_keys, draws @ fold, labels)
         results.append(values[metric])
     diffs = results[0] - results[1]
     resampled = diffs[1:]
-    p = 2 * min(np.mean(resampled <= 0), np.mean(resampled >= 0))
     return {"metric": metric, "difference": float(diffs[0]), "ci95": list(_interval(resampled)),
-            "p_value": float(min(1.0, p)), "n": len(gold), "n_resamples": n_resamples, "seed": seed}
+            "p_value": two_sided_p(resampled), "n": len(gold), "n_resamples": n_resamples, "seed": seed}

@@ -23,6 +23,7 @@ class Result:
     task: str
     task_version: int
     split: str
+    track: str  # metadata, triage or full-thread: what the system read
     main_score: str
     dataset_version: str
     content_sha256: str
@@ -30,7 +31,6 @@ class Result:
     predictions_sha256: str
     date: str
     n: int
-    mode: str  # single | multi
     labels: list[str]
     scores: dict[str, float]
     ci95: dict[str, list[float]]
@@ -39,7 +39,8 @@ class Result:
     n_resamples: int
     seed: int
     n_missing: int = 0
-    issues_public_since: str | None = None
+    n_abstained: int = 0
+    labels_public_since: str | None = None  # when the gold labels became public (the release's manifest)
 
     @property
     def score(self) -> float:
@@ -80,8 +81,9 @@ class Result:
 
     def table(self) -> str:
         """The result as an aligned text report (the CLI's default output)."""
-        lines = [f"task {self.task}@v{self.task_version}, split {self.split}, n = {self.n} ({self.mode}-label "
-                 f"predictions, {self.n_resamples} bootstrap resamples, seed {self.seed})", ""]
+        lines = [f"task {self.task}@v{self.task_version}, split {self.split}, track {self.track}, n = {self.n} "
+                 f"({self.n_missing} missing, {self.n_abstained} abstained; {self.n_resamples} bootstrap resamples, "
+                 f"seed {self.seed})", ""]
         for metric, value in self.scores.items():
             low, high = self.ci95[metric]
             lines.append(f"  {metric:9s} {value:.3f}  [{low:.3f}, {high:.3f}]")

@@ -1,4 +1,5 @@
-"""Frozen, seeded splits over issues (the unit a classifier sees), shipped as the ``splits`` config.
+"""Frozen, seeded splits over issues (the unit a classifier sees), shipped as the ``splits`` config: one set
+of rows per task, stratified on the task's own label (the first defect's, in the task's label space).
 
 Every assignment is a pure function of the issue ids, their strata and a seed: issues are ordered within
 each stratum by sha256(seed, issue id) and dealt out in turn, so regenerating on any machine gives the
@@ -49,32 +50,31 @@ def stratified_folds(ids: list[str], strata: list[str], seed: int, n_folds: int 
     return folds
 
 
-def make_splits(issues: pl.DataFrame, defects: pl.DataFrame, seed: int = SEED) -> pl.DataFrame:
-    """One row per sampled issue with its side in every split."""
-    import polars as pl
+def stratified_holdout(ids: list[str], strata: list[str], seed: int,
+                       fraction: float = TEST_FRACTION) -> dict[str, str]:
+    """train/test of every id: each stratum sends round(fraction x its size) members to test, at least one
+    when it has two or more, so every class that can be on both sides is (the rest stay in train)."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for issue, stratum in zip(ids, strata, strict=True):
+        groups[stratum].append(issue)
+    sides = {}
+    for members in groups.values():
+        ordered = sorted(members, key=lambda member: _rank(seed, member))
+        n_test = max(1, round(len(ordered) * fraction)) if len(ordered) >= 2 else 0
+        sides.update({issue: TEST if i < n_test else TRAIN for i, issue in enumerate(ordered)})
+    return sides
 
-    first = (defects.sort("defect_index").group_by("issue_id", maintain_order=True)
-             .agg(pl.col("stage").first().alias("primary_stage")))
-    frame = issues.join(first, on="issue_id", how="left").with_columns(
-        pl.when(pl.col("is_reengineering")).then(pl.col("primary_stage").fill_null("?"))
-        .otherwise(pl.lit("not reengineering")).alias("stratum")).sort("issue_id")
-    ids, strata = frame["issue_id"].to_list(), frame["stratum"].to_list()
-    folds = stratified_folds(ids, strata, seed)
-    fold = [folds[i] for i in ids]
-    # The stratified holdout is its own dealing into 1 / TEST_FRACTION parts (a different seed), test = part 0.
-    parts = stratified_folds(ids, strata, seed + 1, round(1 / TEST_FRACTION))
-    holdout = ["test" if parts[i] == 0 else "train" for i in ids]
 
-    # Leave repositories out: whole repositories to the test side, in seeded order, until about a fifth
-    # of the issues are there; zoo and solo repositories alternate so both kinds are held out.
-    per_repo = frame.group_by("repo", "repo_type").len().rows()
+def repository_holdout(issues: pl.DataFrame, seed: int = SEED) -> set[str]:
+    """Whole repositories for the test side, in seeded order, until about a fifth of the issues are there;
+    zoo and solo repositories alternate so both kinds are held out."""
     by_kind: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for repo, kind, n in per_repo:
+    for repo, kind, n in issues.group_by("repo", "repo_type").len().rows():
         by_kind[kind].append((repo, n))
     for members in by_kind.values():
         members.sort(key=lambda m: _rank(seed, m[0]))
     held: set[str] = set()
-    budget, total = TEST_FRACTION * frame.height, 0
+    budget, total = TEST_FRACTION * issues.height, 0
     queues = [by_kind[k] for k in sorted(by_kind)]
     while total < budget and any(queues):
         for queue in queues:
@@ -84,11 +84,21 @@ def make_splits(issues: pl.DataFrame, defects: pl.DataFrame, seed: int = SEED) -
                     held.add(repo)
                     total += n
                     break
-    repo_holdout = ["test" if r in held else "train" for r in frame["repo"].to_list()]
-    temporal = ["test" if t is not None and t >= TEMPORAL_CUTOFF else "train"
-                for t in frame["issue_created_at"].to_list()]
+    return held
+
+
+def assign(population: pl.DataFrame, held_repos: set[str], seed: int = SEED) -> pl.DataFrame:
+    """Every split for a population (issue_id, stratum, repo, issue_created_at), one row per issue."""
+    import polars as pl
+
+    frame = population.sort("issue_id")
+    ids, strata = frame["issue_id"].to_list(), frame["stratum"].to_list()
+    folds = stratified_folds(ids, strata, seed)
+    holdout = stratified_holdout(ids, strata, seed + 1)
     return pl.DataFrame({
-        "issue_id": ids, "stratum": strata, "holdout": holdout, "fold": fold,
-        "repo_holdout": repo_holdout, "temporal": temporal,
+        "issue_id": ids, "stratum": strata, "holdout": [holdout[i] for i in ids], "fold": [folds[i] for i in ids],
+        "repo_holdout": [TEST if r in held_repos else TRAIN for r in frame["repo"].to_list()],
+        "temporal": [TEST if t is not None and t >= TEMPORAL_CUTOFF else TRAIN
+                     for t in frame["issue_created_at"].to_list()],
     }, schema={"issue_id": pl.String, "stratum": pl.String, "holdout": pl.String, "fold": pl.Int32,
                "repo_holdout": pl.String, "temporal": pl.String})

@@ -8,14 +8,41 @@ from pathlib import Path
 
 from ..bench.baselines import BASELINES
 from ..bench.protocol import N_RESAMPLES
-from ..bench.tasks import SPLIT_NAMES
+from ..bench.tasks import SPLIT_NAMES, TRACKS
+from ..errors import CvreengError
 from .common import command, release_option
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from ..bench.tasks import listing
+    import json
 
-    sys.stdout.write(listing())
+    from ..bench.tasks import REGISTRY, get, listing
+
+    if args.action == "show":
+        from ..api import open_release
+        from ..bench.task_data import describe
+
+        if not args.task:
+            raise CvreengError("tasks show needs a task name, e.g. `cvreeng-bench tasks show root_cause`")
+        info = describe(get(args.task), open_release(args.release))
+        sys.stdout.write(json.dumps(info, indent=2) + "\n" if args.format == "json" else info["text"])
+        return 0
+    if args.format == "json":
+        sys.stdout.write(json.dumps([t.to_dict() for t in REGISTRY.latest()], indent=2) + "\n")
+    else:
+        sys.stdout.write(listing())
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..bench.evaluate import write_predictions
+    from ..bench.task_data import template
+    from ..bench.tasks import get
+
+    frame = template(get(args.task), open_release(args.release), args.split)
+    write_predictions(frame, args.out)
+    print(f"{frame.height} issues to predict written to {args.out}: fill in one label per issue")
     return 0
 
 
@@ -28,6 +55,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.subset:
         subset = {line.strip() for line in args.subset.read_text("utf-8").splitlines() if line.strip()}
     result = evaluate(args.predictions, get(args.task), open_release(args.release), args.split,
+                      track=args.track or "metadata",
                       allow_missing=args.allow_missing, n_resamples=args.resamples, seed=args.seed, subset=subset)
     sys.stdout.write(result.to_json() if args.format == "json" else result.table())
     if args.out:
@@ -52,7 +80,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     from ..bench.evaluate import write_predictions
     from ..bench.tasks import get
 
-    frame = run(args.name, get(args.task), open_release(args.release), args.split, seed=args.seed)
+    frame = run(args.name, get(args.task), open_release(args.release), args.split, seed=args.seed, track=args.track)
     write_predictions(frame, args.out)
     print(f"{frame.height} predictions written to {args.out}")
     return 0
@@ -71,45 +99,73 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench import leaderboard
-    from ..errors import CvreengError
-    from ..layout import DATASET_VERSION
+    from ..bench import board_view, leaderboard
 
+    release = open_release(args.release)
     if args.action == "regenerate":
-        from ..bench.shipped import entries
+        from ..bench.shipped import regenerate
 
-        rows = entries(open_release(args.release))
         target = args.out if args.out is not None else leaderboard.SHIPPED
-        leaderboard.write(target, rows)
+        rows = regenerate(release, target)
         print(f"{len(rows)} entries written to {target}; rebuild the release to ship them")
         return 0
     if args.action == "add":
-        from ..bench.results import Result
-
-        if args.result is None or not args.name:
-            raise CvreengError("leaderboard add needs RESULT.json and --name")
-        row = leaderboard.entry(Result.read(args.result), name=args.name, url=args.url or "",
-                                model_cutoff=args.model_cutoff, notes=args.notes or "")
-        leaderboard.add(args.board, row)
-        print(f"added {args.name} ({row['task']}, {row['split']}: {row['main_score']} {row['score']:.3f}) "
-              f"to {args.board}")
+        row = _add(args, release)
+        print(f"added {row['name']} ({row['task']}@v{row['task_version']}, {row['split']}, {row['track']}: "
+              f"{row['main_score']} {row['score']:.3f}) to {args.board}")
         if row["contamination_risk"]:
-            print("note: flagged as a contamination risk (model cut-off after the issues were public)")
+            print(f"note: flagged as a contamination risk (model cut-off {row['model_cutoff']} is on or after the "
+                  f"labels became public, {row['labels_public_since']})")
         return 0
     board = args.board if args.board.is_file() else leaderboard.SHIPPED
-    rows = leaderboard.read(board)
-    version = open_release(args.release).dataset_version if args.release else DATASET_VERSION
+    skipped: list[str] = []
+    rows = leaderboard.read(board, skipped)
+    for line in skipped:
+        print(f"warning: {line}", file=sys.stderr)
     if args.action == "show":
-        sys.stdout.write(leaderboard.show(rows, version, args.task))
+        sys.stdout.write(board_view.show(rows, release, board, args.task, args.format))
     else:
-        for path in leaderboard.render(rows, version, args.out or Path("leaderboard")):
+        for path in board_view.render(rows, release, board, args.out or Path("leaderboard")):
             print(f"written {path}")
     return 0
+
+
+def _add(args: argparse.Namespace, release: object) -> dict:
+    """Score the predictions with the harness (and check a submitted result against them), then add."""
+    from ..bench import leaderboard
+    from ..bench.evaluate import evaluate
+    from ..bench.results import Result
+    from ..bench.tasks import get
+
+    if args.file is None or not args.name:
+        raise CvreengError("leaderboard add needs PREDICTIONS (or RESULT.json with --predictions) and --name")
+    claimed, predictions = None, args.file
+    if args.file.suffix.lower() == ".json":
+        claimed = Result.read(args.file)
+        if args.predictions is None:
+            raise CvreengError(f"{args.file.name} is a result: give the predictions it scored with --predictions "
+                               "FILE; the board scores what it ranks")
+        predictions = args.predictions
+    task = get(args.task or (claimed and f"{claimed.task}@v{claimed.task_version}") or "")
+    problems = leaderboard.check_fields(args.name, args.url or "", args.model_cutoff, args.notes or "")
+    if problems:
+        raise CvreengError("leaderboard add refused:\n  " + "\n  ".join(problems))
+    result = evaluate(predictions, task, release, args.split or (claimed.split if claimed else None),
+                      track=args.track or (claimed.track if claimed else "metadata"))
+    if claimed is not None:
+        differences = leaderboard.verify(claimed, result)
+        if differences:
+            raise CvreengError(f"{args.file.name} does not match its predictions; refused:\n  "
+                               + "\n  ".join(differences))
+    return leaderboard.add(args.board, predictions, result, name=args.name, url=args.url or "",
+                           model_cutoff=args.model_cutoff, notes=args.notes or "")
 
 
 def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
     p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (holdout)")
+    p.add_argument("--track", default=None, choices=tuple(TRACKS),
+                   help="what the system read: metadata (default), triage (title + body) or full-thread")
     release_option(p)
     if resamples:
         p.add_argument("--resamples", type=int, default=N_RESAMPLES,
@@ -118,8 +174,21 @@ def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    command(sub, common, "tasks", "List the benchmark tasks (name@version, main score, default split, labels).",
-                example="cvreeng-bench tasks", handler=cmd_tasks)
+    p = command(sub, common, "tasks", "List the benchmark tasks, or show one: labels with definitions, inputs, "
+                "tracks, split sizes and the ids to predict.", example="cvreeng-bench tasks show root_cause",
+                handler=cmd_tasks)
+    p.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    p.add_argument("task", nargs="?", help="with show: the task")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    release_option(p)
+
+    p = command(sub, common, "template", "Write a predictions file to fill in: the issues to predict for a task "
+                "and split, with an empty label column.", example="cvreeng-bench template root_cause --out preds.csv",
+                handler=cmd_template)
+    p.add_argument("task", help="task name")
+    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (holdout)")
+    p.add_argument("--out", type=Path, required=True, help="predictions file (.csv, .jsonl or .parquet)")
+    release_option(p)
 
     p = command(sub, common, "evaluate", "Score a predictions file (CSV, JSONL or parquet) on a task, with 95% "
                 "bootstrap intervals.",
@@ -153,19 +222,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--resamples", type=int, default=N_RESAMPLES)
 
-    p = command(sub, common, "leaderboard", "Add a result to, show or render the leaderboard; regenerate the "
-                "shipped board.",
-                example="cvreeng-bench leaderboard add result.json --name my-model --url https://example.org",
-                handler=cmd_leaderboard)
+    p = command(sub, common, "leaderboard", "Add a system (scored by the harness) to the board, show or render it; "
+                "regenerate the shipped board.", example="cvreeng-bench leaderboard add preds.csv --task root_cause "
+                "--track triage --name my-model --url https://example.org", handler=cmd_leaderboard)
     p.add_argument("action", choices=("add", "show", "render", "regenerate"))
-    p.add_argument("result", type=Path, nargs="?", help="with add: an `evaluate --out` JSON result")
+    p.add_argument("file", type=Path, nargs="?", metavar="PREDICTIONS",
+                   help="with add: the predictions file (or an `evaluate --out` RESULT.json with --predictions)")
+    p.add_argument("--predictions", type=Path, default=None, help="with add RESULT.json: the predictions it scored")
+    p.add_argument("--task", help="with add: the task (default: the result's); with show: only this task")
+    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="with add: the split (default: the task's)")
+    p.add_argument("--track", default=None, choices=tuple(TRACKS), help="with add: what the system read")
     p.add_argument("--board", type=Path, default=Path("leaderboard.jsonl"),
-                   help="board file (default ./leaderboard.jsonl; show/render fall back to the shipped board)")
+                   help="board file, with its predictions under submissions/ beside it (default ./leaderboard.jsonl; "
+                   "show/render fall back to the shipped board)")
     p.add_argument("--name", help="with add: the system's name")
-    p.add_argument("--url", help="with add: where the system is described")
+    p.add_argument("--url", help="with add: where the system is described (http or https)")
     p.add_argument("--model-cutoff", help="with add: training-data cut-off of a pretrained model (YYYY-MM-DD)")
     p.add_argument("--notes", help="with add: free text")
-    p.add_argument("--task", help="with show: only this task")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table", help="with show")
     p.add_argument("--out", type=Path, default=None, help="with render: output folder (default ./leaderboard); "
                    "with regenerate: the board file (default: the package's shipped board)")
     release_option(p)

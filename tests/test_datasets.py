@@ -1,0 +1,61 @@
+"""The release as `datasets` users load it: cache-safe across rebuilds, and one ready-to-train config per task."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from cvreeng_bench import sources
+from cvreeng_bench.api import open_release
+from cvreeng_bench.bench import tasks
+from cvreeng_bench.bench.task_data import describe
+from cvreeng_bench.build import build
+
+
+def _first_impact(load_dataset, folder: Path, cache: Path) -> str:
+    ds = load_dataset(str(folder), "defects", split="train", cache_dir=str(cache))
+    return ds.sort("source_row")[0]["impact"]
+
+
+def test_two_same_named_releases_with_different_data_load_correctly_through_one_datasets_cache(
+        mirror_copy: Path, tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    a, _ = build(tmp_path / "a" / "release", mirror_copy, progress=False)
+    path = mirror_copy / next(f.path for f in sources.FILES if f.key == "defects")
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    column = rows[0].index("Impacts")
+    before = rows[1][column]
+    rows[1][column] = "Hang" if before != "Hang" else "Crash"
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    b, _ = build(tmp_path / "b" / "release", mirror_copy, verify=False, progress=False)
+    cache = tmp_path / "hf-cache"
+    assert _first_impact(datasets.load_dataset, a, cache) != _first_impact(datasets.load_dataset, b, cache)
+    assert _first_impact(datasets.load_dataset, b, cache) == rows[1][column]
+    rebuilt, _ = build(a, mirror_copy, verify=False, progress=False)  # rebuilt in place, same folder
+    assert _first_impact(datasets.load_dataset, rebuilt, cache) == rows[1][column]
+
+
+def test_every_task_config_loads_with_class_labels_and_declared_inputs_only(release: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    opened = open_release(release)
+    for task in tasks.REGISTRY.latest():
+        test = datasets.load_dataset(str(release), task.name, split="test")
+        train = datasets.load_dataset(str(release), task.name, split="train")
+        label = test.features["label"]
+        assert isinstance(label, datasets.ClassLabel) and label.names == list(task.labels), task.name
+        assert test.features["labels"].feature.names == list(task.labels)
+        assert set(test.column_names) == {"issue_id", *task.inputs, "label", "labels", "label_text", "fold"}
+        info = describe(task, opened)
+        assert test.num_rows == info["split_sizes"][task.split]["test"] == len(info["to_predict"]), task.name
+        assert train.num_rows == info["split_sizes"][task.split]["train"]
+        assert sorted(test["issue_id"]) == sorted(info["to_predict"])
+        gold = dict(zip(tasks.items(task, opened, "all")["issue_id"], tasks.items(task, opened, "all")["gold"],
+                        strict=True))
+        for row in test.select(range(5)):
+            assert [label.names[i] for i in row["labels"]] == list(gold[row["issue_id"]])
