@@ -10,6 +10,7 @@ leaderboard, so whatever assembles them must be above the benchmark, never below
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -112,6 +113,12 @@ def assemble(upstream: sources.Upstream, errata_path: Path | None = None,
     return tables, problems + validate(tables)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True, progress: bool = True,
           extra: dict[str, pl.DataFrame] | None = None, errata_path: Path | None = None,
           ) -> tuple[Path, list[Problem]]:
@@ -132,6 +139,7 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the release follows the umask like any folder
     try:
         task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()}
         write_release(tables, manifest(tables, found), staging, leak_report=leak, errata=errata_path,

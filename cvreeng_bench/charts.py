@@ -18,13 +18,51 @@ FORMATS = (".html", ".png", ".svg", ".json")
 CHART_WIDTH = 520  # px of the bar area
 BAR_HEIGHT = 40  # px per bar (one bar per group)
 LABEL_MIN_PERCENT = 6  # segments narrower than this carry no count label (it would not fit)
+PNG_SCALE = 2.0  # PNGs at twice the CSS pixel size: sharp enough for a paper
+# Vega's tableau palettes, listed so each segment's colour (and so a readable label colour) is known.
+TABLEAU10 = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
+             "#bab0ac")
+TABLEAU20 = ("#4c78a8", "#9ecae9", "#f58518", "#ffbf79", "#54a24b", "#88d27a", "#b79a20", "#f2cf5b", "#439894",
+             "#83bcb6", "#e45756", "#ff9d98", "#79706e", "#bab0ac", "#d67195", "#fcbfd2", "#b279a2", "#d6a5c9",
+             "#9e765f", "#d8b5a5")
+LIGHT = 0.4  # relative luminance above which a label is drawn in black rather than white
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of a #rrggbb colour."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def ink(colour: str) -> str:
+    return "black" if luminance(colour) > LIGHT else "white"
+
+
+def title(query: Query, filters: dict[str, object] | None = None) -> str:
+    """The figure's title, with the subset it shows when filtered."""
+    where = ", ".join(f"{k} = {v}" for k, v in (filters or {}).items())
+    return f"{query.title} ({where})" if where else query.title
+
+
+def chart_path(base: Path, alias: str) -> Path:
+    """``figs/paper.svg`` -> ``figs/paper_fig5.svg``; ``figs/fig.svg`` -> ``figs/fig5.svg`` (no doubling)."""
+    stem = base.stem
+    name = alias if not stem or alias.startswith(stem) else f"{stem}_{alias}"
+    return base.with_name(name + base.suffix)
+
+
+def check_target(path: Path) -> None:
+    """Refuse a chart file name before any work is done."""
+    if path.suffix.lower() not in FORMATS:
+        raise CvreengError(f"cannot write a chart as {path.name!r}; use one of {', '.join(FORMATS)}")
 
 
 def _title(dimension: str) -> str:
     return taxonomy.dimension(dimension).title
 
 
-def figure(query: Query, frame: pl.DataFrame) -> alt.Chart:
+def figure(query: Query, frame: pl.DataFrame, filters: dict[str, object] | None = None) -> alt.Chart:
     """One crosstab (long form: grouping, dimension, count, percent) as the paper draws it."""
     import altair as alt
     import polars as pl
@@ -43,6 +81,10 @@ def figure(query: Query, frame: pl.DataFrame) -> alt.Chart:
                                                                + " (" + pl.col("percent").round(0).cast(pl.Int32)
                                                                .cast(pl.String) + "%)")
                           .otherwise(pl.lit("")).alias("label")))
+    palette = TABLEAU10 if len(order) <= len(TABLEAU10) else TABLEAU20
+    colours = dict(zip(order, palette, strict=False))
+    data = data.with_columns(pl.col(part).replace_strict({k: ink(v) for k, v in colours.items()},
+                                                         return_dtype=pl.String).alias("ink"))
     sizes = dict(totals.iter_rows())
     bar_order = [f"{g} (n={sizes[g]})" for g in groups]
     base = alt.Chart(data).encode(
@@ -53,24 +95,32 @@ def figure(query: Query, frame: pl.DataFrame) -> alt.Chart:
     )
     bars = base.mark_bar().encode(
         color=alt.Color(f"{part}:N", sort=order, title=_title(part),
-                        scale=alt.Scale(scheme="tableau10" if len(order) <= 10 else "tableau20")),
+                        scale=alt.Scale(domain=order, range=[colours[label] for label in order])),
         tooltip=[alt.Tooltip(f"{group}:N", title=_title(group)), alt.Tooltip(f"{part}:N", title=_title(part)),
                  alt.Tooltip("count:Q", title="defects"), alt.Tooltip("percent:Q", title="%", format=".1f")],
     )
-    labels = base.mark_text(align="center", baseline="middle", fontSize=10, color="white").encode(
-        x=alt.X("sum(share):Q", stack="zero", bandPosition=0.5), text="label:N")
-    return (bars + labels).properties(title=query.title, width=CHART_WIDTH, height=BAR_HEIGHT * len(groups))
+    labels = base.mark_text(align="center", baseline="middle", fontSize=10).encode(
+        x=alt.X("sum(share):Q", stack="zero", bandPosition=0.5), text="label:N",
+        color=alt.Color("ink:N", scale=None))
+    return (bars + labels).properties(title=title(query, filters), width=CHART_WIDTH,
+                                      height=BAR_HEIGHT * len(groups))
 
 
-def save(chart: alt.Chart, path: Path) -> Path:
+def save(chart: alt.Chart, path: Path, *, scale: float = PNG_SCALE) -> Path:
+    """Write a chart as HTML (inline SVG, no network), PNG (``scale`` x its CSS size), SVG or its JSON spec."""
+    import vl_convert as vlc
+
+    check_target(path)
     suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise CvreengError(f"cannot write a chart as {path.name!r}; use one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".html":
         path.write_text(standalone_html(chart), encoding="utf-8")
+    elif suffix == ".png":
+        path.write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=scale))
+    elif suffix == ".svg":
+        path.write_text(svg(chart), encoding="utf-8")
     else:
-        chart.save(str(path))
+        path.write_text(chart.to_json(), encoding="utf-8")
     return path
 
 

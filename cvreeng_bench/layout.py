@@ -11,7 +11,10 @@ DATASET_VERSION = "1.0.0"
 MANIFEST = "release.json"
 ERRATA = "errata.csv"
 LEAK_REPORT = "leak_report.json"
-VIEWS = "views.sql"
+VIEWS = "views.sql"  # DuckDB views over the release's files, relative to the release folder
+VIEWS_HF = "views_hf.sql"  # the same over hf://datasets/<repo id>, once published
+HUB_PLACEHOLDER = "ORG/NAME"  # the repository id in views_hf.sql until `publish` writes the real one
+QUERIES = "queries"  # the paper's figure queries, shipped inside the release
 SPLIT = "train"  # every config is one table, published as the Hub's single "train" split
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import CvreengError
+from .layout import HUB_PLACEHOLDER, VIEWS_HF
 
 if TYPE_CHECKING:
     from .release import Release
@@ -42,9 +46,15 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
     tag = f"v{info['dataset_version']}"
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        commit = api.upload_folder(
-            repo_id=repo_id, repo_type="dataset", folder_path=folder,
-            commit_message=f"cvreeng-bench release {info['dataset_version']} ({info['content_sha256'][:12]})")
+        with tempfile.TemporaryDirectory() as tmp:  # a copy whose views_hf.sql names this repository
+            staged = Path(tmp) / folder.name
+            shutil.copytree(folder, staged)
+            views = staged / VIEWS_HF
+            if views.is_file():
+                views.write_text(views.read_text("utf-8").replace(HUB_PLACEHOLDER, repo_id), encoding="utf-8")
+            commit = api.upload_folder(
+                repo_id=repo_id, repo_type="dataset", folder_path=staged,
+                commit_message=f"cvreeng-bench release {info['dataset_version']} ({info['content_sha256'][:12]})")
         api.create_tag(repo_id, tag=tag, repo_type="dataset", revision=commit.oid,
                        tag_message=f"dataset {info['dataset_version']}, content sha256 {info['content_sha256']}")
     except HfHubHTTPError as error:  # the Hub answered, and said no

@@ -24,6 +24,7 @@ td:first-child,th:first-child,td:nth-child(2){text-align:left}
 .stat{background:#f5f5f5;padding:.5em 1em;border-left:4px solid #4c78a8}
 .warn{border-left-color:#e45756}
 figure{margin:0}
+.scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -41,7 +42,7 @@ def table_html(frame: pl.DataFrame, *, floats: str = "{:.1f}") -> str:
     for row in frame.iter_rows():
         cells = [floats.format(v) if isinstance(v, float) else html.escape("" if v is None else str(v)) for v in row]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    return f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>"
 
 
 def wide_html(frame: pl.DataFrame, rows: str, columns: str) -> str:
@@ -50,7 +51,7 @@ def wide_html(frame: pl.DataFrame, rows: str, columns: str) -> str:
         f"<th>{html.escape(c)}</th>" for c in col_labels) + "<th>total</th>"
     body = "".join("<tr><td>" + html.escape(r) + "</td>" + "".join(f"<td>{n}</td>" for n in counts)
                    + f"<td>{sum(counts)}</td></tr>" for r, counts in zip(row_labels, matrix, strict=True))
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def stat_html(result: ChiSquare) -> str:
@@ -85,7 +86,7 @@ def render(release: Release, filters: dict[str, Any] | None = None) -> str:
     ]
     for query in FIGURES:
         frame = results[query.alias]
-        chart = charts.figure(query, frame)
+        chart = charts.figure(query, frame, filters)
         parts += [f"<section id='{query.alias}'><h2>{html.escape(query.title)}</h2>",
                   f"<figure class='chart'>{charts.svg(chart)}</figure>",
                   wide_html(frame, query.grouping, query.dimension), stat_html(stats[query.alias]), "</section>"]

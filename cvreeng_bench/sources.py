@@ -50,8 +50,17 @@ FILES: tuple[SourceFile, ...] = (
 )
 
 
+# The one line every command that needs the artifact and cannot get it ends with.
+GUIDANCE = (f"supply the pinned artifact one of three ways: --upstream DIR (a local copy), {ENV_VAR}=DIR, "
+            "or a network connection to raw.githubusercontent.com (downloaded once into the cache)")
+
+
 class SourceError(CvreengError):
     """The upstream files cannot be found, fetched or trusted."""
+
+
+class UnavailableError(SourceError):
+    """The artifact is neither local nor downloadable here (offline, or a mirror path that is not there)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +143,10 @@ def _download(url: str, target: Path, expected: str | None, *, timeout: float, p
                     bar.update(len(block))
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         partial.unlink(missing_ok=True)
-        raise SourceError(f"cannot download {url}: {error}") from error
+        if isinstance(error, urllib.error.HTTPError):  # the server answered: not an offline problem
+            raise SourceError(f"cannot download {url}: HTTP {error.code} {error.reason}") from error
+        reason = getattr(error, "reason", None) or error
+        raise UnavailableError(f"cannot download {url} ({reason}); {GUIDANCE}") from error
     if expected is not None and digest.hexdigest() != expected:
         partial.unlink(missing_ok=True)
         raise SourceError(f"{url}: sha256 mismatch\n  expected {expected}\n  actual   {digest.hexdigest()}")
@@ -168,8 +180,8 @@ def resolve(upstream: str | os.PathLike[str] | None = None, *, verify: bool = Tr
         root = _local_root(folder)
         if root is None:
             missing = ", ".join(f.path for f in FILES if not (folder / f.path).is_file())
-            raise SourceError(f"{label}={folder}: no upstream mirror there (looked for {missing}, also under "
-                              f"EMSE-CVReengineering-Artifact/{UPSTREAM_COMMIT}/)")
+            raise UnavailableError(f"{label}={folder}: no upstream mirror there (looked for {missing}, also under "
+                                   f"EMSE-CVReengineering-Artifact/{UPSTREAM_COMMIT}/); {GUIDANCE}")
         return _verify({f.key: root / f.path for f in FILES}, verify=verify, origin=str(root))
     cached = cache_dir() / "upstream" / UPSTREAM_COMMIT
     if all((cached / f.path).is_file() for f in FILES):

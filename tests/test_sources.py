@@ -114,3 +114,17 @@ def test_a_missing_remote_file_names_the_url(tmp_path: Path, monkeypatch) -> Non
 def test_the_environment_variable_is_used_when_no_folder_is_given(mirror: Path, monkeypatch) -> None:
     monkeypatch.setenv(sources.ENV_VAR, str(mirror))
     assert sources.resolve(progress=False).verified
+
+
+def test_offline_without_a_mirror_the_error_names_the_three_ways_to_supply_the_data(tmp_path, monkeypatch) -> None:
+    from tests.conftest import cli
+
+    monkeypatch.delenv(sources.ENV_VAR, raising=False)
+    monkeypatch.setenv("CVREENG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(sources, "RAW_BASE_URL", "http://127.0.0.1:9/nothing/")  # a port nothing listens on
+    for args in (["build", "--out", str(tmp_path / "rel")], ["rq", "fig9"]):
+        result = cli(*args)
+        assert result.returncode == 2, args
+        line = result.stderr.strip().splitlines()[-1]
+        assert "--upstream DIR" in line and sources.ENV_VAR in line and "network" in line, line
+        assert "Traceback" not in result.stderr

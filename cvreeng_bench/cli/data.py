@@ -69,10 +69,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_rq(args: argparse.Namespace) -> int:
     from ..api import open_release
+    from ..errors import CvreengError
     from ..queries import QUERIES, find, format_frame, parse_filters, run_all
 
     filters = parse_filters(args.where)
     selected = list(QUERIES) if args.name == "all" else [find(args.name)]
+    if args.chart is not None:  # refused before anything is printed or computed
+        from .. import charts
+
+        charts.check_target(args.chart)
+        if not any(q.is_crosstab for q in selected):
+            raise CvreengError(f"{selected[0].alias or selected[0].name} is a table, not a figure: --chart draws "
+                               "fig5 ... fig10 (or all)")
     results = run_all(open_release(args.release), filters=filters)
     for query in selected:
         frame = results[query.alias or query.name]
@@ -80,13 +88,25 @@ def cmd_rq(args: argparse.Namespace) -> int:
             print(f"\n## {query.title}\n")
         sys.stdout.write(format_frame(frame, args.format))
         if args.chart and query.is_crosstab:
-            from .. import charts
-
-            target = args.chart if len(selected) == 1 else args.chart.with_name(
-                f"{args.chart.stem}_{query.alias}{args.chart.suffix}")
-            charts.save(charts.figure(query, frame), target)
+            target = args.chart if len(selected) == 1 else charts.chart_path(args.chart, query.alias)
+            charts.save(charts.figure(query, frame, filters), target, scale=args.scale)
             print(f"chart written to {target}", file=sys.stderr)
     return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from ..api import open_release
+
+    release = open_release(args.release)
+    if args.query:
+        from ..api import sql
+        from ..queries import format_frame
+
+        sys.stdout.write(format_frame(sql(args.query, release), args.format))
+        return 0
+    from ..shell import interactive
+
+    return interactive(release)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -160,10 +180,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("name", help="fig5 ... fig10, table4, shares, a query file's name, or all")
     release_option(p)
     p.add_argument("--format", choices=FORMATS, default="table")
-    p.add_argument("--chart", type=Path, default=None, help="also draw the figure (.html, .png, .svg or .json)")
+    p.add_argument("--chart", type=Path, default=None, help="also draw the figure (.html, .png, .svg or .json); "
+                   "with all, one file per figure: figs/paper.svg -> figs/paper_fig5.svg ...")
+    p.add_argument("--scale", type=float, default=2.0, help="PNG pixels per CSS pixel (default 2)")
     p.add_argument("--where", action="append", metavar="COLUMN=VALUE",
                    help="only defects with this value (repeatable), e.g. repo_type=Zoo, framework=PyTorch, "
                    "family=YOLO")
+
+    p = command(sub, common, "sql", "Run SQL over the release's views, or with no query open an interactive shell "
+                "(DuckDB's own where installed).", example="cvreeng-bench sql \"SELECT stage, count(*) FROM defects "
+                "GROUP BY ALL\"", handler=cmd_sql)
+    p.add_argument("query", nargs="?", help="one SQL statement (omit it for a shell)")
+    release_option(p)
+    p.add_argument("--format", choices=FORMATS, default="table")
 
     p = command(sub, common, "report", "Write one self-contained HTML report: figures, tables, Table 4, "
                 "chi-square tests.",

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS done (issue_id VARCHAR PRIMARY KEY, status VARCHAR, r
 """
 PER_PAGE = 100
 CACHE_FILE = "hydrate.duckdb"
+CACHE_STORAGE = "v1.4.0"
 
 
 def cache_file(folder: Path) -> Path:
@@ -60,7 +61,8 @@ class Cache:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.con = duckdb.connect(str(path))
+        # Written in an older storage format, so the DuckDB shell of the README (duckdb-cli 1.5) opens it too.
+        self.con = duckdb.connect(str(path), config={"storage_compatibility_version": CACHE_STORAGE})
         self.con.execute(SCHEMA)
         self.lock = threading.Lock()  # guards the reading cursor
         self._reader = self.con.cursor()

@@ -54,6 +54,9 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
             "SELECT key, status, body, url, moved_from FROM responses").fetchall()}
     finally:
         con.close()
+    if not done:
+        raise CvreengError(f"the hydrate cache at {cache_path} holds no fetched issue yet; run `cvreeng-bench "
+                           f"hydrate --cache {Path(cache_path).parent}` first")
     snapshot = snapshot_time(cache_path)
     clean = scrub if redact else (lambda text: text or "")
     rows = []
