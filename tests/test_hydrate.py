@@ -203,3 +203,93 @@ def test_the_hydrate_cache_is_readable_by_the_duckdb_shell_the_readme_names(tmp_
     result = subprocess.run([shell, str(tmp_path / "hydrate.duckdb"), "-c", "SELECT count(*) FROM runs"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- hostile servers: the token stays home, every loop and wait is bounded ----------------------------------
+
+def _auth(world: World) -> list[str | None]:
+    return [h.get("Authorization") for h in world.headers]
+
+
+def test_the_token_never_goes_to_another_host_by_redirect_link_or_comments_url(tmp_path: Path) -> None:
+    evil = World({"ultralytics/yolov5": {1: 2, 2: 2, 3: 2}})
+    with serve(evil) as elsewhere:
+        home = World({"ultralytics/yolov5": {1: 2, 2: 2, 3: 2}}, comments_base=elsewhere)
+        home.raw["/repos/ultralytics/yolov5/issues/2"] = (301, b"", {"Location": f"{elsewhere}/repos/x/y/issues/2"})
+        with serve(home) as url:
+            client = Client(url, "ghp_secret", backoff=0.01)
+            ids = ["ultralytics/yolov5#1", "ultralytics/yolov5#3"]
+            summary = hydrate(ids, tmp_path / "c.duckdb", client, concurrency=2, progress=False)
+            with pytest.raises(GitHubError, match="redirects to another host"):
+                client.get("repos/ultralytics/yolov5/issues/2")
+            home.next_links["/repos/ultralytics/yolov5/issues/9/comments"] = f"{elsewhere}/steal"
+            assert hydrate(["ultralytics/yolov5#1"], tmp_path / "c2.duckdb", client, progress=False).foreign
+    assert evil.headers == [] or all(a is None for a in _auth(evil)), "no request with the token reached the other host"
+    assert evil.requests == [], "foreign follow-ups are not requested at all"
+    assert summary.foreign and all(f.startswith(elsewhere) for f in summary.foreign)
+    assert all(a == "Bearer ghp_secret" for a in _auth(home))
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "c.duckdb"), read_only=True)
+    stored = " ".join(str(v) for row in con.execute("SELECT url, next_url FROM responses").fetchall() for v in row)
+    con.close()
+    assert elsewhere not in stored, "no URL of another origin is cached as a follow-up"
+
+
+def test_credentials_in_the_api_url_are_used_but_never_kept(tmp_path: Path) -> None:
+    world = World({"ultralytics/yolov5": {1: 0}})
+    with serve(world) as url:
+        host = url.removeprefix("http://")
+        client = Client(f"http://bot:s3cret@{host}")
+        assert "s3cret" not in client.api and client.token == "s3cret"
+        hydrate(["ultralytics/yolov5#1"], tmp_path / "c.duckdb", client, progress=False)
+    assert "s3cret" not in (tmp_path / "c.duckdb").read_bytes().decode("latin-1")
+    assert _auth(world)[0] == "Bearer s3cret"
+
+
+def test_a_next_link_to_itself_is_stopped_not_followed_forever(tmp_path: Path) -> None:
+    world = World({"ultralytics/yolov5": {1: 0}})
+    with serve(world) as url:
+        world.next_links["/repos/ultralytics/yolov5/issues/1/comments"] = (
+            f"{url}/repos/ultralytics/yolov5/issues/1/comments?per_page=100")
+        with pytest.raises(GitHubError, match="loop"):
+            hydrate(["ultralytics/yolov5#1"], tmp_path / "c.duckdb", Client(url), progress=False)
+    assert len(world.requests) < 10
+
+
+def test_waits_longer_than_an_hour_and_non_json_answers_are_refused(tmp_path: Path) -> None:
+    world = World({"ultralytics/yolov5": {1: 0}})
+    world.raw["/repos/a/b"] = (429, b"{}", {"retry-after": str(3 * 365 * 86400)})
+    world.raw["/repos/c/d"] = (200, b"<html>maintenance</html>", {})
+    with serve(world) as url:
+        client = Client(url)
+        with pytest.raises(GitHubError, match="asks to wait"):
+            client.get("repos/a/b")
+        with pytest.raises(GitHubError, match="not JSON") as caught:
+            client.get("repos/c/d")
+    assert "/repos/c/d" in str(caught.value)
+
+
+def test_two_runs_on_one_cache_get_a_clear_refusal(tmp_path: Path) -> None:
+    import subprocess
+
+    from cvreeng_bench.hydrate.run import Cache
+
+    first = Cache(tmp_path / "hydrate.duckdb")
+    try:
+        code = ("from pathlib import Path\nfrom cvreeng_bench.hydrate.run import Cache\n"
+                f"Cache(Path({str(tmp_path / 'hydrate.duckdb')!r}))")
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    finally:
+        first.close()
+    assert other.returncode != 0 and "another hydrate run holds the cache" in other.stderr
+
+
+def test_redaction_is_linear_in_the_text_size() -> None:
+    import time
+
+    start = time.perf_counter()
+    scrub("a" * 80_000 + "@")
+    scrub("a." * 40_000)
+    assert time.perf_counter() - start < 1.0
+    assert scrub("mail me: jane.doe+x@mail.example.org now") == "mail me: <email> now"

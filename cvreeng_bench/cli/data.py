@@ -131,7 +131,8 @@ def cmd_hydrate(args: argparse.Namespace) -> int:
     token = os.environ.get(args.token_env) or None
     if token is None:
         print(f"no token in ${args.token_env}: anonymous rate limit (60 requests an hour)", file=sys.stderr)
-    summary = hydrate(ids, cache_file(args.cache), Client(args.api_url, token), concurrency=args.concurrency,
+    client = Client(args.api_url, token)
+    summary = hydrate(ids, cache_file(args.cache), client, concurrency=args.concurrency,
                       progress=not args.quiet, refresh_missing=args.refresh_missing)
     verb = "resumed" if summary.resumed else "started"
     print(f"run {summary.run} ({verb}): {summary.issues} issues fetched, {summary.skipped} already done, "
@@ -139,6 +140,9 @@ def cmd_hydrate(args: argparse.Namespace) -> int:
           + ", ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
     for old, new in sorted(summary.moved.items()):
         print(f"moved: {old} is now {new}")
+    if summary.foreign:
+        print(f"warning: {len(summary.foreign)} follow-up link(s) pointed to another host and were not followed "
+              f"(the token is only ever sent to {client.api})", file=sys.stderr)
     return 0
 
 

@@ -28,6 +28,9 @@ from ..errors import CvreengError
 DEFAULT_API = "https://api.github.com"
 MAX_TRIES = 6
 MAX_REDIRECTS = 5
+MAX_WAIT_S = 3600.0  # a Retry-After or rate-limit reset further away than this is refused, not slept through
+MAX_BODY = 16 << 20  # bytes of one answer; GitHub's largest pages are well below
+REQUEST_DEADLINE_S = 120.0  # one request, however slowly the server trickles its bytes
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
@@ -62,12 +65,31 @@ class RateState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+
+
+def without_credentials(url: str) -> tuple[str, str | None]:
+    """(the URL without user:password@, the password or user it carried): credentials never print or store."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    secret = urllib.parse.unquote(parts.password or parts.username or "")
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), secret
+
+
 class Client:
     def __init__(self, api_url: str = DEFAULT_API, token: str | None = None, *, timeout: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep, on_wait: Callable[[str, float], None] | None = None,
                  backoff: float = 1.0) -> None:
-        self.api = api_url.rstrip("/")
-        self.token = token
+        api, embedded = without_credentials(api_url.rstrip("/"))
+        if urllib.parse.urlsplit(api).scheme not in ("http", "https"):
+            raise GitHubError(f"--api-url must be an http(s) URL, got {api[:80]!r}")
+        self.api = api
+        self.origin = _origin(api)
+        self.token = token or embedded
         self.timeout = timeout
         self.sleep = sleep
         self.on_wait = on_wait
@@ -78,9 +100,16 @@ class Client:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.api}/{path.lstrip('/')}"
 
+    def same_origin(self, url: str) -> bool:
+        """Whether ``url`` is on the --api-url origin: the only place credentials are ever sent."""
+        return _origin(self.url(url)) == self.origin
+
     def _wait(self, seconds: float, why: str) -> None:
         if seconds <= 0:
             return
+        if seconds > MAX_WAIT_S:
+            raise GitHubError(f"the API asks to wait {seconds:.0f} s ({why}), more than {MAX_WAIT_S:.0f} s; run "
+                              "hydrate again later (it resumes where it stopped)")
         with self.state.lock:
             until = time.time() + seconds
             if until > self.state.not_before:  # overlapping waits of several workers count once
@@ -116,6 +145,9 @@ class Client:
                 return response
             origin = origin or url
             url = urllib.parse.urljoin(url, response.headers.get("location", ""))
+            if not self.same_origin(url):
+                raise GitHubError(f"{origin} redirects to another host ({_origin(url)[1]}); not followed, so the "
+                                  "token never leaves the --api-url host")
         raise GitHubError(f"too many redirects from {origin}")
 
     def _connection(self, scheme: str, netloc: str, *, fresh: bool = False) -> http.client.HTTPConnection:
@@ -137,7 +169,7 @@ class Client:
             try:
                 connection.request("GET", target or "/", headers=headers)
                 answer = connection.getresponse()
-                data = answer.read()
+                data = self._read(answer, url)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 if not reuse:
                     raise
@@ -150,10 +182,26 @@ class Client:
             return answer.status, answer.reason, {k.lower(): v for k, v in answer.getheaders()}, data
         raise ConnectionError(f"{url}: connection closed")
 
+    @staticmethod
+    def _read(answer: http.client.HTTPResponse, url: str) -> bytes:
+        """The body, refused past MAX_BODY bytes or REQUEST_DEADLINE_S seconds (a trickling server)."""
+        declared = int(answer.getheader("content-length") or 0)
+        if declared > MAX_BODY:
+            raise GitHubError(f"{url}: the answer is {declared} bytes, more than {MAX_BODY}")
+        start, chunks, size = time.monotonic(), [], 0
+        while block := answer.read(1 << 16):
+            chunks.append(block)
+            size += len(block)
+            if size > MAX_BODY:
+                raise GitHubError(f"{url}: the answer is over {MAX_BODY} bytes; refused")
+            if time.monotonic() - start > REQUEST_DEADLINE_S:
+                raise GitHubError(f"{url}: the answer took over {REQUEST_DEADLINE_S:.0f} s; refused")
+        return b"".join(chunks)
+
     def _get_once(self, url: str, etag: str | None) -> Response:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
                    "User-Agent": f"cvreeng-bench/{__version__}"}
-        if self.token:
+        if self.token and self.same_origin(url):
             headers["Authorization"] = f"Bearer {self.token}"
         if etag:
             headers["If-None-Match"] = etag
@@ -170,7 +218,10 @@ class Client:
                 continue
             self._note(head)
             if status == 200:
-                return Response(url, status, head, json.loads(data or b"null"))
+                try:
+                    return Response(url, status, head, json.loads(data or b"null"))
+                except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                    raise GitHubError(f"{url}: 200 but the answer is not JSON ({error})") from error
             if status in (301, 302, 304, 307, 308, 404, 410):
                 return Response(url, status, head)
             if status == 401:

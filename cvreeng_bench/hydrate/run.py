@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .client import Client, Response
+from .client import Client, GitHubError, Response
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, api VARCHAR, started_at TIMESTAMPTZ,
@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS responses (key VARCHAR PRIMARY KEY, url VARCHAR, stat
 CREATE TABLE IF NOT EXISTS done (issue_id VARCHAR PRIMARY KEY, status VARCHAR, run INTEGER);
 """
 PER_PAGE = 100
+MAX_PAGES = 200  # comment pages of one issue (20,000 comments): beyond that something loops
 CACHE_FILE = "hydrate.duckdb"
 CACHE_STORAGE = "v1.4.0"
 
@@ -48,6 +49,7 @@ class Summary:
     requests: int = 0
     statuses: Counter = field(default_factory=Counter)
     moved: dict[str, str] = field(default_factory=dict)
+    foreign: list[str] = field(default_factory=list)  # follow-up links to other hosts, not followed
     waited_s: float = 0.0
 
 
@@ -62,7 +64,13 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         # Written in an older storage format, so the DuckDB shell of the README (duckdb-cli 1.5) opens it too.
-        self.con = duckdb.connect(str(path), config={"storage_compatibility_version": CACHE_STORAGE})
+        try:
+            self.con = duckdb.connect(str(path), config={"storage_compatibility_version": CACHE_STORAGE})
+        except duckdb.IOException as error:
+            if "lock" in str(error).lower():
+                raise GitHubError(f"another hydrate run holds the cache at {path}; wait for it to finish, or "
+                                  "give this run another --cache") from error
+            raise GitHubError(f"cannot open the hydrate cache at {path}: {error}") from error
         self.con.execute(SCHEMA)
         self.lock = threading.Lock()  # guards the reading cursor
         self._reader = self.con.cursor()
@@ -188,6 +196,7 @@ class Cache:
 class Hydrator:
     def __init__(self, client: Client, cache: Cache, run: int) -> None:
         self.client, self.cache, self.run = client, cache, run
+        self.foreign: list[str] = []  # follow-up URLs on another origin: never requested, never cached
 
     def fetch(self, key: str, path: str, *, need_body: bool = True) -> tuple[int, Any, str | None, str]:
         """(status, body, next url, final url) for one logical resource, using the cache where it can.
@@ -202,12 +211,22 @@ class Hydrator:
             self.cache.touch(key, self.run)
             return cached["status"], self.cache.body(key) if need_body else None, cached["next_url"], cached["url"]
         body = response.body if response.status == 200 else None
+        if response.next_url and not self.client.same_origin(response.next_url):
+            self.foreign.append(response.next_url)
+            response.headers = {k: v for k, v in response.headers.items() if k != "link"}  # never cached
         self.cache.put(key, response, self.run, body)
         return response.status, body, response.next_url, response.url
 
     def repository(self, repo: str) -> str | None:
         status, body, _, _ = self.fetch(f"repo:{repo}", f"repos/{repo}")
         return body.get("full_name") if status == 200 and body else None
+
+    def follow(self, url: str | None) -> str | None:
+        """A follow-up URL (comments, next page) only when it is on the --api-url origin."""
+        if url and not self.client.same_origin(url):
+            self.foreign.append(url)
+            return None
+        return url
 
     def issue(self, issue_id: str) -> str:
         repo, _, number = issue_id.partition("#")
@@ -216,10 +235,17 @@ class Hydrator:
             outcome = "not_found" if status == 404 else "gone"
             self.cache.mark(issue_id, outcome, self.run)
             return outcome
-        url: str | None = f"{body['comments_url']}?per_page={PER_PAGE}" if body.get("comments_url") else None
-        page = 1
+        if not isinstance(body, dict):
+            raise GitHubError(f"issue {issue_id}: the API answered {type(body).__name__}, not an issue object")
+        comments = body.get("comments_url")
+        url = self.follow(f"{comments}?per_page={PER_PAGE}" if isinstance(comments, str) and comments else None)
+        page, seen = 1, set()
         while url:
+            if url in seen or page > MAX_PAGES:  # a next link back to itself, or an endless thread
+                raise GitHubError(f"issue {issue_id}: comment pages loop or exceed {MAX_PAGES} pages at {url}")
+            seen.add(url)
             _, _, url, _ = self.fetch(f"comments:{issue_id}:{page}", url, need_body=False)
+            url = self.follow(url)
             page += 1
         self.cache.mark(issue_id, "ok", self.run)
         return "ok"
@@ -264,6 +290,7 @@ def hydrate(issue_ids: list[str], cache_path: Path, client: Client, *, concurren
         summary.issues = len(todo)
         summary.requests = client.state.requests - start
         summary.waited_s = client.state.waited_s
+        summary.foreign = sorted(set(hydrator.foreign))
         cache.finish(run)
         return summary
     finally:

@@ -36,6 +36,10 @@ class World:
     block_after: int | None = None  # the request with this number hangs until released (to kill a client)
     rate_limit: int = 5000
     charged: int = 0  # requests counted against the rate limit
+    # hostile answers, to test what a client does with them
+    raw: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)  # path -> answer as is
+    comments_base: str | None = None  # issues name their comments_url on this (other) origin
+    next_links: dict[str, str] = field(default_factory=dict)  # path -> the Link rel="next" it answers with
     # bookkeeping
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path?query, status) delivered, in order
     headers: list[dict[str, str]] = field(default_factory=list)  # request headers, in arrival order
@@ -62,7 +66,7 @@ def _issue(world: World, base: str, repo: str, number: int) -> dict[str, Any]:
         "created_at": "2019-05-01T10:00:00Z", "closed_at": "2019-06-01T10:00:00Z",
         "comments": world.issues[repo][number],
         "repository_url": f"{base}/repos/{current}",
-        "comments_url": f"{base}/repos/{current}/issues/{number}/comments",
+        "comments_url": f"{world.comments_base or base}/repos/{current}/issues/{number}/comments",
     }
 
 
@@ -121,6 +125,19 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
                 return
             base = f"http://{self.headers['Host']}"
+            if path in world.raw:
+                status, data, extra = world.raw[path]
+                self.send_response(status)
+                for key, value in {"Content-Length": str(len(data)), **extra}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+                with world.lock:
+                    world.requests.append((self.path, status))
+                return
+            if path in world.next_links:
+                self._ok([], {"Link": f'<{world.next_links[path]}>; rel="next"'})
+                return
             scripted = world.failures.get(path)
             if scripted:
                 status = scripted.pop(0)
@@ -196,7 +213,7 @@ def synthetic(n_issues: int, comments: int = 5, repos: int = 3) -> World:
                   for r, name in enumerate(names)})
 
 
-if __name__ == "__main__":  # a server in its own process: python -m tests.github_server ISSUES COMMENTS LATENCY
+if __name__ == "__main__":  # a server in its own process: python -m cvreeng_bench.testing.github_server N C LATENCY
     import sys
 
     world = synthetic(int(sys.argv[1]), comments=int(sys.argv[2]), repos=5)
