@@ -14,6 +14,8 @@ import os
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,7 @@ from .normalize import read_agreement, read_defects, read_non_reengineering
 from .problems import Problem, errors
 from .schema import frame
 from .validate import validate
-from .write import BuildError, install, manifest, write_release
+from .write import BuildError, install, manifest, replaceable, write_release
 
 if TYPE_CHECKING:
     import polars as pl
@@ -137,14 +139,42 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     tables["leaderboard"] = leaderboard.table(leaderboard.read(leaderboard.SHIPPED))
     leak = leaks.report(tables["splits"], tables["defects"], tables.get("issue_texts"))
     out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the release follows the umask like any folder
+    reasons = replaceable(out)  # checked before any work; checked again when the release moves in
+    if reasons:
+        raise BuildError([Problem(str(out), reason) for reason in reasons])
     try:
-        task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()}
-        write_release(tables, manifest(tables, found), staging, leak_report=leak, errata=errata_path,
-                      task_tables=task_tables)
-        install(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive(out):
+            for stale in out.parent.glob(f".{out.name}.*"):  # left by a killed build (none runs: we hold the lock)
+                if stale.is_dir() and stale.name != f".{out.name}.lock":
+                    shutil.rmtree(stale, ignore_errors=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+            staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the release follows the umask
+            try:
+                task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()}
+                write_release(tables, manifest(tables, found), staging, leak_report=leak, errata=errata_path,
+                              task_tables=task_tables)
+                install(staging, out)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except OSError as error:  # a read-only parent, a full disk: one line, nothing half-written
+        raise BuildError([Problem(str(out), f"cannot write the release there: {error.strerror or error}")]) from error
     return out, problems
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold ``.<name>.lock`` beside the release while building it; a second build is told, not raced."""
+    import fcntl
+
+    path = out.with_name(f".{out.name}.lock")
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise BuildError([Problem(str(out), "another build is writing this release right now; wait for it "
+                                      "to finish or choose another --out")]) from error
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)  # still held: a build that opened it meanwhile was refused

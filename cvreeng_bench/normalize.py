@@ -69,18 +69,56 @@ def read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tup
         return [], [], [Problem(_where(path, line), f"not UTF-8: byte {data[error.start]:#04x} at offset "
                                 f"{error.start} cannot be decoded")]
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        return [], [], [Problem(_where(path, 1), f"not a readable CSV row: {error}")]
     if not header or not any(cell.strip() for cell in header):
         return [], [], [Problem(_where(path), "empty file: no header row")]
     missing = [c for c in required if c not in header]
     problems = [Problem(_where(path, 1, c), "required column is missing") for c in missing]
     rows = []
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            rows.append((reader.line_num, cells))
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                rows.append((reader.line_num, cells))
+    except csv.Error as error:  # e.g. a cell over the csv module's 128 KiB limit: no real label is that long
+        problems.append(Problem(_where(path, reader.line_num), f"not a readable CSV row: {error}"))
     if not rows:
         problems.append(Problem(_where(path), "no data rows"))
     return header, rows, problems
+
+
+MAX_ERRORS = 100  # per file: past this the file is plainly not the artifact, and listing more helps no one
+
+
+def _too_many(problems: list[Problem], path: Path, remaining: int) -> bool:
+    """True (with a closing problem) once a file has MAX_ERRORS errors: the rest is not read."""
+    if sum(1 for p in problems if p.severity == "error" and p.where.startswith(path.name)) < MAX_ERRORS:
+        return False
+    problems.append(Problem(_where(path), f"stopped after {MAX_ERRORS} errors; {remaining} more rows not read"))
+    return True
+
+
+# A workbook's parts may expand at most this much, and to at most this size, before it is opened.
+MAX_XLSX_RATIO, MAX_XLSX_BYTES = 100, 256 << 20
+
+
+def _zip_bomb(path: Path) -> str | None:
+    """Why a .xlsx must not be opened (a zip bomb, or not a zip at all), or None."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        return f"not a readable .xlsx workbook: {error}"
+    expanded = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if expanded > MAX_XLSX_BYTES or expanded / packed > MAX_XLSX_RATIO:
+        return (f"refused before opening: its parts expand to {expanded} bytes ({expanded / packed:.0f}x); a "
+                f"workbook may expand at most {MAX_XLSX_RATIO}x and to {MAX_XLSX_BYTES >> 20} MiB")
+    return None
 
 
 def parse_time(value: str) -> datetime | None:
@@ -167,7 +205,9 @@ def read_defects(path: Path) -> Rows:
         return out
     repos = paper.table4()
     seen_index: dict[str, int] = {}
-    for line, cells in rows:
+    for position, (line, cells) in enumerate(rows):
+        if _too_many(out.problems, path, len(rows) - position):
+            break
         r = _RowReader(path, line, dict(zip(header, cells, strict=False)), out.problems)
         record: dict[str, Any] = {"upstream_row": r.integer("")}
         index = r.text("").strip()
@@ -234,7 +274,9 @@ def read_non_reengineering(path: Path) -> Rows:
                                     "pinned file's shifted layout only"))
         return out
     repos = paper.table4()
-    for line, cells in rows:
+    for position, (line, cells) in enumerate(rows):
+        if _too_many(out.problems, path, len(rows) - position):
+            break
         if len(cells) != len(NON_REENGINEERING_LAYOUT):
             out.problems.append(Problem(_where(path, line), f"expected {len(NON_REENGINEERING_LAYOUT)} cells, "
                                         f"got {len(cells)}"))
@@ -269,6 +311,10 @@ def read_agreement(path: Path) -> Rows:
     import openpyxl
 
     out = Rows()
+    refused = _zip_bomb(path)
+    if refused:
+        out.problems.append(Problem(_where(path), refused))
+        return out
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # noqa: BLE001 - openpyxl raises many unrelated types for a bad file

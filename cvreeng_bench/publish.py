@@ -20,8 +20,15 @@ class PublishError(CvreengError):
 
 def plan(release: Release, repo_id: str) -> list[str]:
     """What ``publish`` would do, one line per step (the ``--dry-run`` output)."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise PublishError(f"--repo-id must be ORG/NAME, got {repo_id!r}")
+    try:  # the Hub's own rule (characters, length, no '--' or '..'), checked before anything is sent
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise PublishError(f"--repo-id {repo_id!r} is not a valid Hub repository id: {error}") from error
     folder, info = release.folder, release.manifest
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     size = sum((folder / f).stat().st_size for f in files)

@@ -90,7 +90,9 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
     """Replace the defects/issues/repositories views by filtered ones; unknown columns or values are named."""
     if not filters:
         return
-    columns = {view: [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()] for view in FILTERED_VIEWS}
+    described = {view: con.execute(f"DESCRIBE {view}").fetchall() for view in FILTERED_VIEWS}
+    columns = {view: [r[0] for r in rows] for view, rows in described.items()}
+    kinds = {r[0]: str(r[1]) for rows in described.values() for r in rows}
     # Temporary views belong to this cursor alone and shadow the tables of the same name; they read the
     # originals by their fully qualified names, so nothing is copied.
     database = con.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
@@ -102,6 +104,9 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
             usable = sorted(c for c in {*columns["defects"], *columns["repositories"]} if not c.startswith("raw_"))
             raise QueryError(f"unknown filter column {column!r}; usable: {', '.join(usable)}")
         owner = owners[0]
+        if kinds[column].startswith(("TIMESTAMP", "DATE")) or kinds[column].endswith("[]"):
+            raise QueryError(f"--where compares equal values; {column} is a {kinds[column].lower()} column: "
+                             f"use `cvreeng-bench sql` for ranges or list membership")
         known = [r[0] for r in con.execute(
             f'SELECT DISTINCT "{column}" FROM {source_of[owner]} ORDER BY 1 NULLS LAST').fetchall()]
         if value not in known and str(value) not in [str(k) for k in known]:
@@ -126,6 +131,8 @@ def parse_filters(pairs: list[str] | None) -> dict[str, Any]:
         column, sep, value = pair.partition("=")
         if not sep or not column.strip():
             raise QueryError(f"--where takes COLUMN=VALUE, got {pair!r}")
+        if column.strip() in out:
+            raise QueryError(f"--where names {column.strip()!r} twice; give one value per column")
         out[column.strip()] = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
     return out
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,13 +167,48 @@ def write_release(tables: dict[str, pl.DataFrame], info: dict[str, Any], target:
     hub = f"hf://datasets/{HUB_PLACEHOLDER}@v{info['dataset_version']}/"
     (target / VIEWS_HF).write_text(f"-- {HUB_NOTE}\n" + views_sql(info, hub), encoding="utf-8")
     shutil.copytree(resource_dir("queries"), target / QUERIES, ignore=shutil.ignore_patterns("__pycache__"))
+    info["files"] = listed_files(target)
     (target / MANIFEST).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def listed_files(folder: Path) -> list[str]:
+    """Every file of a release folder but the manifest, as the manifest lists them."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+# What releases built before the manifest listed its files contain (they may be replaced on that evidence).
+_LEGACY = re.compile(r"(README|DATASHEET|TAXONOMY)\.md|errata\.csv|leak_report\.json|views(_hf)?\.sql|"
+                     r"data/[a-z_]+/[a-z]+-[0-9a-f-]+(-of-\d+)?\.parquet|queries/[\w.-]+\.sql")
+
+
+def replaceable(out: Path) -> list[str]:
+    """Why ``out`` may not be replaced by a new release (empty: it may). Only a folder that holds exactly
+    what its manifest lists is a release; a file a user added makes it someone's data."""
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        return [f"{out} is a file, not a folder; choose another --out"]
+    present = listed_files(out)
+    if not present and not (out / MANIFEST).exists():
+        return []
+    try:
+        info = json.loads((out / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return [f"{out} exists and is not a release folder (no readable {MANIFEST}); choose another --out"]
+    listed = info.get("files") if isinstance(info, dict) else None
+    extra = (sorted(set(present) - set(listed)) if isinstance(listed, list)
+             else [f for f in present if not _LEGACY.fullmatch(f)])
+    if extra:
+        return [f"{out} holds files its release did not write: {', '.join(extra[:10])}"
+                f"{' ...' if len(extra) > 10 else ''}; move them out or choose another --out"]
+    return []
 
 
 def install(staging: Path, out: Path) -> None:
     """Move a finished release into place, replacing an older release but never other data."""
-    if out.exists() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise BuildError([Problem(str(out), "exists and is not a release folder; choose another --out")])
+    reasons = replaceable(out)
+    if reasons:
+        raise BuildError([Problem(str(out), reason) for reason in reasons])
     if out.exists():
         retired = out.with_name(f".{out.name}.old")
         shutil.rmtree(retired, ignore_errors=True)

@@ -186,3 +186,76 @@ def test_an_issue_in_both_upstream_files_is_refused(tiny_upstream, tmp_path: Pat
     upstream = tiny_upstream(non_reengineering=[non_reengineering_row(0, "ultralytics/yolov3", 1)])
     with pytest.raises(rel.BuildError, match=r"Defects.csv row 2: issue ultralytics/yolov3#1 is also"):
         build(upstream, tmp_path / "out")
+
+
+def test_a_rebuild_never_deletes_a_file_the_user_added(tiny_upstream, tmp_path: Path) -> None:
+    folder = build(tiny_upstream(), tmp_path / "out")
+    (folder / "my-notes.txt").write_text("precious")
+    with pytest.raises(rel.BuildError, match="holds files its release did not write: my-notes.txt"):
+        build(tiny_upstream(), folder)
+    assert (folder / "my-notes.txt").read_text() == "precious"
+
+
+def test_a_folder_with_a_stray_release_json_is_not_a_release(tiny_upstream, tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "release.json").write_text('{"name": "my own project"}')
+    (tmp_path / "mine" / "data.csv").write_text("a,b\n")
+    with pytest.raises(rel.BuildError, match=r"did not write: data.csv"):
+        build(tiny_upstream(), tmp_path / "mine")
+    assert (tmp_path / "mine" / "data.csv").exists()
+
+
+def test_out_on_a_file_or_under_a_read_only_folder_is_refused_cleanly(tiny_upstream, tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(rel.BuildError, match="is a file"):
+        build(tiny_upstream(), tmp_path / "file")
+    with pytest.raises(rel.BuildError, match="cannot write the release there"):
+        build(tiny_upstream(), tmp_path / "file" / "rel")  # a parent that is a file: no folder can go there
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # root writes anywhere; everyone else is refused
+            with pytest.raises(rel.BuildError, match="cannot write the release there"):
+                build(tiny_upstream(), locked / "rel")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_stale_staging_folders_are_cleaned_and_a_concurrent_build_is_told(tiny_upstream, tmp_path: Path) -> None:
+    import fcntl
+
+    (tmp_path / ".out.abc123").mkdir()  # what a killed build leaves
+    (tmp_path / ".out.abc123" / "half.parquet").write_text("x")
+    build(tiny_upstream(), tmp_path / "out")
+    assert not (tmp_path / ".out.abc123").exists()
+    with (tmp_path / ".out.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(rel.BuildError, match="another build is writing this release"):
+            build(tiny_upstream(), tmp_path / "out")
+
+
+def test_the_manifest_lists_every_file_of_the_release(tiny_upstream, tmp_path: Path) -> None:
+    folder = build(tiny_upstream(), tmp_path / "out")
+    info = json.loads((folder / MANIFEST).read_text())
+    assert info["files"] == sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                                   if p.is_file() and p.name != MANIFEST)
+
+
+def test_a_zip_bomb_workbook_is_refused_before_it_is_opened(tiny_upstream, tmp_path: Path) -> None:
+    import zipfile
+
+    upstream = tiny_upstream()
+    book = next(upstream.rglob("*.xlsx"))
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (20 << 20))  # 20 MiB that pack to kilobytes
+    with pytest.raises(rel.BuildError, match="refused before opening"):
+        build(upstream, tmp_path / "out")
+
+
+def test_a_giant_cell_is_a_row_error_not_a_crash(tiny_upstream, tmp_path: Path) -> None:
+    upstream = tiny_upstream([defect_row(0, Impacts="x" * 200_000)])
+    with pytest.raises(rel.BuildError, match=r"row 2: not a readable CSV row: field larger than field limit"):
+        build(upstream, tmp_path / "out")

@@ -36,6 +36,7 @@ ISSUE_ID, LABEL, ABSTAINED = "issue_id", "label", "abstained"
 KEYS = (ISSUE_ID, LABEL, ABSTAINED)
 FORMATS = (".csv", ".jsonl", ".ndjson", ".parquet")
 SHOWN = 5  # ids named per problem before "and N more"
+MAX_BYTES = 64 << 20
 
 
 class PredictionError(CvreengError):
@@ -52,6 +53,10 @@ def _read_frame(path: Path) -> pl.DataFrame:
 
     if not path.is_file():
         raise PredictionError(f"no predictions file at {path}")
+    size = path.stat().st_size
+    if size > MAX_BYTES:  # a predictions file for a few hundred issues is kilobytes: this is not one
+        raise PredictionError(f"{path.name} is {size >> 20} MiB; a predictions file may be at most {MAX_BYTES >> 20} "
+                              "MiB (one row per issue)")
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise PredictionError(f"{path.name}: unknown format {suffix!r}; use .csv, .jsonl or .parquet")

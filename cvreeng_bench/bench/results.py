@@ -7,11 +7,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import CvreengError
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities (an interval from zero resamples, say) as null: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(data: Any) -> str:
+    """Strict JSON (no NaN) for results written to files and standard output."""
+    return json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n"
 
 
 class ResultError(CvreengError):
@@ -55,7 +72,7 @@ class Result:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str) + "\n"
+        return dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "result") -> Result:
@@ -117,4 +134,4 @@ class Comparison:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str) + "\n"
+        return dumps(self.to_dict())

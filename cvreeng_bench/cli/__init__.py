@@ -56,3 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CvreengError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a path that is a file, a missing folder, no permission: the user's to fix
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2

@@ -13,6 +13,17 @@ from ..errors import CvreengError
 from .common import command, release_option
 
 
+def nonnegative(text: str) -> int:
+    """--resamples: a whole number of at least 0 (0: point scores only, intervals null)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {text!r}")
+    return value
+
+
 def cmd_tasks(args: argparse.Namespace) -> int:
     import json
 
@@ -87,13 +98,12 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_ceiling(args: argparse.Namespace) -> int:
-    import json
-
     from ..api import open_release
     from ..bench.ceiling import ceiling, table
+    from ..bench.results import dumps
 
     result = ceiling(open_release(args.release), n_resamples=args.resamples)
-    sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n" if args.format == "json" else table(result))
+    sys.stdout.write(dumps(result) if args.format == "json" else table(result))
     return 0
 
 
@@ -168,7 +178,7 @@ def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None
                    help="what the system read: metadata (default), triage (title + body) or full-thread")
     release_option(p)
     if resamples:
-        p.add_argument("--resamples", type=int, default=N_RESAMPLES,
+        p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES,
                        help=f"bootstrap resamples (default {N_RESAMPLES})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
@@ -220,7 +230,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                 example="cvreeng-bench ceiling --format json", handler=cmd_ceiling)
     release_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--resamples", type=int, default=N_RESAMPLES)
+    p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES)
 
     p = command(sub, common, "leaderboard", "Add a system (scored by the harness) to the board, show or render it; "
                 "regenerate the shipped board.", example="cvreeng-bench leaderboard add preds.csv --task root_cause "

@@ -99,10 +99,17 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     release = open_release(args.release)
     if args.query:
+        import duckdb
+
         from ..api import sql
+        from ..errors import CvreengError
         from ..queries import format_frame
 
-        sys.stdout.write(format_frame(sql(args.query, release), args.format))
+        try:
+            frame = sql(args.query, release)
+        except duckdb.Error as error:
+            raise CvreengError(str(error).splitlines()[0]) from error
+        sys.stdout.write(format_frame(frame, args.format))
         return 0
     from ..shell import interactive
 
