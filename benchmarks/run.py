@@ -238,6 +238,67 @@ def _text_release(release: Path) -> Path:
     return out
 
 
+def _server(latency: str) -> tuple[subprocess.Popen, str]:
+    server = subprocess.Popen([sys.executable, "-m", "cvreeng_bench.testing.openai_server", latency], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    return server, server.stdout.readline().strip()
+
+
+def section_predict(quick: bool) -> None:
+    """The classifier runner against a local OpenAI-compatible server in its own process."""
+    import http.client
+    import urllib.parse
+
+    from cvreeng_bench.bench import tasks
+    from cvreeng_bench.bench.llm import ChatClient, ResponseCache, classify
+    from cvreeng_bench.bench.prompts import system_message
+
+    task = tasks.get("stage")
+    n = 200 if quick else 1000
+    jobs = [(f"org/repo#{i}", [{"role": "system", "content": system_message(task)},
+                               {"role": "user", "content": f"Issue org/repo#{i}\n\nTraining crashes on step {i}."}])
+            for i in range(n)]
+    folder = Path(tempfile.mkdtemp())
+    slow, url = _server("0.050")
+    try:
+        def timed(concurrency: int, cache: Path) -> float:
+            start = time.perf_counter()
+            classify(jobs, task, ChatClient(url), ResponseCache(cache), model="m", prompt="zero-shot@v1",
+                     concurrency=concurrency, progress=False)
+            return time.perf_counter() - start
+
+        serial = timed(1, folder / "serial.sqlite")
+        parallel = timed(16, folder / "parallel.sqlite")
+        cached = timed(16, folder / "parallel.sqlite")
+    finally:
+        slow.kill()
+    report(f"{n} predictions, 50 ms latency: speed-up of --concurrency 16 over serial", serial / parallel, 10, "x",
+           higher_is_better=True)
+    print(f"      serial {serial:.1f} s, concurrency 16 {parallel:.2f} s")
+    report(f"cached re-run of {n} predictions", cached, 1.0, "s", baseline=parallel, baseline_name="the first run")
+
+    fast, url = _server("0")
+    try:
+        few = jobs[:300]
+        start = time.perf_counter()
+        classify(few, task, ChatClient(url), ResponseCache(folder / "overhead.sqlite"), model="m",
+                 prompt="zero-shot@v1", concurrency=1, progress=False)
+        ours = (time.perf_counter() - start) / len(few)
+        parts = urllib.parse.urlsplit(url)
+        connection = http.client.HTTPConnection(parts.netloc)
+        body = json.dumps({"model": "m", "messages": few[0][1], "temperature": 0}).encode()
+        start = time.perf_counter()
+        for _ in few:
+            connection.request("POST", parts.path + "/chat/completions", body=body,
+                               headers={"Content-Type": "application/json"})
+            connection.getresponse().read()
+        raw = (time.perf_counter() - start) / len(few)
+    finally:
+        fast.kill()
+    report("runner overhead per request (render, cache, parse) over the raw HTTP round trip", (ours - raw) * 1000,
+           2.0, "ms", baseline=raw * 1000, baseline_name="a bare keep-alive POST to the same server")
+
+
 def section_hydrate(quick: bool) -> None:
     """The fake GitHub API runs in its own process, as the real one would, so it does not share the GIL."""
     import urllib.request
@@ -282,7 +343,7 @@ def section_hydrate(quick: bool) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("release", "queries", "scoring", "hydrate"))
+    parser.add_argument("--only", choices=("release", "queries", "scoring", "hydrate", "predict"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -293,7 +354,7 @@ def main() -> int:
     mirror = os.environ.get("CVREENG_UPSTREAM") or str(ROOT.parent / "shared" / "upstream")
     os.environ["CVREENG_UPSTREAM"] = mirror
     release = Path(tempfile.mkdtemp()) / "release"
-    sections = [args.only] if args.only else ["release", "queries", "scoring", "hydrate"]
+    sections = [args.only] if args.only else ["release", "queries", "scoring", "hydrate", "predict"]
     if "release" in sections:
         section_release(release, mirror)
     else:
@@ -305,6 +366,8 @@ def main() -> int:
         section_scoring(release)
     if "hydrate" in sections:
         section_hydrate(args.quick)
+    if "predict" in sections:
+        section_predict(args.quick)
     if args.json:
         args.json.write_text(json.dumps(RESULTS, indent=2))
     failed = [r["name"] for r in RESULTS if not r["pass"]]

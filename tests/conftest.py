@@ -163,3 +163,27 @@ def cli(*args: str) -> Outcome:
         except SystemExit as done:  # argparse's own exits: --help, --version, usage errors
             code = done.code if isinstance(done.code, int) else 0
     return Outcome(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="session")
+def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """The real release plus synthetic issue threads hydrated from the fake GitHub API (one comment each)."""
+    from cvreeng_bench.build import build
+    from cvreeng_bench.hydrate.client import Client
+    from cvreeng_bench.hydrate.run import hydrate
+    from cvreeng_bench.release import Release
+    from cvreeng_bench.testing.github_server import World, serve
+
+    tmp_path = tmp_path_factory.mktemp("text")
+    plain, _ = build(tmp_path / "plain", mirror, progress=False)
+    ids = Release(plain).frame("issues")["issue_id"].to_list()
+    world = World({})
+    for issue_id in ids:
+        repo, _, number = issue_id.partition("#")
+        world.issues.setdefault(repo, {})[int(number)] = 1
+    with serve(world) as url:
+        hydrate(ids, tmp_path / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
+    out = tmp_path / "text-release"
+    result = cli("build", "--upstream", str(mirror), "--out", str(out), "--with-text", str(tmp_path / "cache"), "-q")
+    assert result.returncode == 0, result.stderr
+    return out

