@@ -104,3 +104,57 @@ def test_a_flood_of_bad_rows_is_cut_short_with_a_count(mirror_copy: Path, tmp_pa
     result = cli("build", "--upstream", str(mirror_copy), "--no-verify", "--out", str(tmp_path / "o"), "-q")
     assert result.returncode == 2
     assert "stopped after 100 errors" in result.stderr and len(result.stderr) < 200_000
+
+
+def test_answers_too_large_or_too_slow_are_refused(monkeypatch) -> None:
+    from cvreeng_bench import netio
+
+    class Answer:
+        def __init__(self, length: str, chunks: list[bytes]) -> None:
+            self.length, self.chunks = length, chunks
+
+        def getheader(self, name: str) -> str:
+            return self.length
+
+        def read(self, n: int) -> bytes:
+            return self.chunks.pop(0) if self.chunks else b""
+
+    with pytest.raises(netio.AnswerError, match="more than"):
+        netio.read_capped(Answer(str(1 << 40), []), "http://x")
+    with pytest.raises(netio.AnswerError, match="over 10 bytes"):
+        netio.read_capped(Answer("", [b"x" * 8, b"x" * 8]), "http://x", max_body=10)
+    clock = iter([0.0, 1.0, 500.0])
+    monkeypatch.setattr(netio.time, "monotonic", lambda: next(clock))
+    with pytest.raises(netio.AnswerError, match="took over"):  # a server trickling its bytes
+        netio.read_capped(Answer("", [b"a", b"b", b"c"]), "http://x")
+
+
+def test_oversized_predictions_null_ids_and_long_names_are_refused(release: Path, tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    import time
+
+    from cvreeng_bench.bench import evaluate as harness
+    from cvreeng_bench.bench import leaderboard
+
+    (tmp_path / "p.csv").write_text("issue_id,label\n,Environment\n")
+    nulls = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--release", str(release))
+    assert nulls.returncode == 2 and "without an issue_id" in nulls.stderr
+    monkeypatch.setattr(harness, "MAX_BYTES", 10)
+    big = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--release", str(release))
+    assert big.returncode == 2 and "may be at most" in big.stderr
+    start = time.perf_counter()
+    problems = leaderboard.check_fields("x" * 100_000, "", None, "")
+    assert problems and "1-120 characters" in problems[0] and time.perf_counter() - start < 0.1
+
+
+def test_zero_resamples_give_strict_json_with_null_intervals(release: Path, tmp_path: Path) -> None:
+    from cvreeng_bench.api import open_release
+    from cvreeng_bench.bench import tasks
+
+    ids = tasks.items(tasks.get("stage"), open_release(release), "holdout")["issue_id"]
+    (tmp_path / "p.csv").write_text("issue_id,label\n" + "".join(f"{i},Environment\n" for i in ids))
+    result = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--resamples", "0", "--format", "json",
+                 "--release", str(release))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    assert data["ci95"]["accuracy"] == [None, None]

@@ -178,7 +178,7 @@ def test_every_prediction_format_scores_the_same(tmp_path: Path, suffix: str, op
             for i in tasks.items(task, opened, "holdout")["issue_id"]]
     result = evaluate.evaluate(_write(tmp_path / f"p{suffix}", rows), task, opened, "holdout", n_resamples=50)
     assert result.n == len(rows) and result.scores["kappa"] == 0.0
-    assert result.predictions_sha256 == evaluate.sha256_file(tmp_path / f"p{suffix}")
+    assert result.predictions_sha256 == evaluate.sha256_of(tmp_path / f"p{suffix}")
 
 
 def test_bad_predictions_are_refused_with_every_reason(tmp_path: Path, opened: Release) -> None:

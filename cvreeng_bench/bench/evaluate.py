@@ -13,7 +13,6 @@ predictions for every issue can be scored on any split.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import CvreengError
+from ..sources import sha256_of
 from .metrics import MISSING, paired_difference, score
 from .protocol import N_RESAMPLES
 from .results import Comparison, Result
@@ -157,14 +157,6 @@ def write_predictions(frame: pl.DataFrame, path: Path) -> None:
         frame.write_csv(path)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _scored(task: Task, release: Release, split: str, subset: set[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     population = items(task, release, ALL)
     scored = items(task, release, split)
@@ -191,7 +183,7 @@ def evaluate(path: Path, task: Task, release: Release, split: str | None = None,
     return Result(
         task=task.name, task_version=task.version, split=split, track=track, main_score=task.main_score,
         dataset_version=release.dataset_version, content_sha256=release.content_sha256,
-        package_version=__version__, predictions_sha256=sha256_file(path),
+        package_version=__version__, predictions_sha256=sha256_of(path),
         date=datetime.now(UTC).date().isoformat(), **scores.as_dict(),
         n_missing=sum(p == MISSING for p in predicted) - abstained, n_abstained=abstained,
         labels_public_since=release.manifest.get("labels_public_since"),

@@ -23,7 +23,8 @@ from urllib.parse import urlparse
 
 from ..errors import CvreengError
 from ..schema import SCHEMAS, frame
-from .evaluate import read_predictions, sha256_file
+from ..sources import sha256_of
+from .evaluate import read_predictions
 from .metrics import MISSING, paired_difference
 from .results import Result
 from .tasks import ALL, REGISTRY, items
@@ -143,7 +144,7 @@ def stored(board: Path, row: dict[str, Any]) -> Path | None:
     folder = (board.parent if board != SHIPPED else SHIPPED.parent) / SUBMISSIONS
     digest = row.get("predictions_sha256") or ""
     for path in sorted(folder.glob(f"{digest}.*")) if digest else []:
-        if sha256_file(path) == digest:
+        if sha256_of(path) == digest:
             return path
     return None
 

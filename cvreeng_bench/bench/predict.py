@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+from ..sources import sha256_of
 from .baselines import inputs
-from .evaluate import sha256_file
 from .llm import CACHE_SCHEME, PARAMS, ChatClient, ResponseCache, RunnerError, classify
 from .prompts import PROMPTS, Prompt, examples, render
 from .splits import SIDED, TRAIN
@@ -80,7 +80,7 @@ def predict(task: Task, release: Release, *, model: str, api_url: str, out: Path
         "requests": tally.requests, "cached_answers": tally.cached, "retries": tally.retries,
         "abstentions": tally.abstentions, "tokens": tally.tokens, "model_cutoff": model_cutoff,
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "cache_key_scheme": CACHE_SCHEME,
-        "package_version": __version__, "predictions_sha256": sha256_file(out),
+        "package_version": __version__, "predictions_sha256": sha256_of(out),
     }
     sidecar_path(out).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return info
@@ -95,7 +95,7 @@ def read_sidecar(predictions: Path) -> dict[str, Any] | None:
         info = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as error:
         raise RunnerError(f"{path}: not a readable run sidecar ({error})") from error
-    if not isinstance(info, dict) or info.get("predictions_sha256") != sha256_file(predictions):
+    if not isinstance(info, dict) or info.get("predictions_sha256") != sha256_of(predictions):
         raise RunnerError(f"{path} does not describe {predictions.name} (its predictions_sha256 differs); the "
                           "predictions were changed after the run")
     return info

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+from ..sources import sha256_of
 from .baselines import BASELINES, run
 from .ceiling import FINAL_PHASE, TASK_DIMENSIONS, task_ceiling
-from .evaluate import evaluate, sha256_file, write_predictions
+from .evaluate import evaluate, write_predictions
 from .leaderboard import SHIPPED, SUBMISSIONS, entry, write
 from .protocol import N_RESAMPLES
 from .results import Result
@@ -53,7 +54,7 @@ def _baseline(task: Task, release: Release, name: str, *, seeds: int, folder: Pa
                    notes=row["notes"] + "; interval: lowest and highest seed")
     elif kind == "baseline" and store is not None:
         store.mkdir(parents=True, exist_ok=True)
-        (store / f"{sha256_file(path)}.csv").write_bytes(path.read_bytes())
+        (store / f"{sha256_of(path)}.csv").write_bytes(path.read_bytes())
     return row
 
 

@@ -18,8 +18,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from . import serving
 
 
 @dataclass
@@ -195,16 +197,11 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serve(world: World) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(world))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        world.release.set()
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(world)) as url:
+        try:
+            yield url
+        finally:
+            world.release.set()  # a request held back must not keep the server from shutting down
 
 
 def synthetic(n_issues: int, comments: int = 5, repos: int = 3) -> World:

@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from . import serving
 
 
 def echo_first_label(body: dict[str, Any]) -> str:
@@ -103,15 +105,8 @@ def _handler(model: Model) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(model: Model) -> Iterator[str]:
     """Serve until the block ends; yields the API base URL (…/v1)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(model))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(model)) as url:
+        yield f"{url}/v1"
 
 
 if __name__ == "__main__":  # python -m cvreeng_bench.testing.openai_server LATENCY: a server in its own process
