@@ -127,6 +127,8 @@ def tiny_upstream(tmp_path: Path):
 
         write_csv(root / "Non_Reengineering_Defects.csv", list(NON_REENGINEERING_HEADER), non_reengineering)
         write_agreement(root / "Cohen's Kappa Calculation.xlsx")
+        # An empty errata file for builds from this tiny artifact (the shipped errata name real defects).
+        (tmp_path / "upstream" / "no-errata.csv").write_text("defect_id,field,old_value,new_value,reason,version\n")
         return tmp_path / "upstream"
 
     return make
