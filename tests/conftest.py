@@ -45,10 +45,20 @@ def mirror() -> Path:
 
 
 @pytest.fixture(scope="session")
-def release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+def no_errata(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty errata file: the release as the authors published it."""
+    path = tmp_path_factory.mktemp("errata") / "errata.csv"
+    path.write_text("defect_id,field,old_value,new_value,reason,version\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory, mirror: Path, no_errata: Path) -> Path:
+    """The release built from the pinned artifact as published (no errata), which is what the paper's
+    figures describe; tests/test_build.py checks that the shipped errata apply to it."""
     from cvreeng_bench.build import build
 
-    folder, _ = build(tmp_path_factory.mktemp("rel") / "release", mirror, progress=False)
+    folder, _ = build(tmp_path_factory.mktemp("rel") / "release", mirror, progress=False, errata_path=no_errata)
     return folder
 
 
@@ -168,7 +178,7 @@ def cli(*args: str) -> Outcome:
 
 
 @pytest.fixture(scope="session")
-def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path, no_errata: Path) -> Path:
     """The real release plus synthetic issue threads hydrated from the fake GitHub API (one comment each)."""
     from cvreeng_bench.build import build
     from cvreeng_bench.hydrate.client import Client
@@ -177,7 +187,7 @@ def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path
     from cvreeng_bench.testing.github_server import World, serve
 
     tmp_path = tmp_path_factory.mktemp("text")
-    plain, _ = build(tmp_path / "plain", mirror, progress=False)
+    plain, _ = build(tmp_path / "plain", mirror, progress=False, errata_path=no_errata)
     ids = Release(plain).frame("issues")["issue_id"].to_list()
     world = World({})
     for issue_id in ids:

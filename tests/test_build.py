@@ -261,3 +261,17 @@ def test_a_giant_cell_is_a_row_error_not_a_crash(tiny_upstream, tmp_path: Path) 
     upstream = tiny_upstream([defect_row(0, Impacts="x" * 200_000)])
     with pytest.raises(rel.BuildError, match=r"row 2: not a readable CSV row: field larger than field limit"):
         build(upstream, tmp_path / "out")
+
+
+def test_the_shipped_errata_apply_cleanly_to_the_pinned_artifact(mirror: Path, tmp_path: Path) -> None:
+    from cvreeng_bench.errata import ERRATA_FILE, read_errata
+
+    folder, problems = builder.build(tmp_path / "rel", mirror, progress=False)  # the shipped errata.csv
+    assert [p for p in problems if p.severity == "error"] == []
+    assert (folder / "errata.csv").read_bytes() == ERRATA_FILE.read_bytes()
+    assert json.loads((folder / MANIFEST).read_text())["dataset_version"] == DATASET_VERSION
+    fixes, _ = read_errata(ERRATA_FILE)
+    defects = pl.read_parquet(data_path(folder, "defects"))
+    for fix in fixes:  # each correction is in the release
+        row = defects.filter(pl.col("defect_id") == fix["defect_id"]).row(0, named=True)
+        assert row["withdrawn"] if fix["field"] == "withdrawn" else row[fix["field"]] == fix["new_value"]

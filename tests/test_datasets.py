@@ -21,10 +21,10 @@ def _first_impact(load_dataset, folder: Path, cache: Path) -> str:
 
 
 def test_two_same_named_releases_with_different_data_load_correctly_through_one_datasets_cache(
-        mirror_copy: Path, tmp_path: Path) -> None:
+        mirror_copy: Path, tmp_path: Path, no_errata: Path) -> None:
     datasets = pytest.importorskip("datasets")
     datasets.disable_progress_bars()
-    a, _ = build(tmp_path / "a" / "release", mirror_copy, progress=False)
+    a, _ = build(tmp_path / "a" / "release", mirror_copy, progress=False, errata_path=no_errata)
     path = mirror_copy / next(f.path for f in sources.FILES if f.key == "defects")
     rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
     column = rows[0].index("Impacts")
@@ -33,11 +33,11 @@ def test_two_same_named_releases_with_different_data_load_correctly_through_one_
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\n").writerows(rows)
     path.write_text(out.getvalue(), encoding="utf-8")
-    b, _ = build(tmp_path / "b" / "release", mirror_copy, verify=False, progress=False)
+    b, _ = build(tmp_path / "b" / "release", mirror_copy, verify=False, progress=False, errata_path=no_errata)
     cache = tmp_path / "hf-cache"
     assert _first_impact(datasets.load_dataset, a, cache) != _first_impact(datasets.load_dataset, b, cache)
     assert _first_impact(datasets.load_dataset, b, cache) == rows[1][column]
-    rebuilt, _ = build(a, mirror_copy, verify=False, progress=False)  # rebuilt in place, same folder
+    rebuilt, _ = build(a, mirror_copy, verify=False, progress=False, errata_path=no_errata)  # in place
     assert _first_impact(datasets.load_dataset, rebuilt, cache) == rows[1][column]
 
 
