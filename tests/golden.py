@@ -1,8 +1,8 @@
 """The release's fingerprint, so a refactor can prove it changed nothing.
 
 ``tests/golden_release.json`` records, for the release built from the pinned upstream with an empty errata file,
-each config's row hash (NDJSON, as the content hash) and Arrow schema, and the text files' sha256 with the
-dataset and package versions masked (so an erratum or a version bump does not touch this file). A change
+each data config's row hash (NDJSON, as the content hash) and Arrow schema, and the data cards' sha256 with
+the dataset and package versions masked (so an erratum or a version bump does not touch this file). A change
 that is meant to change the data regenerates it, in the same commit, with:
 
     CVREENG_UPSTREAM=../shared/upstream python -m tests.golden
@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 GOLDEN = Path(__file__).with_name("golden_release.json")
-TEXT_FILES = ("README.md", "DATASHEET.md", "TAXONOMY.md", "views.sql", "leak_report.json")
+# The data configs and the cards that depend on the data alone: a new benchmark task (new splits, board
+# rows, task configs, card sections) leaves them as they are; the benchmark parts have their own tests.
+DATA_CONFIGS = ("annotations", "defects", "issues", "repositories", "taxonomy")
+TEXT_FILES = ("DATASHEET.md", "TAXONOMY.md")
 
 
 def fingerprint(upstream: str | Path | None) -> dict[str, Any]:
@@ -35,7 +38,7 @@ def fingerprint(upstream: str | Path | None) -> dict[str, Any]:
         folder, _ = build(Path(tmp) / "release", upstream, progress=False, errata_path=errata)
         release = Release(folder)
         configs = {}
-        for name in release.configs:
+        for name in DATA_CONFIGS:
             frame = release.frame(name)
             configs[name] = {"rows": frame.height,
                              "rows_sha256": hashlib.sha256(frame.write_ndjson().encode()).hexdigest(),
