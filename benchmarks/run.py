@@ -176,7 +176,7 @@ def section_scoring(release: Path) -> None:
     gold_codes = rng.integers(0, 14, n)
     pred_codes = np.where(rng.random(n) < 0.6, gold_codes, rng.integers(0, 14, n))
     gold = [[labels[i]] for i in gold_codes]
-    pred = [[labels[i]] for i in pred_codes]
+    pred = [labels[i] for i in pred_codes]
     ours = best_of(lambda: metrics.score(gold, pred, labels, n_resamples=1000, seed=0), 3)
     g, p = np.array(labels)[gold_codes], np.array(labels)[pred_codes]
     loops = 3

@@ -27,7 +27,7 @@ from ..sources import sha256_of
 from .evaluate import read_predictions
 from .metrics import MISSING, paired_difference
 from .results import Result
-from .tasks import ALL, REGISTRY, items
+from .tasks import REGISTRY, items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -202,7 +202,7 @@ def ranked(rows: list[dict[str, Any]], release: Release, board: Path) -> list[di
         task = REGISTRY.get(key[0])
         group = sorted((r for r in systems if (r["task"], r["split"], r["track"]) == key),
                        key=lambda r: -r["score"])
-        scored = items(task, release, key[1] if key[1] != ALL else ALL)
+        scored = items(task, release, key[1])
         ids, gold = scored["issue_id"].to_list(), scored["gold"].to_list()
         previous, rank = None, 0
         for position, row in enumerate(group, start=1):
