@@ -90,9 +90,6 @@ class Release:
             self._frames[config] = pl.read_parquet(path)
         return self._frames[config].clone()
 
-    def tables(self) -> dict[str, pl.DataFrame]:
-        return {name: self.frame(name) for name in self.configs}
-
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor on this release's in-memory database (every config a table; warm queries are fast)."""
         import duckdb

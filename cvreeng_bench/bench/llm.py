@@ -172,7 +172,6 @@ class Outcome:
     issue_id: str
     label: str | None
     raw: list[str]
-    requests: int = 0  # sent to the server (cached answers cost none)
 
     @property
     def abstained(self) -> bool:

@@ -48,7 +48,6 @@ def template(task: Task, release: Release, split: str | None = None) -> pl.DataF
 
 
 TEXT_FIELDS = ("title", "body", "comments")  # the full-thread track's fields, when the release has texts
-CLASS_COLUMNS = ("label", "labels")
 
 
 def task_frames(task: Task, tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
