@@ -178,6 +178,38 @@ def add(board: Path, predictions: Path, result: Result, **fields: Any) -> dict[s
     return row
 
 
+def submit(board: Path, predictions: Path, release: Release, *, claimed: Path | None = None, task: str | None = None,
+           split: str | None = None, track: str | None = None, name: str, url: str = "",
+           model_cutoff: str | None = None, notes: str | None = None) -> dict[str, Any]:
+    """Score ``predictions`` with the harness and add them. Task, split and track default to what a submitted
+    result (``claimed``, which must re-score to the same numbers) or a ``predict`` run record says; the run
+    record also gives the prompt, the model and its cut-off."""
+    from .evaluate import evaluate
+    from .predict import read_sidecar
+    from .tasks import get
+
+    result = Result.read(claimed) if claimed is not None else None
+    run = (read_sidecar(predictions) if predictions.is_file() else None) or {}
+    said = result.to_dict() if result is not None else run  # where the defaults come from
+    chosen = get(task or (f"{said['task']}@v{said['task_version']}" if said else ""))
+    cutoff = model_cutoff or run.get("model_cutoff")
+    if notes is None and run:
+        ids = ", ".join(run["server_model_ids"]) or "id not reported"
+        notes = f"model {run['model']} ({ids}), {run['shots']} shots"
+    problems = check_fields(name, url, cutoff, notes or "")
+    if problems:
+        raise LeaderboardError("leaderboard add refused:\n  " + "\n  ".join(problems))
+    scored = evaluate(predictions, chosen, release, split or said.get("split"),
+                      track=track or said.get("track") or "metadata")
+    if result is not None:
+        differences = verify(result, scored)
+        if differences:
+            raise LeaderboardError(f"{claimed.name} does not match its predictions; refused:\n  "
+                                   + "\n  ".join(differences))
+    return add(board, predictions, scored, name=name, url=url, model_cutoff=cutoff, notes=notes or "",
+               prompt=run.get("prompt"))
+
+
 def table(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return frame("leaderboard", rows)
 

@@ -174,42 +174,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace, release: object) -> dict:
-    """Score the predictions with the harness (and check a submitted result against them), then add."""
-    from ..bench import leaderboard
-    from ..bench.evaluate import evaluate
-    from ..bench.predict import read_sidecar
-    from ..bench.results import Result
-    from ..bench.tasks import get
+    from ..bench.leaderboard import submit
 
     if args.file is None or not args.name:
         raise CvreengError("leaderboard add needs PREDICTIONS (or RESULT.json with --predictions) and --name")
-    claimed, predictions = None, args.file
-    if args.file.suffix.lower() == ".json":
-        claimed = Result.read(args.file)
-        if args.predictions is None:
-            raise CvreengError(f"{args.file.name} is a result: give the predictions it scored with --predictions "
-                               "FILE; the board scores what it ranks")
-        predictions = args.predictions
-    run = read_sidecar(predictions) if predictions.is_file() else None  # a `predict` run: its provenance
-    run = run or {}
-    task = get(args.task or (claimed and f"{claimed.task}@v{claimed.task_version}")
-               or (run and f"{run['task']}@v{run['task_version']}") or "")
-    cutoff = args.model_cutoff or run.get("model_cutoff")
-    notes = args.notes or (f"model {run['model']} ({', '.join(run['server_model_ids']) or 'id not reported'}), "
-                           f"{run['shots']} shots" if run else "")
-    problems = leaderboard.check_fields(args.name, args.url or "", cutoff, notes)
-    if problems:
-        raise CvreengError("leaderboard add refused:\n  " + "\n  ".join(problems))
-    result = evaluate(predictions, task, release, args.split or (claimed.split if claimed else None)
-                      or run.get("split"), track=args.track or (claimed.track if claimed else None)
-                      or run.get("track") or "metadata")
-    if claimed is not None:
-        differences = leaderboard.verify(claimed, result)
-        if differences:
-            raise CvreengError(f"{args.file.name} does not match its predictions; refused:\n  "
-                               + "\n  ".join(differences))
-    return leaderboard.add(args.board, predictions, result, name=args.name, url=args.url or "",
-                           model_cutoff=cutoff, notes=notes, prompt=run.get("prompt"))
+    claimed, predictions = (args.file, args.predictions) if args.file.suffix.lower() == ".json" else (None, args.file)
+    if claimed is not None and predictions is None:
+        raise CvreengError(f"{claimed.name} is a result: give the predictions it scored with --predictions FILE; "
+                           "the board scores what it ranks")
+    return submit(args.board, predictions, release, claimed=claimed, task=args.task, split=args.split,
+                  track=args.track, name=args.name, url=args.url or "", model_cutoff=args.model_cutoff,
+                  notes=args.notes)
 
 
 def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
