@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from cvreeng_bench import taxonomy
+from cvreeng_bench.api import open_release
 from cvreeng_bench.bench import board_view, ceiling, leaderboard, shipped, tasks
 from cvreeng_bench.bench.evaluate import PredictionError, evaluate
 from cvreeng_bench.release import Release
@@ -225,6 +226,12 @@ def test_show_refuses_an_unknown_task_and_skips_a_malformed_line_with_its_number
     assert len(json.loads(shown.stdout)["current"]) == len(good)
     markdown = cli("leaderboard", "show", "--format", "markdown", "--board", str(fresh_board), "--release",
                    str(release))
+    before = board.read_bytes()
+    preds = _write(tmp_path / "p.csv", _informative(tasks.get("stage"), open_release(release), 0.5))
+    refused = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "x", "--board", str(board),
+                  "--release", str(release))
+    assert refused.returncode == 2 and "cannot be read" in refused.stderr and "line 2" in refused.stderr
+    assert board.read_bytes() == before, "a board with unreadable lines is never rewritten"
     assert markdown.stdout.count("| rank |") == len(tasks.REGISTRY.latest())
 
 

@@ -160,7 +160,11 @@ def add(board: Path, predictions: Path, result: Result, **fields: Any) -> dict[s
     """Store the predictions and append the entry; the same predictions under the same name are refused.
     Nothing is written unless everything is valid."""
     row = entry(result, **fields)
-    rows = read(board) if board.is_file() else read(SHIPPED)
+    skipped: list[str] = []
+    rows = read(board, skipped) if board.is_file() else read(SHIPPED)
+    if skipped:  # rewriting the board would drop them: the owner decides
+        raise LeaderboardError("the board has lines that cannot be read; fix or remove them first:\n  "
+                               + "\n  ".join(skipped))
     same = [r for r in rows if (r["task"], r["task_version"], r["split"], r["track"], r["predictions_sha256"],
                                 r["name"]) == (row["task"], row["task_version"], row["split"], row["track"],
                                                row["predictions_sha256"], row["name"])]
