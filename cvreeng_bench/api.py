@@ -28,11 +28,17 @@ def default_release() -> Path:
     return sources.cache_dir() / "releases" / DATASET_VERSION
 
 
-def _current(folder: Path) -> bool:
-    try:
-        info = Release(folder).manifest
-    except ReleaseError:
-        return False
+def _opened(folder: Path) -> Release:
+    """The open Release of a folder, reopened when the folder was rebuilt since."""
+    key = folder.resolve()
+    opened = _OPEN.get(key)
+    if opened is None or opened.is_stale():
+        opened = _OPEN[key] = Release(folder)
+    return opened
+
+
+def _current(release: Release) -> bool:
+    info = release.manifest
     return info.get("dataset_version") == DATASET_VERSION and info.get("package_version") == __version__
 
 
@@ -40,21 +46,21 @@ def open_release(path: ReleaseLike = None, *, build_if_missing: bool = True) -> 
     """The release at ``path`` (or the user-cache release, built when missing or out of date)."""
     if isinstance(path, Release):
         return path
-    if path is None:
-        folder = default_release()
-        if not _current(folder):  # missing, or built by another package version: (re)build it
-            if not build_if_missing:
-                raise ReleaseError(f"no current release at {folder}; run `cvreeng-bench build`")
-            from .build import build
+    if path is not None:
+        return _opened(Path(path))
+    folder = default_release()
+    try:
+        opened = _opened(folder)
+        if _current(opened):
+            return opened
+    except ReleaseError:  # missing: built below
+        pass
+    if not build_if_missing:  # missing, or built by another package version: (re)build it
+        raise ReleaseError(f"no current release at {folder}; run `cvreeng-bench build`")
+    from .build import build
 
-            build(folder)
-    else:
-        folder = Path(path)
-    key = folder.resolve()
-    opened = _OPEN.get(key)
-    if opened is None or opened.is_stale():
-        opened = _OPEN[key] = Release(folder)
-    return opened
+    build(folder)
+    return _opened(folder)
 
 
 def load(config: str = "defects", release: ReleaseLike = None) -> pl.DataFrame:
