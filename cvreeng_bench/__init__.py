@@ -8,8 +8,8 @@ The build is a chain of one module per stage (``build`` runs it):
 Beside the chain: ``taxonomy`` (the labels, declared once), ``schema`` (every config's columns),
 ``layout`` (the release's file names) and ``problems``. A built release is opened as one
 :class:`~cvreeng_bench.release.Release` object that every layer above takes: ``queries`` (the paper's
-RQ1-RQ4 figures in DuckDB), ``charts`` and ``report``, ``bench`` (tasks, splits, evaluation, baselines,
-human ceiling, leaderboard) and ``hydrate`` (issue text snapshots from the GitHub API).
+RQ1-RQ4 figures in DuckDB), ``charts`` and ``report``, ``scoring`` (tasks, splits, evaluation, agreement), ``board``
+(the leaderboard), ``systems`` (baselines, the chat-model runner) and ``hydrate`` (issue text snapshots).
 See ARCHITECTURE.md for the layers.
 
 Importing this package is cheap: the public functions load their heavy dependencies when called.
@@ -22,13 +22,26 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .api import connect, load, open_release, rq, sql
+    from .api import (
+        baseline,
+        compare,
+        connect,
+        evaluate,
+        leaderboard,
+        load,
+        open_release,
+        rq,
+        sql,
+        submit,
+        tasks,
+    )
 
-__all__ = ["__version__", "connect", "load", "open_release", "rq", "sql"]
+__all__ = ["__version__", "baseline", "compare", "connect", "evaluate", "leaderboard", "load", "open_release", "rq",
+           "sql", "submit", "tasks"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("connect", "load", "open_release", "rq", "sql"):
+    if name in __all__ and name != "__version__":
         from . import api
 
         return getattr(api, name)

@@ -20,8 +20,17 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
+    from .board.entries import Entry
+    from .board.leaderboard import Ranked
+    from .scoring.predictions import Predictions
+    from .scoring.results import Comparison, Result
+    from .scoring.runs import RunRecord
+    from .scoring.tasks import Task
+
 ReleaseLike = Release | str | os.PathLike[str] | None
 _OPEN: dict[Path, Release] = {}  # opened Release objects by folder (the objects hold the state)
+BASELINE_PREFIX = "baseline: "  # how the shipped board names a reference baseline's entry
+_REPRODUCING: list[Release] = []  # the release a board is being ranked against (for re-running baselines)
 
 
 def default_release() -> Path:
@@ -73,17 +82,183 @@ def connect(release: ReleaseLike = None, *, database: str = ":memory:") -> duckd
     return open_release(release).connect(database)
 
 
-def sql(query: str, release: ReleaseLike = None) -> pl.DataFrame:
-    """Run any query against the release's configs; returns a polars DataFrame."""
-    con = open_release(release).cursor()
+def sql(query: str, release: ReleaseLike = None, *, allow_files: bool = False) -> pl.DataFrame:
+    """Run one SQL statement against the release's configs (task configs too); returns a polars DataFrame.
+
+    The database reads this release and nothing else: no other file, URL or extension, and one statement at
+    a time. ``allow_files=True`` opts out (to COPY results out, or join a file of your own).
+
+    >>> sql("SELECT stage, count(*) AS n FROM defects GROUP BY ALL", release="release")  # doctest: +SKIP
+    """
+    import duckdb
+    import polars as pl
+
+    from .errors import CvreengError
+
+    opened = open_release(release)
+    con = opened.connect(allow_files=True) if allow_files else opened.cursor()
     try:
-        return con.sql(query).pl()
+        try:
+            statements = con.extract_statements(query)
+        except duckdb.Error as error:
+            raise CvreengError(str(error).splitlines()[0]) from error
+        if len(statements) != 1:
+            raise CvreengError(f"one SQL statement at a time, got {len(statements)}")
+        try:
+            result = con.sql(query)
+        except duckdb.Error as error:
+            raise CvreengError(str(error).splitlines()[0]) from error
+        return result.pl() if result is not None else pl.DataFrame()
     finally:
         con.close()
 
 
-def rq(name: str, release: ReleaseLike = None, **filters: Any) -> pl.DataFrame:
-    """One of the paper's breakdowns (``fig5`` ... ``fig10`` or a query file's name), optionally filtered."""
-    from .queries import run
+def rq(name: str, release: ReleaseLike = None, *, chart: str | os.PathLike[str] | None = None, scale: float = 2.0,
+       **filters: Any) -> pl.DataFrame:
+    """One of the paper's breakdowns (``fig5`` ... ``fig10`` or a query file's name), optionally filtered, and
+    drawn into ``chart`` (.svg, .png, .html or .json) when one is given.
 
-    return run(name, open_release(release), filters=filters)
+    >>> rq("fig9", release="release", repo_type="Zoo", chart="fig9.svg")  # doctest: +SKIP
+    """
+    from .queries import find, run
+
+    query = find(name)
+    targets = {}
+    if chart is not None:
+        from . import charts
+
+        targets = charts.targets([query], Path(chart))
+    frame = run(name, open_release(release), filters=filters)
+    if targets:
+        charts.save(charts.figure(query, frame, filters), targets[query.label], scale=scale)
+    return frame
+
+
+# --- the benchmark, for notebooks: each takes names and files and returns typed records -------------------------
+
+def tasks() -> list[Task]:
+    """The current benchmark tasks.
+
+    >>> [t.name for t in tasks()][:3]
+    ['defect_type', 'impact', 'manifestation']
+    """
+    from .scoring.tasks import REGISTRY
+
+    return REGISTRY.latest()
+
+
+def evaluate(predictions: str | os.PathLike[str] | pl.DataFrame, task: str, release: ReleaseLike = None, *,
+             split: str | None = None, track: str = "metadata", **options: Any) -> Result:
+    """Score predictions (a file, or a frame with issue_id and label) on a task; the split defaults to the task's.
+
+    >>> result = evaluate("preds.csv", "root_cause", release="release")  # doctest: +SKIP
+    >>> result.score, result.interval  # doctest: +SKIP
+    """
+    from .scoring.evaluate import evaluate as score
+    from .scoring.tasks import get
+
+    return score(_predictions(predictions), get(task), open_release(release), split, track=track, **options)
+
+
+def compare(a: str | os.PathLike[str] | pl.DataFrame, b: str | os.PathLike[str] | pl.DataFrame, task: str,
+            release: ReleaseLike = None, *, split: str | None = None, **options: Any) -> Comparison:
+    """A minus B on the same issues with a paired permutation test.
+
+    >>> compare("a.csv", "b.csv", "impact", release="release").p_value  # doctest: +SKIP
+    """
+    from .scoring.evaluate import compare as paired
+    from .scoring.tasks import get
+
+    return paired(_predictions(a, "a"), _predictions(b, "b"), get(task), open_release(release), split, **options)
+
+
+def baseline(name: str, task: str, release: ReleaseLike = None, *, split: str | None = None, seed: int = 0,
+             track: str | None = None) -> pl.DataFrame:
+    """A reference baseline's predictions (issue_id, label) for a task's split, ready for :func:`evaluate`.
+
+    >>> preds = baseline("majority", "stage", release="release")  # doctest: +SKIP
+    >>> evaluate(preds, "stage", release="release").score  # doctest: +SKIP
+    """
+    from .scoring.tasks import get
+    from .systems.baselines import run
+
+    return run(name, get(task), open_release(release), split, seed=seed, track=track)
+
+
+def leaderboard(board: str | os.PathLike[str] | None = None, release: ReleaseLike = None, *,
+                task: str | None = None, verified_only: bool = False, warn: list[str] | None = None) -> list[Ranked]:
+    """The board (default: the shipped one) re-scored and ranked, as typed rows.
+
+    >>> [r.status for r in leaderboard(release="release", task="stage")][:1]  # doctest: +SKIP
+    ['ranked']
+    """
+    from . import board as boards
+
+    opened = open_release(release)
+    _REPRODUCING.append(opened)
+    try:
+        return boards.ranked(Path(board) if board is not None else None, opened, task=task,
+                             verified_only=verified_only, warn=warn, reproduce_tier=_stored_run_reproduces)
+    finally:
+        _REPRODUCING.pop()
+
+
+def _stored_run_reproduces(entry: Entry, path: Path) -> bool:
+    """Whether a stored chat-model run (predictions, their run record beside them) re-derives its labels."""
+    from .errors import CvreengError
+    from .scoring import runs
+    from .scoring.predictions import read_predictions
+
+    try:
+        predictions = read_predictions(path)
+        if entry.name.startswith(BASELINE_PREFIX):  # a baseline is re-run: deterministic, so the digest must match
+            frame = baseline(entry.name.removeprefix(BASELINE_PREFIX), f"{entry.task}@v{entry.task_version}",
+                             split=entry.split, track=entry.track, release=_REPRODUCING[-1])
+            from .scoring.predictions import from_frame
+
+            return from_frame(frame).digest == predictions.digest == entry.predictions_sha256
+        record = runs.read(path, predictions.digest)
+    except CvreengError:
+        return False
+    return record is not None and _reproduces(predictions, record, path)
+
+
+def submit(board: str | os.PathLike[str], file: str | os.PathLike[str], release: ReleaseLike = None,
+           **fields: Any) -> Entry:
+    """Score a predictions file (or a result with ``predictions=``) and add it to a board; a chat-model run whose
+    run record and raw answers re-parse to its labels is entered as ``reproduced``.
+
+    >>> submit("board.jsonl", "preds.csv", task="impact", name="my model")  # doctest: +SKIP
+    """
+    from .board.leaderboard import submit as add
+
+    opened = open_release(release)
+    path = Path(file)
+    predictions = fields.pop("predictions", None)
+    raw_from = Path(predictions) if predictions is not None else path
+    return add(Path(board), path, opened, predictions=Path(predictions) if predictions else None,
+               reproduce=lambda preds, record: _reproduces(preds, record, raw_from), **fields)
+
+
+def _reproduces(predictions: Predictions, record: RunRecord, path: Path) -> bool:
+    import polars as pl
+
+    from .scoring.tasks import get
+    from .systems.predict import reproduces
+
+    try:
+        frame = pl.read_ndjson(path) if path.suffix.lower() in (".jsonl", ".ndjson") else None
+    except pl.exceptions.PolarsError:
+        return False
+    raw = frame["raw"].to_list() if frame is not None and "raw" in frame.columns else None
+    if raw is not None and not all(isinstance(r, list) and all(isinstance(a, str) for a in r) for r in raw):
+        return False
+    return reproduces(predictions, record, raw, get(f"{record.task}@v{record.task_version}"))
+
+
+def _predictions(value: str | os.PathLike[str] | pl.DataFrame, name: str = "predictions") -> Predictions:
+    from .scoring.predictions import from_frame, read_predictions
+
+    if isinstance(value, (str, os.PathLike)):
+        return read_predictions(Path(value))
+    return from_frame(value, name)

@@ -1,11 +1,11 @@
 """The build: the whole chain from the pinned artifact to a release folder.
 
     sources.resolve -> normalize.read_* -> errata.apply_errata -> validate.validate
-    -> bench.tasks.splits_table / bench.leaks / bench.leaderboard (what the release carries for the benchmark)
+    -> scoring.tasks.splits_table / scoring.leaks / the shipped board (what the release carries for the benchmark)
     -> write.write_release into a staging folder -> write.install
 
-It sits above both the data pipeline and ``bench/``: the release *contains* the splits and the shipped
-leaderboard, so whatever assembles them must be above the benchmark, never below it.
+It sits above the data pipeline, the scorer and the board: the release *contains* the splits and the shipped
+leaderboard, so whatever assembles them must be above them, never below.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .normalize import read_agreement, read_defects, read_non_reengineering
 from .problems import Problem, errors
 from .schema import frame
 from .validate import validate
-from .write import BuildError, install, manifest, replaceable, write_release
+from .write import STAGING, BuildError, install, manifest, recover, replaceable, write_release
 
 if TYPE_CHECKING:
     import polars as pl
@@ -125,9 +125,10 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
           extra: dict[str, pl.DataFrame] | None = None, errata_path: Path | None = None,
           ) -> tuple[Path, list[Problem]]:
     """Build the release into ``out``; raise BuildError (nothing written) when any error was found."""
-    from .bench import leaderboard, leaks
-    from .bench.task_data import task_frames
-    from .bench.tasks import REGISTRY, splits_table
+    from .board.entries import SHIPPED, read_strict
+    from .scoring import leaks
+    from .scoring.task_data import task_frames
+    from .scoring.tasks import REGISTRY, splits_table
 
     errata_path = errata_path or ERRATA_FILE
     found = sources.resolve(upstream, verify=verify, progress=progress)
@@ -136,7 +137,7 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
         raise BuildError(problems)
     tables["splits"] = splits_table(tables["issues"], tables["defects"])
     tables.update(extra or {})
-    tables["leaderboard"] = leaderboard.table(leaderboard.read(leaderboard.SHIPPED))
+    tables["leaderboard"] = frame("leaderboard", [e.to_row() for e in read_strict(SHIPPED)])
     leak = leaks.report(tables["splits"], tables["defects"], tables.get("issue_texts"))
     out = Path(out).resolve()
     reasons = replaceable(out)  # checked before any work; checked again when the release moves in
@@ -145,10 +146,11 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with _exclusive(out):
-            for stale in out.parent.glob(f".{out.name}.*"):  # left by a killed build (none runs: we hold the lock)
-                if stale.is_dir() and stale.name != f".{out.name}.lock":
+            recover(out)  # a build killed between its two renames left the old release aside: put it back
+            for stale in out.parent.glob(f".{out.name}.{STAGING}*"):  # only our own names (we hold the lock)
+                if stale.is_dir():
                     shutil.rmtree(stale, ignore_errors=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.{STAGING}", dir=out.parent))
             staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the release follows the umask
             try:
                 task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()}

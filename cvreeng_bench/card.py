@@ -89,7 +89,7 @@ def _text_section(tables: dict[str, pl.DataFrame]) -> str:
     taken = texts["snapshot_at"].max()
     ok = texts.filter(texts["status"] == "ok").height
     return (f"The `issue_texts` config holds a snapshot of {ok} of {texts.height} issue threads (title, body, "
-            f"comments) taken from the GitHub API on {taken:%Y-%m-%d} (UTC); the others were deleted or hidden "
+            f"comments) taken from the GitHub API on {taken!s:.10} (UTC); the others were deleted or hidden "
             "by then. The texts belong to their authors and are redistributed under GitHub's terms of service "
             "for research use; e-mail addresses and access tokens were replaced by `<email>` and `<token>` "
             "unless the release says otherwise. Ask for removal of your text by opening an issue.")

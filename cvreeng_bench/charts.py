@@ -58,6 +58,16 @@ def check_target(path: Path) -> None:
         raise CvreengError(f"cannot write a chart as {path.name!r}; use one of {', '.join(FORMATS)}")
 
 
+def targets(selected: list[Query], base: Path) -> dict[str, Path]:
+    """Where each figure among ``selected`` is drawn: ``base`` itself for one query, else one file per figure
+    named after it (figs/paper.svg -> figs/paper_fig5.svg ...). Refused before anything is computed."""
+    check_target(base)
+    figures = [q for q in selected if q.is_crosstab]
+    if not figures:
+        raise CvreengError(f"{selected[0].label} is a table, not a figure: --chart draws fig5 ... fig10 (or all)")
+    return {q.label: base if len(selected) == 1 else chart_path(base, q.label) for q in figures}
+
+
 def _title(dimension: str) -> str:
     return taxonomy.dimension(dimension).title
 
@@ -68,8 +78,8 @@ def figure(query: Query, frame: pl.DataFrame, filters: dict[str, object] | None 
     import polars as pl
 
     if not query.is_crosstab:
-        raise CvreengError(f"{query.alias or query.name} is a table, not a figure; charts exist for fig5-fig10")
-    group, part = query.grouping, query.dimension
+        raise CvreengError(f"{query.label} is a table, not a figure; charts exist for fig5-fig10")
+    group, part = query.axes
     order = [label for label in taxonomy.labels(part) if label in set(frame[part].to_list())]
     groups = [label for label in taxonomy.labels(group) if label in set(frame[group].to_list())]
     totals = frame.group_by(group).agg(pl.col("count").sum().alias("total"))

@@ -19,9 +19,30 @@ class AnswerError(CvreengError):
     """An answer too large or too slow to accept."""
 
 
+def retry_after(value: str | None, fallback: float) -> float:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date; anything else: the fallback."""
+    import email.utils
+    import math
+
+    if value is None:
+        return fallback
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return fallback
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else fallback
+
+
 def read_capped(answer: http.client.HTTPResponse, url: str, *, max_body: int = MAX_BODY,
                 deadline_s: float = REQUEST_DEADLINE_S) -> bytes:
-    declared = int(answer.getheader("content-length") or 0)
+    try:
+        declared = int(answer.getheader("content-length") or 0)
+    except ValueError:  # a garbage length: read and cap as if none was sent
+        declared = 0
     if declared > max_body:
         raise AnswerError(f"{url}: the answer is {declared} bytes, more than {max_body}")
     start, chunks, size = time.monotonic(), [], 0
@@ -56,6 +77,8 @@ class KeepAlive:
              ) -> tuple[int, str, dict[str, str], bytes]:
         """(status, reason, lower-cased headers, body) of one request."""
         parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https"):  # never a plain-HTTP request to whatever another scheme names
+            raise AnswerError(f"{url[:80]}: not an http(s) URL; refused")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         for reuse in (True, False):  # a kept-alive connection the server closed meanwhile: retry on a new one
             connection = self._connection(parts.scheme, parts.netloc, fresh=not reuse)

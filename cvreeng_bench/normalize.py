@@ -334,7 +334,7 @@ def read_agreement(path: Path) -> Rows:
             if "Issue #" not in header or set(columns.values()) != set(taxonomy.ANNOTATED):
                 out.problems.append(Problem(f"{path.name} sheet {title!r}", f"unexpected header {header!r}"))
                 continue
-            items = []
+            items: list[dict[str, Any]] = []
             for number, row in enumerate(values[1:], start=2):
                 if not any(v is not None and str(v).strip() for v in row[: len(header)]):
                     continue

@@ -18,6 +18,25 @@ class PublishError(CvreengError):
     """The Hub refused or could not be reached."""
 
 
+def manifest_files(release: Release) -> list[str]:
+    """Exactly the files the manifest lists (and the manifest), each a plain file inside the folder: a file the
+    manifest does not list (a stray ``.env``) is never uploaded, and a symlink is refused."""
+    from .layout import MANIFEST
+
+    listed = release.manifest.get("files")
+    if not isinstance(listed, list) or not all(isinstance(f, str) for f in listed):
+        raise PublishError(f"{release.folder / MANIFEST} lists no files; rebuild the release with this version")
+    bad = []
+    for name in [*listed, MANIFEST]:
+        path = release.folder / name
+        if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(release.folder):
+            bad.append(name)
+    if bad:
+        raise PublishError(f"refused: {', '.join(b[:80] for b in bad[:5])} in {release.folder} is a link, missing, "
+                           "or outside the folder; rebuild the release")
+    return sorted([*listed, MANIFEST])
+
+
 def plan(release: Release, repo_id: str) -> list[str]:
     """What ``publish`` would do, one line per step (the ``--dry-run`` output)."""
     from huggingface_hub.errors import HFValidationError
@@ -30,7 +49,7 @@ def plan(release: Release, repo_id: str) -> list[str]:
     except HFValidationError as error:
         raise PublishError(f"--repo-id {repo_id!r} is not a valid Hub repository id: {error}") from error
     folder, info = release.folder, release.manifest
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    files = manifest_files(release)
     size = sum((folder / f).stat().st_size for f in files)
     return [
         f"create dataset repository {repo_id} (if missing)",
@@ -55,7 +74,9 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:  # a copy whose views_hf.sql names this repository
             staged = Path(tmp) / folder.name
-            shutil.copytree(folder, staged)
+            for name in manifest_files(release):  # exactly the listed files, copied (never followed) one by one
+                (staged / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(folder / name, staged / name, follow_symlinks=False)
             views = staged / VIEWS_HF
             if views.is_file():
                 views.write_text(views.read_text("utf-8").replace(HUB_PLACEHOLDER, repo_id), encoding="utf-8")
@@ -68,6 +89,6 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
         raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {error}") from error
     except HTTPError as error:  # the HTTP client's own errors: no answer at all
         raise PublishError(f"cannot reach the Hub at {api.endpoint}: {error}") from error
-    except (OfflineModeIsEnabled, HFValidationError, OSError) as error:  # offline, or metadata rejected
-        raise PublishError(f"cannot publish {folder} to {repo_id}: {error}") from error
+    except (OfflineModeIsEnabled, HFValidationError, OSError, ValueError, KeyError) as error:  # offline, bad answer
+        raise PublishError(f"cannot publish {folder} to {repo_id}: {str(error)[:200]}") from error
     return commit.commit_url

@@ -42,6 +42,18 @@ class Query:
     def is_crosstab(self) -> bool:
         return self.grouping is not None
 
+    @property
+    def label(self) -> str:
+        """How users name it: the alias (fig9), else the file's stem."""
+        return self.alias or self.name
+
+    @property
+    def axes(self) -> tuple[str, str]:
+        """(bars, stacked segments) of a figure; a table has none."""
+        if self.grouping is None or self.dimension is None:
+            raise QueryError(f"{self.label} is a table, not a figure; charts exist for fig5-fig10")
+        return self.grouping, self.dimension
+
 
 QUERIES: tuple[Query, ...] = (
     Query("rq1_manifestation_by_project_type", "fig5", "Figure 5: manifestation by project type",
@@ -95,7 +107,8 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
     kinds = {r[0]: str(r[1]) for rows in described.values() for r in rows}
     # Temporary views belong to this cursor alone and shadow the tables of the same name; they read the
     # originals by their fully qualified names, so nothing is copied.
-    database = con.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
+    found = con.execute("SELECT current_database()").fetchone()
+    database = str(found[0] if found else "memory").replace('"', '""')
     source_of = {view: f'"{database}".main.{view}' for view in FILTERED_VIEWS}
     clauses: dict[str, list[str]] = {view: [] for view in FILTERED_VIEWS}
     for column, value in filters.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -24,10 +25,72 @@ if TYPE_CHECKING:
     from .problems import Problem
 
 T = TypeVar("T")
+# No extension is installed or loaded behind the user's back; seal() then closes file and network access.
+SEALED: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False,
+                                                           "autoload_known_extensions": False}
+
+
+def _select(paths: dict[str, Path]) -> str:
+    """SELECT over a config's files; a task config's sides (train, test) gain a ``split`` column."""
+    def one(side: str, path: Path) -> str:
+        extra = "" if len(paths) == 1 else f", '{side}' AS split"
+        return f"SELECT *{extra} FROM read_parquet('{path.as_posix().replace(chr(39), chr(39) * 2)}')"
+
+    return " UNION ALL BY NAME ".join(one(side, path) for side, path in paths.items())
+
+
+def seal(con: duckdb.DuckDBPyConnection, allowed: list[str] | None = None) -> None:
+    """Confine a connection: only ``allowed`` folders readable (none by default), configuration locked."""
+    if allowed:
+        con.execute("SET allowed_directories = ?", [allowed])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 class ReleaseError(CvreengError):
     """No usable release at the given place, or a config it does not hold."""
+
+
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_DATA = re.compile(r"data/(?P<config>[a-z][a-z0-9_]{0,63})/(?P<split>[a-z]+)-[0-9a-f]{16}\.parquet")
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+def manifest_problems(folder: Path, manifest: Any, known: frozenset[str]) -> list[str]:
+    """Why a manifest cannot be trusted: a folder is data, never code, so every config name must be one the
+    package declares and every data path a release file inside the folder (empty list: none)."""
+    if not isinstance(manifest, dict):
+        return ["the manifest is not a JSON object"]
+    problems = []
+    for section, sided in (("configs", False), ("task_configs", True)):
+        entries = manifest.get(section, {})
+        if not isinstance(entries, dict):
+            problems.append(f"{section} is not an object")
+            continue
+        for name, meta in entries.items():
+            shown = repr(str(name)[:60])
+            if not isinstance(name, str) or not _NAME.fullmatch(name) or name not in known:
+                problems.append(f"{section}: {shown} is not a config name the package declares")
+                continue
+            paths = (meta.get("files") if sided else {"train": meta.get("path")}) if isinstance(meta, dict) else None
+            if not isinstance(paths, dict) or not paths:
+                problems.append(f"{section}.{name}: no data file listed")
+                continue
+            for side, relative in paths.items():
+                match = _DATA.fullmatch(relative) if isinstance(relative, str) else None
+                if match is None or match["config"] != name or match["split"] != side:
+                    problems.append(f"{section}.{name}: data path {str(relative)[:80]!r} is not "
+                                    f"data/{name}/{side}-<digest>.parquet")
+                elif not (folder / relative).resolve().is_relative_to(folder):
+                    problems.append(f"{section}.{name}: data path {relative!r} leads outside the release folder")
+    return problems
+
+
+def known_configs() -> frozenset[str]:
+    """Every config name a release of this package may hold: the data configs and the task configs."""
+    from .schema import CONFIGS, TASK_CONFIGS
+
+    return frozenset(CONFIGS) | frozenset(TASK_CONFIGS)
 
 
 class Release:
@@ -37,11 +100,16 @@ class Release:
         self.folder = Path(folder).resolve()
         path = self.folder / MANIFEST
         try:
+            if path.stat().st_size > MAX_MANIFEST_BYTES:
+                raise ValueError(f"{path.stat().st_size} bytes")
             self.manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
             self._stamp = path.stat().st_mtime_ns
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             raise ReleaseError(f"{folder} is not a cvreeng-bench release (no readable {MANIFEST}); build one with "
                                f"`cvreeng-bench build --out {folder}`") from error
+        problems = manifest_problems(self.folder, self.manifest, known_configs())
+        if problems:
+            raise ReleaseError(f"{path} cannot be trusted, refused:\n  " + "\n  ".join(problems[:20]))
         self._frames: dict[str, pl.DataFrame] = {}
         self._db: duckdb.DuckDBPyConnection | None = None
         self._memo: dict[Hashable, Any] = {}
@@ -74,42 +142,54 @@ class Release:
 
     def path(self, config: str) -> Path:
         if not self.has(config):
-            raise ReleaseError(f"config {config!r} is not in the release at {self.folder} (configs: "
+            raise ReleaseError(f"config {config[:60]!r} is not in the release at {self.folder} (configs: "
                                f"{', '.join(self.configs)}); a release built by another version may lack it: "
                                f"rebuild with `cvreeng-bench build --out {self.folder}`")
-        return self.folder / self.manifest["configs"][config]["path"]
+        path = self.folder / self.manifest["configs"][config]["path"]
+        if not path.is_file():
+            raise ReleaseError(f"{path} is listed in {MANIFEST} but missing; rebuild the release")
+        return path
 
     def frame(self, config: str) -> pl.DataFrame:
         """One config as a polars DataFrame, read once; each call returns its own copy."""
         import polars as pl
 
         if config not in self._frames:
-            path = self.path(config)
-            if not path.is_file():
-                raise ReleaseError(f"{path} is listed in {MANIFEST} but missing; rebuild the release")
-            self._frames[config] = pl.read_parquet(path)
+            self._frames[config] = pl.read_parquet(self.path(config))
         return self._frames[config].clone()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor on this release's in-memory database (every config a table; warm queries are fast)."""
+        """A cursor on this release's in-memory database: every config (task configs too) a table, read once;
+        then the database is sealed (no file, network or extension access, configuration locked), so SQL run
+        on it reads this release and nothing else."""
         import duckdb
 
         with self._lock:
             if self._db is None:
-                db = duckdb.connect(":memory:")
-                for name in self.configs:
-                    db.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(self.path(name))])
+                db = duckdb.connect(":memory:", config=SEALED)
+                for name, paths in self.tables().items():
+                    db.execute(f"CREATE TABLE {name} AS {_select(paths)}")
+                seal(db)
                 self._db = db
             return self._db.cursor()
 
-    def connect(self, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-        """A new DuckDB connection with one view per config over the parquet files (nothing copied)."""
+    def tables(self) -> dict[str, dict[str, Path]]:
+        """Every config and task config with its files by split (validated names and paths)."""
+        out = {name: {"train": self.path(name)} for name in self.configs}
+        for name, meta in sorted(self.manifest.get("task_configs", {}).items()):
+            out[name] = {side: self.folder / path for side, path in meta["files"].items()}
+        return out
+
+    def connect(self, database: str = ":memory:", *, allow_files: bool = False) -> duckdb.DuckDBPyConnection:
+        """A new DuckDB connection with one view per config over the parquet files (nothing copied), confined to
+        the release folder unless ``allow_files``."""
         import duckdb
 
-        con = duckdb.connect(database)
-        for name in self.configs:
-            path = self.path(name).as_posix().replace("'", "''")
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+        con = duckdb.connect(database, config={} if allow_files else SEALED)
+        for name, paths in self.tables().items():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {_select(paths)}")
+        if not allow_files:
+            seal(con, allowed=[str(self.folder) + "/"])
         return con
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -128,7 +208,7 @@ class Release:
 
         tables, problems = {}, []
         for name in self.configs:
-            path = self.path(name)
+            path = self.folder / self.manifest["configs"][name]["path"]
             if not path.is_file():
                 problems.append(Problem(str(path), "listed in the manifest but missing"))
                 continue

@@ -64,8 +64,8 @@ def stat_html(result: ChiSquare) -> str:
 def tests(results: dict[str, pl.DataFrame]) -> dict[str, ChiSquare]:
     out = {}
     for query in FIGURES:
-        _, _, matrix = crosstab(results[query.alias], query.grouping, query.dimension)
-        out[query.alias] = chi_square(matrix)
+        _, _, matrix = crosstab(results[query.label], *query.axes)
+        out[query.label] = chi_square(matrix)
     return out
 
 
@@ -85,11 +85,11 @@ def render(release: Release, filters: dict[str, Any] | None = None) -> str:
         f"EMSE 2024 (doi:{paper.DOI}); percentages are shares of each bar's group, as in the paper.</p>",
     ]
     for query in FIGURES:
-        frame = results[query.alias]
+        frame = results[query.label]
         chart = charts.figure(query, frame, filters)
-        parts += [f"<section id='{query.alias}'><h2>{html.escape(query.title)}</h2>",
+        parts += [f"<section id='{query.label}'><h2>{html.escape(query.title)}</h2>",
                   f"<figure class='chart'>{charts.svg(chart)}</figure>",
-                  wide_html(frame, query.grouping, query.dimension), stat_html(stats[query.alias]), "</section>"]
+                  wide_html(frame, *query.axes), stat_html(stats[query.label]), "</section>"]
     parts += [f"<section id='table4'><h2>{html.escape(find('table4').title)}</h2>", table_html(results["table4"]),
               "</section>",
               f"<section id='shares'><h2>{html.escape(find('shares').title)}</h2>", table_html(results["shares"]),

@@ -139,8 +139,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
     "leaderboard": (
         Column("name", "string", "System name", False),
         Column("url", "string", "Where the system is described (http or https)"),
-        Column("kind", "string", "submission or baseline (ranked); trivial or human (reference lines, never "
-               "ranked)", False),
+        Column("kind", "string", "submission or baseline (ranked); trivial (chance references) or agreement "
+               "(the raters' inter-rater agreement): reference lines, never ranked", False),
         Column("task", "string", "Task name", False),
         Column("task_version", "int32", "Task version the entry was scored against", False),
         Column("split", "string", "Split scored (the human ceiling: its linked test items)", False),
@@ -165,6 +165,10 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("contamination_risk", "bool", "Model cut-off on or after the labels became public"),
         Column("prompt", "string", "Prompt name and version, for a prompted model"),
         Column("notes", "string", "Free text"),
+        Column("verification", "string", "reproduced (the board produced or re-derived the predictions) or "
+               "self-reported (the submitter's word: the test gold is public)"),
+        Column("model", "string", "The model behind the system (as its run record or the submitter names it)"),
+        Column("fold_sd", "float64", "Standard deviation of the main score over the folds (out-of-fold entries)"),
     ),
     "issue_texts": (
         Column("issue_id", "string", "owner/name#number as studied", False),
@@ -191,6 +195,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
 
 # Every config the build can write, in the order the schemas are declared.
 CONFIGS: tuple[str, ...] = tuple(SCHEMAS)
+# One ready-to-train config per benchmark task (the registry in scoring.tasks declares exactly these; tested).
+TASK_CONFIGS: tuple[str, ...] = ("screening", *taxonomy.CLASSIFIED)
 
 
 def _simple(kind: str, library: str) -> Any:

@@ -1,8 +1,10 @@
 """``cvreeng-bench sql`` with no query: an interactive SQL shell over a release's views.
 
-DuckDB's own shell when it is installed (``pip install duckdb-cli``, part of the dev extra), started in
-the release folder after ``.read views.sql``; otherwise a minimal line loop on the Python package: a
-statement runs when a line ends with ``;``, ``.quit`` (or end of input) leaves.
+DuckDB's own shell when it is installed (``pip install duckdb-cli``, part of the dev extra), started with
+views the package writes from the validated manifest (never the folder's own ``views.sql``, which may have
+been edited) and then confined to the release folder; otherwise a minimal line loop on the Python package
+over the same confined views: a statement runs when a line ends with ``;``, ``.quit`` (or end of input)
+leaves. ``--allow-files`` lifts the confinement.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from .layout import VIEWS
 
 if TYPE_CHECKING:
     from .release import Release
@@ -25,15 +25,27 @@ def duckdb_shell() -> str | None:
     return shutil.which("duckdb") or shutil.which("duckdb", path=str(Path(sys.executable).parent))
 
 
-def interactive(release: Release, *, use_duckdb: bool = True) -> int:
+def setup_sql(release: Release, *, allow_files: bool = False) -> str:
+    """The statements the shell runs first: the views, then (unless allowed) the confinement."""
+    from .write import views_sql
+
+    folder = str(release.folder).replace("'", "''")
+    confine = ("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; "
+               f"SET allowed_directories = ['{folder}/']; SET enable_external_access = false; "
+               "SET lock_configuration = true;")
+    return views_sql(release.manifest).replace("\n", " ") + ("" if allow_files else " " + confine)
+
+
+def interactive(release: Release, *, use_duckdb: bool = True, allow_files: bool = False) -> int:
     shell = duckdb_shell() if use_duckdb else None
     if shell is not None:
-        return subprocess.call([shell, "-cmd", f".read {VIEWS}"], cwd=release.folder)  # noqa: S603 - our own argv
+        return subprocess.call([shell, "-cmd", setup_sql(release, allow_files=allow_files)],  # noqa: S603
+                               cwd=release.folder)
     import duckdb
 
     from .queries import format_frame
 
-    con = release.connect()
+    con = release.connect(allow_files=allow_files)
     print(f"cvreeng-bench SQL over {release.folder} (views: {', '.join(release.configs)}); end a statement with "
           "';', .quit to leave")
     buffer: list[str] = []

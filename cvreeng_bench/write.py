@@ -204,13 +204,25 @@ def replaceable(out: Path) -> list[str]:
     return []
 
 
+STAGING = "cvreeng-build-"  # the build's own sibling names (.<release>.cvreeng-build-*): nothing else is touched
+RETIRED = f"{STAGING}retired"
+
+
+def recover(out: Path) -> None:
+    """Put back a release that a build killed between its two renames left aside."""
+    retired = out.with_name(f".{out.name}.{RETIRED}")
+    if not out.exists() and (retired / MANIFEST).is_file():
+        retired.rename(out)
+
+
 def install(staging: Path, out: Path) -> None:
-    """Move a finished release into place, replacing an older release but never other data."""
+    """Move a finished release into place, replacing an older release but never other data. Between the two
+    renames the old release waits under a name of the build's own, and the next build puts it back."""
     reasons = replaceable(out)
     if reasons:
         raise BuildError([Problem(str(out), reason) for reason in reasons])
     if out.exists():
-        retired = out.with_name(f".{out.name}.old")
+        retired = out.with_name(f".{out.name}.{RETIRED}")
         shutil.rmtree(retired, ignore_errors=True)
         out.rename(retired)
         staging.rename(out)

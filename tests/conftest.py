@@ -199,3 +199,30 @@ def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path, no_erra
     result = cli("build", "--upstream", str(mirror), "--out", str(out), "--with-text", str(tmp_path / "cache"), "-q")
     assert result.returncode == 0, result.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_upstream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny synthetic artifact (tests/synthetic.py), written once per session."""
+    from tests.synthetic import write_upstream
+
+    return write_upstream(tmp_path_factory.mktemp("synthetic") / "upstream")
+
+
+@pytest.fixture(scope="session")
+def synthetic_release(tmp_path_factory: pytest.TempPathFactory, synthetic_upstream: Path, no_errata: Path) -> Path:
+    """A release built from the synthetic artifact: every config, task and baseline, no real data needed."""
+    from cvreeng_bench.build import build
+
+    with contextlib.redirect_stderr(io.StringIO()):  # the expected "differs from the pinned file" warnings
+        folder, _ = build(tmp_path_factory.mktemp("synrel") / "release", synthetic_upstream, verify=False,
+                          progress=False, errata_path=no_errata)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def synthetic(synthetic_release: Path):
+    """The synthetic release as a :class:`Release` object."""
+    from cvreeng_bench.api import open_release
+
+    return open_release(synthetic_release)

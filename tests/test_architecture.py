@@ -71,21 +71,45 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 def test_the_import_graph_sees_imports_inside_functions() -> None:
     edges = graph()
     assert "cvreeng_bench.build" in edges["cvreeng_bench.cli.data"]  # imported inside cmd_build
-    assert "cvreeng_bench.bench.tasks" in edges["cvreeng_bench.build"]  # imported inside build()
+    assert "cvreeng_bench.scoring.tasks" in edges["cvreeng_bench.build"]  # imported inside build()
 
 
 def test_the_package_has_no_import_cycle() -> None:
     assert find_cycle(graph()) is None
 
 
+def _reach(edges: dict[str, set[str]], prefix: str) -> set[str]:
+    """Every package module imported by a module under ``prefix``."""
+    return {t for m, targets in edges.items() if m.startswith(prefix) for t in targets}
+
+
 def test_the_data_pipeline_and_the_release_object_never_import_the_benchmark() -> None:
     edges = graph()
-    for low in ("sources", "normalize", "errata", "validate", "write", "card", "release", "schema", "taxonomy",
-                "layout", "link"):
-        assert not {m for m in edges[f"cvreeng_bench.{low}"] if m.startswith("cvreeng_bench.bench")}, low
-    for module, targets in edges.items():
-        if module.startswith("cvreeng_bench.bench"):
-            assert "cvreeng_bench.api" not in targets, module
+    for low in ("sources", "normalize", "errata", "validate", "write", "card", "schema", "taxonomy", "layout",
+                "link", "registry", "threads", "text"):
+        bench = {m for m in edges[f"cvreeng_bench.{low}"]
+                 if m.startswith(("cvreeng_bench.scoring", "cvreeng_bench.board", "cvreeng_bench.systems"))}
+        assert not bench, low
+
+
+def test_the_scorer_imports_neither_the_board_nor_a_system() -> None:
+    edges = graph()
+    reached = _reach(edges, "cvreeng_bench.scoring")
+    assert not {m for m in reached if m.startswith(("cvreeng_bench.board", "cvreeng_bench.systems"))}
+    assert not reached & {"cvreeng_bench.api", "cvreeng_bench.hydrate", "cvreeng_bench.shipped"}
+
+
+def test_the_board_never_imports_a_system_and_the_systems_never_the_board() -> None:
+    edges = graph()
+    assert not {m for m in _reach(edges, "cvreeng_bench.board") if m.startswith("cvreeng_bench.systems")}
+    assert not {m for m in _reach(edges, "cvreeng_bench.systems") if m.startswith("cvreeng_bench.board")}
+    assert not {m for m in _reach(edges, "cvreeng_bench.systems") if m.startswith("cvreeng_bench.hydrate")}
+
+
+def test_the_chat_client_and_the_scorer_live_in_different_packages() -> None:
+    edges = graph()
+    assert "cvreeng_bench.systems.chat" in edges and "cvreeng_bench.scoring.evaluate" in edges
+    assert "cvreeng_bench.bench" not in edges, "bench/ beside benchmarks/ was renamed"
 
 
 def test_no_module_is_over_the_line_budget() -> None:
@@ -99,3 +123,10 @@ def test_benchmarks_do_not_import_the_test_suite() -> None:
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert not {n for n in names if n == "tests" or n.startswith("tests.")}, path.name
+
+
+def test_the_task_configs_a_release_may_hold_are_the_registered_tasks() -> None:
+    from cvreeng_bench.schema import TASK_CONFIGS
+    from cvreeng_bench.scoring.tasks import REGISTRY
+
+    assert set(TASK_CONFIGS) == set(REGISTRY.names())

@@ -11,27 +11,39 @@ import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
 
 import cvreeng_bench
-from cvreeng_bench.bench import baselines, evaluate, leaks, metrics, tasks
+from cvreeng_bench.registry import Registry, RegistryError
 from cvreeng_bench.release import Release
+from cvreeng_bench.scoring import evaluate, leaks, metrics, tasks
+from cvreeng_bench.scoring.predictions import read_predictions
+from cvreeng_bench.systems import baselines
 from tests.conftest import cli
 
 # --- tasks --------------------------------------------------------------------------------------------
 
 def test_the_registry_refuses_a_duplicate_or_older_version() -> None:
-    registry = tasks.Registry()
+    registry: Registry[tasks.Task] = Registry("task")
     registry.register(tasks.Task("t", "stage", ("a",), "first", version=2))
-    with pytest.raises(tasks.TaskError, match="already registered"):
+    with pytest.raises(RegistryError, match="already registered"):
         registry.register(tasks.Task("t", "stage", ("a", "b"), "changed in place", version=2))
-    with pytest.raises(tasks.TaskError, match="older"):
+    with pytest.raises(RegistryError, match="older"):
         registry.register(tasks.Task("t", "stage", ("a",), "older", version=1))
     registry.register(tasks.Task("t", "stage", ("a", "b"), "changed", version=3))
     assert registry.get("t").version == 3 and registry.get("t@v2").description == "first"
 
 
+def test_the_registry_refuses_an_entry_changed_in_place() -> None:
+    registry: Registry[baselines.Baseline] = Registry("baseline")
+    mutable = baselines.Baseline("b", baselines.majority, description="first")
+    registry.register(mutable)
+    object.__setattr__(mutable, "description", "edited behind the registry's back")
+    with pytest.raises(RegistryError, match="changed after it was registered"):
+        registry.get("b")
+
+
 def test_there_is_a_screening_task_and_one_task_per_label_dimension() -> None:
     names = {t.name for t in tasks.REGISTRY.latest()}
     assert names >= {"screening", "stage", "defect_type", "impact", "root_cause", "manifestation", "reporter"}
-    with pytest.raises(tasks.TaskError, match="unknown task 'severity'"):
+    with pytest.raises(RegistryError, match="unknown task 'severity'"):
         tasks.get("severity")
 
 
@@ -66,11 +78,11 @@ def test_no_issue_is_on_both_sides_of_any_split(release: Path) -> None:
     assert early < late
 
 
-def test_regenerating_the_splits_gives_the_same_assignment(opened: Release) -> None:
-    shipped = opened.frame("splits")
-    again = tasks.splits_table(opened.frame("issues"), opened.frame("defects"))
+def test_regenerating_the_splits_gives_the_same_assignment(synthetic: Release) -> None:
+    shipped = synthetic.frame("splits")
+    again = tasks.splits_table(synthetic.frame("issues"), synthetic.frame("defects"))
     assert_frame_equal(again, shipped)
-    other_seed = tasks.splits_table(opened.frame("issues"), opened.frame("defects"), seed=7)
+    other_seed = tasks.splits_table(synthetic.frame("issues"), synthetic.frame("defects"), seed=7)
     with pytest.raises(AssertionError):
         assert_series_equal(other_seed["holdout"], shipped["holdout"])
 
@@ -148,16 +160,49 @@ def test_macro_f1_counts_a_predicted_label_absent_from_gold_but_not_an_unused_on
     assert stray.point["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)
 
 
-def test_the_paired_p_value_splits_ties_and_matches_a_known_answer() -> None:
-    n = 67
-    gold = [["a"]] * n
-    a = ["a"] * n
-    b = ["a"] * (n - 1) + ["b"]  # A is better on exactly one item: the difference is 0 when it is not drawn
-    result = metrics.paired_difference(gold, a, b, ["a", "b"], "accuracy", n_resamples=20_000, seed=1)
-    assert result["p_value"] == pytest.approx((1 - 1 / n) ** n, abs=0.02)  # P(the item is never drawn)
-    same = metrics.paired_difference(gold, a, a, ["a", "b"], "accuracy", n_resamples=200)
+def test_the_permutation_test_matches_exact_mcnemar_on_accuracy() -> None:
+    from math import comb
+
+    gold = [["a"]] * 60
+    a = ["a"] * 50 + ["b"] * 10
+    b = ["a"] * 42 + ["b"] * 18  # 8 discordant items, all in A's favour
+    result = metrics.permutation_test(gold, a, b, ["a", "b"], "accuracy", n_rounds=20_000, seed=1)
+    exact = min(1.0, 2 * sum(comb(8, k) for k in range(1)) / 2**8)  # two-sided exact binomial, 8 of 8
+    assert result["p_value"] == pytest.approx(exact, abs=0.004)
+    assert result["test"].startswith("paired approximate-randomization")
+    same = metrics.permutation_test(gold, a, a, ["a", "b"], "accuracy", n_rounds=200)
     assert same["p_value"] == 1.0 and same["difference"] == 0
-    assert metrics.two_sided_p(np.array([1.0] * 99 + [0.0])) == pytest.approx(0.01)
+
+
+def test_the_permutation_test_matches_brute_force_enumeration_of_every_swap() -> None:
+    import itertools
+
+    labels = ["a", "b", "c"]
+    gold = [["a"], ["b"], ["c"], ["a"], ["b"], ["c"], ["a", "b"], ["c"]]
+    a = ["a", "b", "c", "a", "c", "c", "b", "a"]
+    b = ["b", "b", "a", "a", "b", "a", "c", "c"]
+
+    def macro(pred: list[str]) -> float:
+        return metrics.score(gold, pred, labels, n_resamples=0).point["macro_f1"]
+
+    observed = macro(a) - macro(b)
+    reached = 0
+    for swaps in itertools.product((False, True), repeat=len(gold)):
+        left = [y if s else x for x, y, s in zip(a, b, swaps, strict=True)]
+        right = [x if s else y for x, y, s in zip(a, b, swaps, strict=True)]
+        reached += abs(macro(left) - macro(right)) >= abs(observed) - 1e-12
+    exact = reached / 2 ** len(gold)
+    result = metrics.permutation_test(gold, a, b, labels, "macro_f1", n_rounds=40_000, seed=3)
+    assert result["difference"] == pytest.approx(observed)
+    assert result["p_value"] == pytest.approx(exact, abs=0.01)
+
+
+def test_no_p_value_is_below_one_over_rounds_plus_one() -> None:
+    gold = [["a"]] * 200
+    result = metrics.permutation_test(gold, ["a"] * 200, ["b"] * 200, ["a", "b"], "macro_f1", n_rounds=99)
+    assert result["p_value"] == pytest.approx(1 / 100)
+    chance = metrics.chance_test(gold, ["a"] * 200, ["a", "b"], "macro_f1", n_rounds=99)
+    assert chance["p_value"] == 1.0, "a constant system never beats chance"
 
 
 # --- predictions files --------------------------------------------------------------------------------
@@ -173,22 +218,23 @@ def _write(path: Path, rows: list[dict]) -> Path:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
-def test_every_prediction_format_scores_the_same(tmp_path: Path, suffix: str, opened: Release) -> None:
+def test_every_prediction_format_scores_the_same(tmp_path: Path, suffix: str, synthetic: Release) -> None:
     task = tasks.get("manifestation")
     rows = [{"issue_id": i, "label": "Basic defects", "score": 0.5}
-            for i in tasks.items(task, opened, "holdout")["issue_id"]]
-    result = evaluate.evaluate(_write(tmp_path / f"p{suffix}", rows), task, opened, "holdout", n_resamples=50)
+            for i in tasks.items(task, synthetic, "holdout")["issue_id"]]
+    result = evaluate.evaluate_file(_write(tmp_path / f"p{suffix}", rows), task, synthetic, "holdout", n_resamples=50)
     assert result.n == len(rows) and result.scores["kappa"] == 0.0
-    assert result.predictions_sha256 == evaluate.sha256_of(tmp_path / f"p{suffix}")
+    reordered = _write(tmp_path / f"r{suffix}", rows[::-1])
+    assert result.predictions_sha256 == read_predictions(reordered).digest, "the digest ignores row order"
 
 
-def test_bad_predictions_are_refused_with_every_reason(tmp_path: Path, opened: Release) -> None:
+def test_bad_predictions_are_refused_with_every_reason(tmp_path: Path, synthetic: Release) -> None:
     task = tasks.get("stage")
-    ids = tasks.items(task, opened, "holdout")["issue_id"].to_list()
+    ids = tasks.items(task, synthetic, "holdout")["issue_id"].to_list()
     rows = [{"issue_id": ids[0], "label": "Deployment"}, {"issue_id": ids[1], "label": "Training"},
             {"issue_id": ids[1], "label": "Training"}, {"issue_id": "nobody/nothing#1", "label": "Training"}]
     with pytest.raises(evaluate.PredictionError) as caught:
-        evaluate.evaluate(_write(tmp_path / "p.csv", rows), task, opened, "holdout")
+        evaluate.evaluate_file(_write(tmp_path / "p.csv", rows), task, synthetic, "holdout")
     text = str(caught.value)
     assert "'Deployment'" in text and "allowed: Environment" in text
     assert f"predicted more than once: {ids[1]}" in text
@@ -196,76 +242,80 @@ def test_bad_predictions_are_refused_with_every_reason(tmp_path: Path, opened: R
     assert "have no prediction" in text and "--allow-missing" in text
 
 
-def test_allow_missing_scores_the_unpredicted_issues_as_wrong(tmp_path: Path, opened: Release) -> None:
+def test_allow_missing_scores_the_unpredicted_issues_as_wrong(tmp_path: Path, synthetic: Release) -> None:
     task = tasks.get("screening")
-    scored = tasks.items(task, opened, "holdout")
-    rows = [{"issue_id": i, "label": p} for i, p in zip(scored["issue_id"][:40], scored["primary"][:40], strict=True)]
-    result = evaluate.evaluate(_write(tmp_path / "p.csv", rows), task, opened, "holdout", allow_missing=True,
+    scored = tasks.items(task, synthetic, "holdout")
+    rows = [{"issue_id": i, "label": p} for i, p in zip(scored["issue_id"][:10], scored["primary"][:10], strict=True)]
+    result = evaluate.evaluate_file(_write(tmp_path / "p.csv", rows), task, synthetic, "holdout", allow_missing=True,
                                n_resamples=0)
-    assert result.n == scored.height and result.n_missing == scored.height - 40
-    assert result.scores["accuracy"] == pytest.approx(40 / scored.height)
+    assert result.n == scored.height and result.n_missing == scored.height - 10
+    assert result.scores["accuracy"] == pytest.approx(10 / scored.height)
 
 
-def test_evaluate_refusal_is_one_line_on_the_command_line(release: Path, tmp_path: Path) -> None:
+def test_evaluate_refusal_is_one_line_on_the_command_line(synthetic_release: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "p.csv", [{"issue_id": "x", "label": "y"}])
-    result = cli("evaluate", str(path), "--task", "stage", "--release", str(release))
+    result = cli("evaluate", str(path), "--task", "stage", "--release", str(synthetic_release))
     assert result.returncode == 2 and result.stderr.startswith("error: p.csv refused")
     assert "Traceback" not in result.stderr
 
 
 def test_compare_finds_no_difference_between_identical_files_and_one_between_good_and_bad(
-        tmp_path: Path, opened: Release) -> None:
+        tmp_path: Path, synthetic: Release) -> None:
     task = tasks.get("screening")
-    scored = tasks.items(task, opened, "holdout")
+    scored = tasks.items(task, synthetic, "holdout")
     pairs = scored.select("issue_id", "primary").rows()
     good = _write(tmp_path / "good.csv", [{"issue_id": i, "label": p} for i, p in pairs])
     bad = _write(tmp_path / "bad.csv", [{"issue_id": i, "label": "not reengineering"} for i in scored["issue_id"]])
-    same = evaluate.compare(good, good, task, opened, "holdout", metric="accuracy")
+    good, bad = read_predictions(good), read_predictions(bad)
+    same = evaluate.compare(good, good, task, synthetic, "holdout", metric="accuracy")
     assert same.difference == 0 and same.p_value == 1.0
-    diff = evaluate.compare(good, bad, task, opened, "holdout", metric="accuracy")
-    assert diff.difference > 0.5 and diff.p_value < 0.01 and diff.ci95[0] > 0
+    diff = evaluate.compare(good, bad, task, synthetic, "holdout", metric="accuracy", n_rounds=999)
+    assert diff.difference > 0.5 and diff.p_value == pytest.approx(1 / 1000) and "permutation" in diff.test
 
 
 # --- baselines ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["majority", "stratified", "metadata"])
-def test_baselines_are_reproducible_and_cover_the_test_side(name: str, opened: Release) -> None:
+def test_baselines_are_reproducible_and_cover_the_test_side(name: str, synthetic: Release) -> None:
     task = tasks.get("root_cause")
-    one = baselines.run(name, task, opened, "holdout")
-    assert_frame_equal(one, baselines.run(name, task, opened, "holdout"))
-    assert sorted(one["issue_id"]) == sorted(tasks.items(task, opened, "holdout")["issue_id"])
+    one = baselines.run(name, task, synthetic, "holdout")
+    assert_frame_equal(one, baselines.run(name, task, synthetic, "holdout"))
+    assert sorted(one["issue_id"]) == sorted(tasks.items(task, synthetic, "holdout")["issue_id"])
     assert set(one["label"]) <= set(task.labels)
 
 
-def test_fold_baselines_predict_every_issue_out_of_fold(opened: Release) -> None:
-    predictions = baselines.run("metadata", tasks.get("screening"), opened, "fold")
-    assert predictions.height == 427 and predictions["issue_id"].is_unique().all()
+def test_fold_baselines_predict_every_issue_out_of_fold(synthetic: Release) -> None:
+    predictions = baselines.run("metadata", tasks.get("screening"), synthetic, "fold")
+    assert predictions.height == synthetic.frame("issues").height and predictions["issue_id"].is_unique().all()
 
 
-def test_text_baselines_refuse_a_release_without_texts(opened: Release) -> None:
-    with pytest.raises(baselines.BaselineError, match="no issue texts"):
-        baselines.run("tfidf", tasks.get("stage"), opened, "holdout")
+def test_text_baselines_refuse_a_release_without_texts(synthetic: Release) -> None:
+    with pytest.raises(tasks.TaskError, match="no issue texts"):
+        baselines.run("tfidf", tasks.get("stage"), synthetic, "holdout")
 
 
-def test_a_baseline_that_reads_an_undeclared_column_fails(opened: Release, monkeypatch) -> None:
+def test_a_baseline_that_reads_an_undeclared_column_fails(synthetic: Release, monkeypatch) -> None:
     def peeks(task, train, labels, test, *, seed, memo):  # the annotators' same-code answer defines the reporter type
         return [row["same_code"] for row in test]
 
-    monkeypatch.setitem(baselines.BASELINES, "peek", baselines.Baseline("peek", peeks))
-    with pytest.raises(baselines.BaselineError, match="reads 'same_code', which task reporter@v2 does not declare"):
-        baselines.run("peek", tasks.get("reporter"), opened, "holdout")
+    registry: Registry[baselines.Baseline] = Registry("baseline")
+    registry.register(baselines.Baseline("peek", peeks))
+    monkeypatch.setattr(baselines, "BASELINES", registry)
+    with pytest.raises(baselines.BaselineError, match="reads 'same_code', which task reporter@v3 does not declare"):
+        baselines.run("peek", tasks.get("reporter"), synthetic, "holdout")
 
 
-def test_a_subset_of_issues_can_be_scored_on_its_own(release: Path, tmp_path: Path, opened: Release) -> None:
+def test_a_subset_of_issues_can_be_scored_on_its_own(synthetic_release: Path, tmp_path: Path,
+                                                     synthetic: Release) -> None:
     task = tasks.get("impact")
-    scored = tasks.items(task, opened, "holdout")
+    scored = tasks.items(task, synthetic, "holdout")
     path = _write(tmp_path / "p.csv", [{"issue_id": i, "label": "Crash"} for i in scored["issue_id"]])
     keep = tmp_path / "subset.txt"
     keep.write_text("\n".join(scored["issue_id"][:10]))
-    result = cli("evaluate", str(path), "--task", "impact", "--release", str(release), "--subset", str(keep),
+    result = cli("evaluate", str(path), "--task", "impact", "--release", str(synthetic_release), "--subset", str(keep),
                  "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["n"] == 10
     keep.write_text("nobody/nothing#1")
-    refused = cli("evaluate", str(path), "--task", "impact", "--release", str(release), "--subset", str(keep))
+    refused = cli("evaluate", str(path), "--task", "impact", "--release", str(synthetic_release), "--subset", str(keep))
     assert refused.returncode == 2 and "nobody/nothing#1" in refused.stderr

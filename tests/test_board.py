@@ -11,20 +11,23 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cvreeng_bench import taxonomy
+from cvreeng_bench import shipped, taxonomy
 from cvreeng_bench.api import open_release
-from cvreeng_bench.bench import board_view, ceiling, leaderboard, shipped, tasks
-from cvreeng_bench.bench.evaluate import PredictionError, evaluate
+from cvreeng_bench.board import leaderboard
+from cvreeng_bench.board import view as board_view
 from cvreeng_bench.release import Release
+from cvreeng_bench.scoring import agreement as ceiling
+from cvreeng_bench.scoring import tasks
+from cvreeng_bench.scoring.evaluate import PredictionError
+from cvreeng_bench.scoring.evaluate import evaluate_file as evaluate
 from tests.conftest import cli
 
 
 @pytest.fixture(scope="module")
-def fresh_board(opened: Release, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped board as `leaderboard regenerate` writes it for this release (current even after an
-    erratum bumped the dataset version and left the shipped file to be regenerated)."""
+def fresh_board(synthetic: Release, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The board as `leaderboard regenerate` writes it for the synthetic release (its own submissions/)."""
     board = tmp_path_factory.mktemp("board") / "leaderboard.jsonl"
-    shipped.regenerate(opened, board)
+    shipped.regenerate(synthetic, board)
     return board
 
 
@@ -39,7 +42,7 @@ def _write(path: Path, rows: list[dict]) -> Path:
 def _informative(task: tasks.Task, opened: Release, right: float, seed: int = 0) -> list[dict]:
     """Predictions that are right on about ``right`` of the issues and a random label elsewhere."""
     rng = np.random.default_rng(seed)
-    scored = tasks.items(task, opened, "holdout")
+    scored = tasks.items(task, opened)
     return [{"issue_id": i, "label": p if rng.random() < right else task.labels[rng.integers(len(task.labels))]}
             for i, p in zip(scored["issue_id"], scored["primary"], strict=True)]
 
@@ -52,11 +55,11 @@ def test_tasks_json_lists_labels_inputs_tracks_and_no_annotator_made_input() -> 
     listed = {t["name"]: t for t in json.loads(result.stdout)}
     assert set(listed) >= {"screening", *taxonomy.CLASSIFIED}
     for name, task in listed.items():
-        assert task["version"] == 2 and task["main_score"] and task["population"]
+        assert task["version"] == 3 and task["split"] == "fold" and task["main_score"] and task["population"]
         assert set(task) >= {"labels", "merged", "inputs", "tracks", "main_score", "population"}
         assert not set(task["inputs"]) & tasks.ANNOTATOR_MADE, name
         assert {"same_code", "same_data", "project_type", "framework"}.isdisjoint(task["inputs"]), name
-    assert "github_labels" not in listed["screening"]["inputs"]
+    assert all("github_labels" not in task["inputs"] for task in listed.values()), "labels added after filing"
     assert listed["defect_type"]["labels"][-1] == tasks.RARE
     assert listed["stage"]["tracks"]["triage"] == ["title", "body"]
     assert listed["stage"]["tracks"]["full-thread"] == ["title", "body", "comments"]
@@ -76,32 +79,32 @@ def test_the_declared_merges_are_exactly_the_labels_with_fewer_than_five_issues(
 
 
 def test_every_label_for_every_issue_is_refused_by_evaluate_and_by_leaderboard_add(
-        release: Path, opened: Release, tmp_path: Path) -> None:
+        synthetic_release: Path, synthetic: Release, tmp_path: Path) -> None:
     task = tasks.get("stage")
-    ids = tasks.items(task, opened, "holdout")["issue_id"].to_list()
+    ids = tasks.items(task, synthetic)["issue_id"].to_list()
     every = _write(tmp_path / "every.csv", [{"issue_id": i, "label": ";".join(task.labels)} for i in ids])
     with pytest.raises(PredictionError, match="exactly one label per issue"):
-        evaluate(every, task, opened)
+        evaluate(every, task, synthetic)
     sets = _write(tmp_path / "sets.jsonl", [{"issue_id": i, "labels": list(task.labels)} for i in ids])
     with pytest.raises(PredictionError, match="exactly one label per issue"):
-        evaluate(sets, task, opened)
+        evaluate(sets, task, synthetic)
     board = tmp_path / "board.jsonl"
     added = cli("leaderboard", "add", str(every), "--task", "stage", "--name", "everything", "--board", str(board),
-                "--release", str(release))
+                "--release", str(synthetic_release))
     assert added.returncode == 2 and "exactly one label per issue" in added.stderr
     assert not board.exists() and not (tmp_path / "submissions").exists(), "nothing written"
 
 
-def test_no_trivial_submission_beats_an_informative_one(opened: Release, tmp_path: Path) -> None:
+def test_no_trivial_submission_beats_an_informative_one(synthetic: Release, tmp_path: Path) -> None:
     for name in ("stage", "root_cause", "screening"):
         task = tasks.get(name)
-        ids = tasks.items(task, opened, "holdout")["issue_id"].to_list()
-        good = evaluate(_write(tmp_path / f"{name}-good.csv", _informative(task, opened, 0.6)), task, opened)
+        ids = tasks.items(task, synthetic)["issue_id"].to_list()
+        good = evaluate(_write(tmp_path / f"{name}-good.csv", _informative(task, synthetic, 0.6)), task, synthetic)
         rng = np.random.default_rng(1)
         trivial = [[{"issue_id": i, "label": label} for i in ids] for label in task.labels]
         trivial.append([{"issue_id": i, "label": task.labels[rng.integers(len(task.labels))]} for i in ids])
         for n, rows in enumerate(trivial):
-            other = evaluate(_write(tmp_path / f"{name}-{n}.csv", rows), task, opened)
+            other = evaluate(_write(tmp_path / f"{name}-{n}.csv", rows), task, synthetic)
             assert other.score < good.score, (name, rows[0]["label"], other.score, good.score)
 
 
@@ -123,129 +126,214 @@ def test_workbook_items_are_linked_to_issues_without_guessing(opened: Release) -
 def test_the_ceiling_scores_raters_against_gold_on_linked_items_in_the_task_label_space(opened: Release) -> None:
     result = ceiling.ceiling(opened, n_resamples=50)
     rows = {(r["task"], r["phase"]): r for r in result["per_task"]}
-    final = rows[("manifestation@v2", "final")]
+    final = rows[("manifestation@v3", "final")]
     assert final["n"] >= 110 and final["gold_follows_rater_2"] == 1.0, "the released gold follows rater 2"
     assert final["rater_1_vs_gold"]["scores"]["accuracy"] < 1.0
-    stage = rows[("stage@v2", "final")]
+    stage = rows[("stage@v3", "final")]
     assert "never uses 'Environment'" in stage["instrument_flag"]
     assert stage["rater_1_vs_gold"]["outside_label_space"] >= 0
     assert [r["paper_kappa"] for r in result["pooled"]] == [0.46, 0.79, 0.70]
     assert result["pooled_note"].startswith("no single pooling rule")
 
 
-def test_the_ceiling_on_test_items_is_a_reference_line_on_the_board(opened: Release, fresh_board: Path) -> None:
-    found = ceiling.task_ceiling(opened, tasks.get("impact"), "final", split="holdout", n_resamples=0)
-    test_ids = set(tasks.items(tasks.get("impact"), opened, "holdout")["issue_id"])
-    assert 0 < found["n"] <= len(test_ids)
-    board = leaderboard.read(fresh_board)
-    humans = [r for r in board if r["kind"] == "human" and r["task"] == "impact"]
-    assert len(humans) == 1 and humans[0]["n"] == found["n"]
-    text = board_view.show(board, opened, fresh_board, "impact")
-    assert "ref" in text and "human ceiling" in text
+def test_the_agreement_reference_covers_every_linked_item_not_just_a_test_side(opened: Release) -> None:
+    found = ceiling.task_ceiling(opened, tasks.get("impact"), "final", n_resamples=0)
+    assert found["n"] >= 100, "all linked final-phase items, not the 22-24 of a test side"
+    assert shipped._agreement(tasks.get("impact"), opened, "2026-01-01", 0).kind == "agreement"
 
 
-# --- the board ------------------------------------------------------------------------------------------------
+# --- the board, on the synthetic release: adversaries ------------------------------------------------------------
 
-def test_the_shipped_board_reproduces_from_the_baselines_and_ceiling(opened: Release, fresh_board: Path) -> None:
-    board = leaderboard.read(leaderboard.SHIPPED)
-    assert opened.frame("leaderboard").height == len(board)
-    if any(r["dataset_version"] != opened.dataset_version for r in board):  # an erratum since the last regenerate
-        assert leaderboard.ranked(board, opened, leaderboard.SHIPPED) == [], "stale numbers are never ranked"
-        return
-    again = leaderboard.read(fresh_board)
-    key = ("name", "task", "task_version", "split", "kind", "score", "score_sd", "predictions_sha256", "n")
-    assert [tuple(r[k] for k in key) for r in again] == [tuple(r[k] for k in key) for r in board]
-    for row in board:
-        if row["kind"] == "baseline":
-            assert leaderboard.stored(leaderboard.SHIPPED, row) is not None, "a ranked entry's predictions ship"
-        assert row["kind"] != "trivial" or row["name"] != "baseline: stratified" or row["seeds"] == shipped.SEEDS
+def _copy_board(fresh_board: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    shutil.copytree(fresh_board.parent / "submissions", tmp_path / "submissions")
+    board = tmp_path / "leaderboard.jsonl"
+    board.write_bytes(fresh_board.read_bytes())
+    return board
 
 
-def test_add_scores_the_predictions_itself_and_an_edited_result_is_refused(
-        release: Path, opened: Release, tmp_path: Path) -> None:
-    task = tasks.get("impact")
-    preds = _write(tmp_path / "p.csv", _informative(task, opened, 0.7))
-    out = tmp_path / "result.json"
-    assert cli("evaluate", str(preds), "--task", "impact", "--release", str(release), "--out", str(out)).returncode == 0
-    edited = json.loads(out.read_text())
-    edited["scores"]["macro_f1"] = 0.99
-    (tmp_path / "edited.json").write_text(json.dumps(edited))
-    board = tmp_path / "board" / "board.jsonl"
-    refused = cli("leaderboard", "add", str(tmp_path / "edited.json"), "--predictions", str(preds), "--name", "x",
-                  "--board", str(board), "--release", str(release))
-    assert refused.returncode == 2 and "does not match its predictions" in refused.stderr
-    assert not board.exists()
-    without = cli("leaderboard", "add", str(out), "--name", "x", "--board", str(board), "--release", str(release))
-    assert without.returncode == 2 and "--predictions" in without.stderr
-    added = cli("leaderboard", "add", str(out), "--predictions", str(preds), "--name", "mine", "--url",
-                "https://example.org", "--model-cutoff", "2024-06-01", "--board", str(board), "--release", str(release))
-    assert added.returncode == 0, added.stderr
-    assert "contamination risk" in added.stdout and "2023-08-25" in added.stdout
-    row = next(r for r in leaderboard.read(board) if r["name"] == "mine")
-    assert row["score"] == pytest.approx(json.loads(out.read_text())["scores"]["macro_f1"])
-    assert (board.parent / "submissions" / f"{row['predictions_sha256']}.csv").read_bytes() == preds.read_bytes()
-    early = cli("leaderboard", "add", str(preds), "--task", "impact", "--name", "old model", "--model-cutoff",
-                "2021-01-01", "--board", str(board), "--release", str(release))
-    assert early.returncode == 0 and "contamination" not in early.stdout
+def _status(rows: list, name: str, task: str) -> leaderboard.Ranked:
+    return next(r for r in rows if r.entry.name == name and r.entry.task == task)
 
 
-def test_names_and_urls_cannot_inject_markup(release: Path, opened: Release, tmp_path: Path) -> None:
+def test_the_regenerated_board_ranks_its_baselines_reproduced_and_references_apart(
+        synthetic: Release, fresh_board: Path) -> None:
+    rows = ranked_rows(fresh_board, synthetic)
+    assert {r.verification for r in rows if r.entry.predictions_sha256} == {"reproduced"}, "re-run to the same digest"
+    kinds = {r.entry.kind: r.status for r in rows}
+    assert kinds["trivial"] == "reference" and kinds["agreement"] == "reference"
+    stratified = [r.entry for r in rows if r.entry.name == "baseline: stratified"]
+    assert all(e.score == e.macro_f1 and e.seeds == 20 for e in stratified), "one number for the mean everywhere"
+    assert all(isinstance(r.rank, int) or r.rank is None for r in rows)
+
+
+def ranked_rows(board: Path, release: Release) -> list:
+    from cvreeng_bench import api
+
+    return api.leaderboard(board, release)
+
+
+def test_a_constant_system_is_never_ranked(synthetic: Release, synthetic_release: Path, fresh_board: Path,
+                                            tmp_path: Path) -> None:
+    board = _copy_board(fresh_board, tmp_path)
     task = tasks.get("stage")
-    preds = _write(tmp_path / "p.csv", _informative(task, opened, 0.5))
+    ids = tasks.items(task, synthetic)["issue_id"].to_list()
+    path = _write(tmp_path / "constant.csv", [{"issue_id": i, "label": task.labels[1]} for i in ids])
+    added = cli("leaderboard", "add", str(path), "--task", "stage", "--name", "constant", "--board", str(board),
+                "--release", str(synthetic_release))
+    assert added.returncode == 0, added.stderr
+    row = _status(ranked_rows(board, synthetic), "constant", "stage")
+    assert row.status == "below chance" and row.rank is None and row.p_vs_chance == 1.0
+
+
+def test_a_gold_copy_is_self_reported_and_the_same_predictions_under_another_name_are_refused(
+        synthetic: Release, synthetic_release: Path, fresh_board: Path, tmp_path: Path) -> None:
+    board = _copy_board(fresh_board, tmp_path)
+    scored = tasks.items(tasks.get("impact"), synthetic)
+    rows = [{"issue_id": i, "label": p} for i, p in zip(scored["issue_id"], scored["primary"], strict=True)]
+    gold = _write(tmp_path / "gold.csv", rows)
+    added = cli("leaderboard", "add", str(gold), "--task", "impact", "--track", "triage", "--name", "GPT-X zero-shot",
+                "--board", str(board), "--release", str(synthetic_release))
+    assert added.returncode == 0, added.stderr
+    row = _status(ranked_rows(board, synthetic), "GPT-X zero-shot", "impact")
+    assert row.verification == "self-reported" and "self-declared" in board_view.cells(row)[-1]
+    shuffled = _write(tmp_path / "again.jsonl", rows[::-1])
+    again = cli("leaderboard", "add", str(shuffled), "--task", "impact", "--name", "another name", "--board",
+                str(board), "--release", str(synthetic_release))
+    assert again.returncode == 2 and "already on the board as 'GPT-X zero-shot'" in again.stderr
+    shown = cli("leaderboard", "show", "--board", str(board), "--task", "impact", "--release", str(synthetic_release))
+    assert "test gold is public" in shown.stdout
+    verified = cli("leaderboard", "show", "--board", str(board), "--verified-only", "--format", "json", "--release",
+                   str(synthetic_release))
+    assert "GPT-X" not in verified.stdout
+
+
+def test_a_hand_edited_score_or_digest_is_never_ranked(synthetic: Release, fresh_board: Path, tmp_path: Path) -> None:
+    board = _copy_board(fresh_board, tmp_path)
+    lines = [json.loads(line) for line in board.read_text().splitlines()]
+    target = next(i for i, r in enumerate(lines) if r["name"] == "baseline: metadata" and r["task"] == "stage")
+    lines[target]["score"] = 0.95
+    other = next(i for i, r in enumerate(lines) if r["name"] == "baseline: metadata" and r["task"] == "impact")
+    lines[other]["predictions_sha256"] = "0" * 64
+    board.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    rows = ranked_rows(board, synthetic)
+    edited = _status(rows, "baseline: metadata", "stage")
+    assert edited.status == "unverified" and edited.rank is None and "differ from the re-score" in edited.reason
+    zeroed = _status(rows, "baseline: metadata", "impact")
+    assert zeroed.status == "unverified" and "missing or changed" in zeroed.reason
+
+
+def test_eight_concurrent_adds_keep_all_eight(synthetic: Release, synthetic_release: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    task = tasks.get("manifestation")
+    board = tmp_path / "board.jsonl"
+    processes = []
+    for n in range(8):
+        path = _write(tmp_path / f"s{n}.csv", _informative(task, synthetic, 0.5, seed=n))
+        code = ("import sys; from cvreeng_bench.cli import main; sys.exit(main(sys.argv[1:]))")
+        processes.append(subprocess.Popen([sys.executable, "-c", code, "leaderboard", "add", str(path), "--task",
+                                           "manifestation", "--name", f"system {n}", "--board", str(board),
+                                           "--release", str(synthetic_release), "-q"],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()
+    names = {json.loads(line)["name"] for line in board.read_text().splitlines()}
+    assert {f"system {n}" for n in range(8)} <= names
+
+
+def test_a_malformed_line_is_named_and_a_board_with_one_is_never_rewritten(
+        synthetic_release: Path, fresh_board: Path, tmp_path: Path) -> None:
+    board = _copy_board(fresh_board, tmp_path)
+    good = board.read_text().splitlines()
+    board.write_text("\n".join([good[0], "[1, 2]", '{"name": "x", "score": "high"}', "not json", *good[1:]]) + "\n")
+    shown = cli("leaderboard", "show", "--board", str(board), "--format", "json", "--release", str(synthetic_release))
+    assert shown.returncode == 0, shown.stderr
+    assert all(f"line {n}" in shown.stderr for n in (2, 3, 4))
+    before = board.read_bytes()
+    preds = _write(tmp_path / "p.csv", [{"issue_id": i, "label": "Training"} for i in
+                                        tasks.items(tasks.get("stage"), open_release(synthetic_release))["issue_id"]])
+    refused = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "x", "--board", str(board),
+                  "--release", str(synthetic_release))
+    assert refused.returncode == 2 and "cannot be read" in refused.stderr and "line 2" in refused.stderr
+    assert board.read_bytes() == before
+    missing = cli("leaderboard", "show", "--board", str(tmp_path / "nope.jsonl"), "--release", str(synthetic_release))
+    assert missing.returncode == 2 and "no board at" in missing.stderr
+    csv = _write(tmp_path / "notaboard.csv", [{"a": 1}])
+    wrong = cli("leaderboard", "show", "--board", str(csv), "--release", str(synthetic_release))
+    assert wrong.returncode == 2 and "is not a board" in wrong.stderr
+    nested = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "y", "--board",
+                 str(tmp_path / "new" / "dir" / "b.jsonl"), "--release", str(synthetic_release))
+    assert nested.returncode == 2 and not (tmp_path / "new").exists(), "folders are never created silently"
+
+
+def test_names_and_urls_cannot_inject_markup(synthetic: Release, synthetic_release: Path, tmp_path: Path) -> None:
+    task = tasks.get("stage")
+    preds = _write(tmp_path / "p.csv", _informative(task, synthetic, 0.5))
     board = tmp_path / "board.jsonl"
     bad_url = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "x", "--url", "javascript:alert(1)",
-                  "--board", str(board), "--release", str(release))
+                  "--board", str(board), "--release", str(synthetic_release))
     assert bad_url.returncode == 2 and "http(s)" in bad_url.stderr and not board.exists()
     piped = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "a | b\n| forged |", "--board",
-                str(board), "--release", str(release))
+                str(board), "--release", str(synthetic_release))
     assert piped.returncode == 2 and not board.exists()
+    escape = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "red \x1b[31m", "--board",
+                 str(board), "--release", str(synthetic_release))
+    assert escape.returncode == 2 and not board.exists()
     name = "<img src=x onerror=alert(1)><script>alert(2)</script>"
     added = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", name, "--board", str(board),
-                "--release", str(release))
+                "--release", str(synthetic_release))
     assert added.returncode == 0, added.stderr
     rendered = cli("leaderboard", "render", "--board", str(board), "--out", str(tmp_path / "site"), "--release",
-                   str(release))
+                   str(synthetic_release))
     assert rendered.returncode == 0, rendered.stderr
     page = (tmp_path / "site" / "leaderboard.html").read_text()
     assert "<script>alert" not in page and "<img src=x" not in page
-    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page and "How to submit" in page
+    markdown = (tmp_path / "site" / "leaderboard.md").read_text()
+    assert "<script>" not in markdown and "<img" not in markdown
 
 
-def test_show_refuses_an_unknown_task_and_skips_a_malformed_line_with_its_number(
-        release: Path, tmp_path: Path, fresh_board: Path) -> None:
-    import shutil
-
-    assert cli("leaderboard", "show", "--task", "nosuch", "--release", str(release)).returncode == 2
+def test_add_scores_the_predictions_itself_and_an_edited_result_is_refused(
+        synthetic: Release, synthetic_release: Path, tmp_path: Path) -> None:
+    task = tasks.get("impact")
+    preds = _write(tmp_path / "p.csv", _informative(task, synthetic, 0.7))
+    out = tmp_path / "result.json"
+    release = str(synthetic_release)
+    assert cli("evaluate", str(preds), "--task", "impact", "--release", release, "--out", str(out)).returncode == 0
+    edited = json.loads(out.read_text())
+    edited["scores"]["macro_f1"] = 0.99
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
     board = tmp_path / "board.jsonl"
-    shutil.copytree(fresh_board.parent / "submissions", tmp_path / "submissions")
-    good = fresh_board.read_text().splitlines()
-    board.write_text("\n".join([good[0], "[1, 2]", '{"name": "x", "score": "high"}', "not json", *good[1:]]) + "\n")
-    shown = cli("leaderboard", "show", "--board", str(board), "--format", "json", "--release", str(release))
-    assert shown.returncode == 0, shown.stderr
-    assert all(f"line {n}" in shown.stderr for n in (2, 3, 4))
-    assert len(json.loads(shown.stdout)["current"]) == len(good)
-    markdown = cli("leaderboard", "show", "--format", "markdown", "--board", str(fresh_board), "--release",
-                   str(release))
-    before = board.read_bytes()
-    preds = _write(tmp_path / "p.csv", _informative(tasks.get("stage"), open_release(release), 0.5))
-    refused = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "x", "--board", str(board),
-                  "--release", str(release))
-    assert refused.returncode == 2 and "cannot be read" in refused.stderr and "line 2" in refused.stderr
-    assert board.read_bytes() == before, "a board with unreadable lines is never rewritten"
-    assert markdown.stdout.count("| rank |") == len(tasks.REGISTRY.latest())
+    refused = cli("leaderboard", "add", str(tmp_path / "edited.json"), "--predictions", str(preds), "--name", "x",
+                  "--board", str(board), "--release", release)
+    assert refused.returncode == 2 and "does not match its predictions" in refused.stderr
+    assert not board.exists()
+    without = cli("leaderboard", "add", str(out), "--name", "x", "--board", str(board), "--release", release)
+    assert without.returncode == 2 and "--predictions" in without.stderr
+    added = cli("leaderboard", "add", str(out), "--predictions", str(preds), "--name", "mine", "--url",
+                "https://example.org", "--model-cutoff", "2023-01-01", "--board", str(board), "--release", release)
+    assert added.returncode == 0, added.stderr
+    assert "contamination risk" in added.stdout and "2022-03-04" in added.stdout
+    early = _write(tmp_path / "early.csv", _informative(task, synthetic, 0.6, seed=9))
+    old = cli("leaderboard", "add", str(early), "--task", "impact", "--name", "old model", "--model-cutoff",
+              "2021-06-01", "--board", str(board), "--release", release)
+    assert old.returncode == 0 and "contamination" not in old.stdout
 
 
-def test_systems_the_bootstrap_cannot_separate_share_a_rank(opened: Release, tmp_path: Path) -> None:
+def test_systems_the_permutation_test_cannot_separate_share_a_dense_rank(synthetic: Release, tmp_path: Path) -> None:
     task = tasks.get("manifestation")
     board = tmp_path / "board.jsonl"
-    rows = _informative(task, opened, 0.6, seed=3)
+    rows = _informative(task, synthetic, 0.7, seed=3)
     twin = [dict(r) for r in rows]
     twin[0]["label"] = next(label for label in task.labels if label != rows[0]["label"])
-    strong = _informative(task, opened, 0.95, seed=4)
+    strong = _informative(task, synthetic, 1.0, seed=4)
     for name, data in (("first", rows), ("twin", twin), ("strong", strong)):
-        path = _write(tmp_path / f"{name}.csv", data)
-        leaderboard.add(board, path, evaluate(path, task, opened), name=name)
-    ranks = {r["name"]: r["rank"] for r in leaderboard.ranked(leaderboard.read(board), opened, board)
-             if r["task"] == "manifestation" and r["kind"] == "submission"}
-    assert ranks["strong"] == "1"
-    assert ranks["first"] == ranks["twin"] != "1"
+        leaderboard.submit(board, _write(tmp_path / f"{name}.csv", data), synthetic, task="manifestation", name=name)
+    ranks = {r.entry.name: r.rank for r in ranked_rows(board, synthetic)
+             if r.entry.task == "manifestation" and r.entry.kind == "submission"}
+    assert ranks["strong"] == 1
+    assert ranks["first"] == ranks["twin"] == 2, "dense ranks: no number is skipped"

@@ -229,10 +229,12 @@ def test_out_on_a_file_or_under_a_read_only_folder_is_refused_cleanly(tiny_upstr
 def test_stale_staging_folders_are_cleaned_and_a_concurrent_build_is_told(tiny_upstream, tmp_path: Path) -> None:
     import fcntl
 
-    (tmp_path / ".out.abc123").mkdir()  # what a killed build leaves
-    (tmp_path / ".out.abc123" / "half.parquet").write_text("x")
+    (tmp_path / ".out.cvreeng-build-abc123").mkdir()  # what a killed build leaves
+    (tmp_path / ".out.cvreeng-build-abc123" / "half.parquet").write_text("x")
+    (tmp_path / ".out.backup").mkdir()  # a user's own folder that merely looks like a staging name
     build(tiny_upstream(), tmp_path / "out")
-    assert not (tmp_path / ".out.abc123").exists()
+    assert not (tmp_path / ".out.cvreeng-build-abc123").exists()
+    assert (tmp_path / ".out.backup").is_dir(), "a name the build did not make is never touched"
     with (tmp_path / ".out.lock").open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(rel.BuildError, match="another build is writing this release"):

@@ -79,7 +79,7 @@ def test_build_then_validate_from_the_command_line(tmp_path: Path, mirror: Path)
 
 def test_a_wrong_upstream_folder_is_refused_cleanly(tmp_path: Path) -> None:
     result = cli("build", "--upstream", str(tmp_path), "--out", str(tmp_path / "x"))
-    assert result.returncode == 2 and "no upstream mirror there" in result.stderr
+    assert result.returncode == 2 and "no mirror of" in result.stderr
     assert not (tmp_path / "x").exists()
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from cvreeng_bench import sources
 from cvreeng_bench.api import open_release
-from cvreeng_bench.bench import tasks
-from cvreeng_bench.bench.task_data import describe
 from cvreeng_bench.build import build
+from cvreeng_bench.scoring import tasks
+from cvreeng_bench.scoring.task_data import describe
 
 
 def _first_impact(load_dataset, folder: Path, cache: Path) -> str:
@@ -52,9 +52,10 @@ def test_every_task_config_loads_with_class_labels_and_declared_inputs_only(rele
         assert test.features["labels"].feature.names == list(task.labels)
         assert set(test.column_names) == {"issue_id", *task.inputs, "label", "labels", "label_text", "fold"}
         info = describe(task, opened)
-        assert test.num_rows == info["split_sizes"][task.split]["test"] == len(info["to_predict"]), task.name
-        assert train.num_rows == info["split_sizes"][task.split]["train"]
-        assert sorted(test["issue_id"]) == sorted(info["to_predict"])
+        assert test.num_rows == info["split_sizes"]["holdout"]["test"], task.name
+        assert train.num_rows == info["split_sizes"]["holdout"]["train"]
+        assert sorted(test["issue_id"]) == sorted(tasks.items(task, opened, "holdout")["issue_id"])
+        assert len(info["to_predict"]) == tasks.items(task, opened, "all").height, "out-of-fold: every issue"
         gold = dict(zip(tasks.items(task, opened, "all")["issue_id"], tasks.items(task, opened, "all")["gold"],
                         strict=True))
         for row in test.select(range(5)):

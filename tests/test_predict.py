@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from cvreeng_bench.api import open_release
-from cvreeng_bench.bench import answers, tasks
-from cvreeng_bench.bench.llm import RunnerError
-from cvreeng_bench.bench.predict import predict, sidecar_path
-from cvreeng_bench.bench.tasks import get
+from cvreeng_bench.scoring import tasks
+from cvreeng_bench.scoring.runs import path_for as sidecar_path
+from cvreeng_bench.scoring.tasks import get
+from cvreeng_bench.systems import answers
+from cvreeng_bench.systems.chat import RunnerError
+from cvreeng_bench.systems.predict import predict
 from cvreeng_bench.testing.openai_server import Model, serve
 from tests.conftest import cli
 
@@ -43,6 +45,7 @@ def texts(text_release: Path):
 
 
 def run(model: Model, task: str, opened, out: Path, **options):
+    options.setdefault("split", "holdout")
     with serve(model) as url:
         return predict(get(task), opened, model="gpt-test", api_url=url, out=out, progress=False, **options)
 
@@ -59,12 +62,12 @@ def test_every_test_issue_gets_a_prediction_or_an_explicit_abstention(texts, tmp
         garbage = sum(map(ord, row["issue_id"])) % 6 == 5
         assert row["abstained"] is garbage and row["label"] == ("" if garbage else gold[row["issue_id"]])
         assert len(row["raw"]) == (2 if garbage else 1), "an unreadable answer is asked again once"
-    assert info["abstentions"] == sum(r["abstained"] for r in rows) > 0
-    assert info["requests"] == len(rows) + info["abstentions"]
+    assert info.abstentions == sum(r["abstained"] for r in rows) > 0
+    assert info.requests == len(rows) + info.abstentions
     result = cli("evaluate", str(tmp_path / "p.jsonl"), "--task", "root_cause", "--release", str(texts.folder),
-                 "--track", "triage", "--format", "json")
+                 "--track", "triage", "--format", "json", "--split", "holdout")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["n_abstained"] == info["abstentions"]
+    assert json.loads(result.stdout)["n_abstained"] == info.abstentions
 
 
 def test_answer_shapes_and_aliases_parse_to_the_right_label() -> None:
@@ -105,7 +108,7 @@ def test_a_rerun_with_the_same_settings_makes_no_request(texts, tmp_path: Path) 
     first = run(Model(), "manifestation", texts, tmp_path / "a.jsonl", cache=tmp_path / "cache")
     again = Model()
     second = run(again, "manifestation", texts, tmp_path / "b.jsonl", cache=tmp_path / "cache")
-    assert first["requests"] > 0 and again.completions() == 0 and second["requests"] == 0
+    assert first.requests > 0 and again.completions() == 0 and second.requests == 0
     assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
 
 
@@ -125,8 +128,8 @@ def test_429_500_a_refused_response_format_and_a_timeout_are_survived(texts, tmp
     info = run(model, "reporter", texts, tmp_path / "p.jsonl", timeout=1.0)
     rows = (tmp_path / "p.jsonl").read_text().splitlines()
     assert len(rows) == tasks.items(get("reporter"), texts, "holdout").height
-    assert info["structured_output"] is False and "response_format" not in model.requests[-1]
-    assert info["server_model_ids"] == ["fake-model-2024-06-01"] and info["tokens"]["total_tokens"] > 0
+    assert info.structured_output is False and "response_format" not in model.requests[-1]
+    assert info.server_model_ids == ("fake-model-2024-06-01",) and info.tokens["total_tokens"] > 0
     sidecar = json.loads(sidecar_path(tmp_path / "p.jsonl").read_text())
     assert sidecar["prompt"] == "zero-shot@v1" and sidecar["cache_key_scheme"] and sidecar["parameters"]
 
@@ -136,7 +139,7 @@ def test_the_cost_guard_stops_the_run_and_a_rerun_resumes_from_the_cache(texts, 
         run(Model(), "impact", texts, tmp_path / "p.jsonl", cache=tmp_path / "c", max_requests=5, concurrency=1)
     resumed = Model()
     info = run(resumed, "impact", texts, tmp_path / "p.jsonl", cache=tmp_path / "c")
-    assert info["cached_answers"] == 5 and resumed.completions() == info["issues"] - 5
+    assert info.cached_answers == 5 and resumed.completions() == info.issues - 5
 
 
 def test_a_release_without_texts_says_how_to_get_them(release: Path, tmp_path: Path) -> None:
@@ -157,3 +160,32 @@ def test_leaderboard_add_takes_the_run_record(texts, tmp_path: Path) -> None:
     assert row["contamination_risk"] is True and "gpt-test" in row["notes"]
     shown = cli("prompts", "show", "zero-shot", "--task", "impact", "--release", str(texts.folder))
     assert shown.returncode == 0 and "## system" in shown.stdout and "Labels (choose exactly one)" in shown.stdout
+
+
+# Every registered prompt's content hash: a wording change without a new version fails here.
+PROMPT_HASHES = {
+    "zero-shot@v1": "5b469cefd8538e9f1689b94854d00196499d932233fabbc7aa02b28b0807f276",
+    "few-shot@v1": "737d3fb75c9ce6584a4eb49d4fbf0dbfb6861b781226b7d4b2263fca5d48b11f",
+}
+
+
+def test_every_registered_prompt_keeps_its_content_hash() -> None:
+    from cvreeng_bench.systems.prompts import PROMPTS
+
+    registered = {f"{name}@v{v}": p.sha256 for name in PROMPTS.names() for v, p in PROMPTS._entries[name].items()}
+    assert registered == PROMPT_HASHES
+
+
+def test_two_labels_in_any_form_are_an_abstention() -> None:
+    task = get("reporter")
+    assert answers.parse('{"label": "Re-user"} {"label": "Adaptor"}', task) is None
+    assert answers.parse('{"label": "Re-user"} but it could also be Adaptor', task) is None
+    assert answers.parse('The answer: {"label": "Re-user"}', task) == "Re-user"
+
+
+def test_a_key_in_the_api_url_is_refused_and_an_echoed_key_is_redacted() -> None:
+    from cvreeng_bench.systems.chat import ChatClient, redact
+
+    with pytest.raises(RunnerError, match="must not carry credentials"):
+        ChatClient("http://user:sk-secretsecret@127.0.0.1:1/v1", None)
+    assert redact("the key sk-secretsecret is wrong", "sk-secretsecret") == "the key <redacted> is wrong"

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import CvreengError
+from ..text import printable
 from . import bench, data
+
+MESSAGE = 50_000  # characters of an error message shown (every problem is listed, each echoed value cut)
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -54,9 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except CvreengError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error, MESSAGE, keep_newlines=True)}", file=sys.stderr)
         return 2
     except OSError as error:  # a path that is a file, a missing folder, no permission: the user's to fix
         where = f"{error.filename}: " if error.filename else ""
-        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        print(f"error: {printable(where, 300)}{printable(error.strerror or error)}", file=sys.stderr)
         return 2

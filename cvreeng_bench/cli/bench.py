@@ -1,4 +1,4 @@
-"""Benchmark commands: tasks, evaluate, compare, baseline, ceiling, leaderboard."""
+"""Benchmark commands: tasks, predict, prompts, template, evaluate, compare, baseline, agreement, leaderboard."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..bench.baselines import BASELINES
-from ..bench.protocol import N_RESAMPLES
-from ..bench.tasks import SPLIT_NAMES, TRACKS
 from ..errors import CvreengError
+from ..scoring.protocol import N_RESAMPLES, N_ROUNDS
+from ..scoring.tasks import SPLIT_NAMES, TRACKS
+from ..systems.baselines import BASELINES
 from .common import command, release_option
 
 
@@ -20,18 +20,18 @@ def nonnegative(text: str) -> int:
     except ValueError:
         value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {text[:40]!r}")
     return value
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     import json
 
-    from ..bench.tasks import REGISTRY, get, listing
+    from ..scoring.tasks import REGISTRY, get, listing
 
     if args.action == "show":
         from ..api import open_release
-        from ..bench.task_data import describe
+        from ..scoring.task_data import describe
 
         if not args.task:
             raise CvreengError("tasks show needs a task name, e.g. `cvreeng-bench tasks show root_cause`")
@@ -47,42 +47,43 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench.predict import predict, sidecar_path
-    from ..bench.tasks import get
+    from ..scoring.runs import path_for
+    from ..scoring.tasks import get
+    from ..systems.predict import predict
 
-    info = predict(get(args.task), open_release(args.release), model=args.model, api_url=args.api_url, out=args.out,
-                   split=args.split, track=args.track or "triage", prompt=args.prompt, shots=args.shots,
-                   api_key_env=args.api_key_env, cache=args.cache, concurrency=args.concurrency,
-                   max_requests=args.max_requests, model_cutoff=args.model_cutoff, progress=not args.quiet)
-    print(f"{info['issues']} predictions written to {args.out} ({info['abstentions']} abstained; "
-          f"{info['requests']} requests, {info['cached_answers']} cached answers); run record: "
-          f"{sidecar_path(args.out)}")
+    record = predict(get(args.task), open_release(args.release), model=args.model, api_url=args.api_url,
+                     out=args.out, split=args.split, track=args.track or "triage", prompt=args.prompt,
+                     shots=args.shots, api_key_env=args.api_key_env, cache=args.cache, concurrency=args.concurrency,
+                     max_requests=args.max_requests, model_cutoff=args.model_cutoff, progress=not args.quiet)
+    print(f"{record.issues} predictions written to {args.out} ({record.abstentions} abstained; "
+          f"{record.requests} requests, {record.cached_answers} cached answers); run record: {path_for(args.out)}")
     return 0
 
 
 def cmd_prompts(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench.predict import jobs
-    from ..bench.prompts import PROMPTS
-    from ..bench.tasks import get
+    from ..scoring.tasks import get
+    from ..systems.predict import jobs
+    from ..systems.prompts import PROMPTS
+    from ..text import printable
 
     prompt = PROMPTS.get(args.name)
     task = get(args.task)
     work = jobs(task, open_release(args.release), args.split or task.split, args.track or "triage", prompt)
     issue_id, messages = next(((i, m) for i, m in work if i == args.issue), work[0]) if work else ("", [])
     if args.issue and issue_id != args.issue:
-        raise CvreengError(f"{args.issue} is not on the test side of {task.key} ({args.split or task.split})")
-    print(f"# {prompt.key} for {task.key}, issue {issue_id}\n")
+        raise CvreengError(f"{printable(args.issue, 80)} is not scored on {task.key} ({args.split or task.split})")
+    print(f"# {prompt.key} for {task.key}, issue {printable(issue_id)} (content sha256 {prompt.sha256[:16]})\n")
     for message in messages:
-        print(f"## {message['role']}\n\n{message['content']}\n")
+        print(f"## {message['role']}\n\n{printable(message['content'], 1 << 20)}\n".replace("\\n", "\n"))
     return 0
 
 
 def cmd_template(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench.evaluate import write_predictions
-    from ..bench.task_data import template
-    from ..bench.tasks import get
+    from ..scoring.predictions import write_predictions
+    from ..scoring.task_data import template
+    from ..scoring.tasks import get
 
     frame = template(get(args.task), open_release(args.release), args.split)
     write_predictions(frame, args.out)
@@ -92,15 +93,15 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench.evaluate import evaluate
-    from ..bench.tasks import get
+    from ..scoring.evaluate import evaluate_file
+    from ..scoring.tasks import get
 
     subset = None
     if args.subset:
         subset = {line.strip() for line in args.subset.read_text("utf-8").splitlines() if line.strip()}
-    result = evaluate(args.predictions, get(args.task), open_release(args.release), args.split,
-                      track=args.track or "metadata",
-                      allow_missing=args.allow_missing, n_resamples=args.resamples, seed=args.seed, subset=subset)
+    result = evaluate_file(args.predictions, get(args.task), open_release(args.release), args.split,
+                           track=args.track or "metadata", allow_missing=args.allow_missing,
+                           n_resamples=args.resamples, seed=args.seed, subset=subset)
     sys.stdout.write(result.to_json() if args.format == "json" else result.table())
     if args.out:
         args.out.write_text(result.to_json(), encoding="utf-8")
@@ -109,20 +110,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench.evaluate import compare
-    from ..bench.tasks import get
+    from ..scoring.evaluate import compare
+    from ..scoring.predictions import read_predictions
+    from ..scoring.tasks import get
 
-    result = compare(args.a, args.b, get(args.task), open_release(args.release), args.split, metric=args.metric,
-                     n_resamples=args.resamples, seed=args.seed)
-    sys.stdout.write(result.to_json())
+    result = compare(read_predictions(args.a), read_predictions(args.b), get(args.task), open_release(args.release),
+                     args.split, metric=args.metric, n_rounds=args.rounds, seed=args.seed)
+    sys.stdout.write(result.to_json() if args.format == "json" else result.table())
     return 0
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench.baselines import run
-    from ..bench.evaluate import write_predictions
-    from ..bench.tasks import get
+    from ..scoring.predictions import write_predictions
+    from ..scoring.tasks import get
+    from ..systems.baselines import run
 
     frame = run(args.name, get(args.task), open_release(args.release), args.split, seed=args.seed, track=args.track)
     write_predictions(frame, args.out)
@@ -130,10 +132,10 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ceiling(args: argparse.Namespace) -> int:
+def cmd_agreement(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..bench.ceiling import ceiling, table
-    from ..bench.results import dumps
+    from ..scoring.agreement import ceiling, table
+    from ..scoring.results import dumps
 
     result = ceiling(open_release(args.release), n_resamples=args.resamples)
     sys.stdout.write(dumps(result) if args.format == "json" else table(result))
@@ -141,55 +143,46 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from ..api import open_release
-    from ..bench import board_view, leaderboard
+    from ..api import leaderboard, open_release, submit
+    from ..board.view import render, show
+    from ..text import printable
 
     release = open_release(args.release)
     if args.action == "regenerate":
-        from ..bench.shipped import regenerate
+        from ..board.entries import SHIPPED
+        from ..shipped import regenerate
 
-        target = args.out if args.out is not None else leaderboard.SHIPPED
+        target = args.out if args.out is not None else SHIPPED
         rows = regenerate(release, target)
         print(f"{len(rows)} entries written to {target}; rebuild the release to ship them")
         return 0
     if args.action == "add":
-        row = _add(args, release)
-        print(f"added {row['name']} ({row['task']}@v{row['task_version']}, {row['split']}, {row['track']}: "
-              f"{row['main_score']} {row['score']:.3f}) to {args.board}")
-        if row["contamination_risk"]:
-            print(f"note: flagged as a contamination risk (model cut-off {row['model_cutoff']} is on or after the "
-                  f"labels became public, {row['labels_public_since']})")
+        if args.file is None or not args.name:
+            raise CvreengError("leaderboard add needs PREDICTIONS (or RESULT.json with --predictions) and --name")
+        entry = submit(args.board or Path("leaderboard.jsonl"), args.file, release, predictions=args.predictions,
+                       task=args.task, split=args.split, track=args.track, name=args.name, url=args.url or "",
+                       model_cutoff=args.model_cutoff, notes=args.notes)
+        print(f"added {printable(entry.name)} ({entry.task}@v{entry.task_version}, {entry.split}, {entry.track}: "
+              f"{entry.main_score} {entry.score:.3f}, {entry.verification}) to {args.board or 'leaderboard.jsonl'}")
+        if entry.contamination_risk:
+            print(f"note: flagged as a contamination risk (model cut-off {entry.model_cutoff} is on or after the "
+                  f"labels became public, {entry.labels_public_since})")
         return 0
-    board = args.board if args.board.is_file() else leaderboard.SHIPPED
-    skipped: list[str] = []
-    rows = leaderboard.read(board, skipped)
-    for line in skipped:
-        print(f"warning: {line}", file=sys.stderr)
+    warnings: list[str] = []
+    ranked = leaderboard(args.board, release, task=args.task, verified_only=args.verified_only, warn=warnings)
+    for line in warnings:
+        print(f"warning: {printable(line)}; skipped", file=sys.stderr)
     if args.action == "show":
-        sys.stdout.write(board_view.show(rows, release, board, args.task, args.format))
+        sys.stdout.write(show(ranked, args.format))
     else:
-        for path in board_view.render(rows, release, board, args.out or Path("leaderboard")):
+        for path in render(ranked, release, args.out or Path("leaderboard")):
             print(f"written {path}")
     return 0
 
 
-def _add(args: argparse.Namespace, release: object) -> dict:
-    from ..bench.leaderboard import submit
-
-    if args.file is None or not args.name:
-        raise CvreengError("leaderboard add needs PREDICTIONS (or RESULT.json with --predictions) and --name")
-    claimed, predictions = (args.file, args.predictions) if args.file.suffix.lower() == ".json" else (None, args.file)
-    if claimed is not None and predictions is None:
-        raise CvreengError(f"{claimed.name} is a result: give the predictions it scored with --predictions FILE; "
-                           "the board scores what it ranks")
-    return submit(args.board, predictions, release, claimed=claimed, task=args.task, split=args.split,
-                  track=args.track, name=args.name, url=args.url or "", model_cutoff=args.model_cutoff,
-                  notes=args.notes)
-
-
 def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
     p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
-    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (holdout)")
+    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
     p.add_argument("--track", default=None, choices=tuple(TRACKS),
                    help="what the system read: metadata (default), triage (title + body) or full-thread")
     release_option(p)
@@ -213,7 +206,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                 example="cvreeng-bench predict --task root_cause --model gpt-4o-mini --api-url "
                 "https://api.openai.com/v1 --out preds.jsonl", handler=cmd_predict)
     p.add_argument("--task", required=True, help="task name")
-    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (holdout)")
+    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
     p.add_argument("--track", default=None, choices=("triage", "full-thread"),
                    help="the text the model reads: triage (title + body, default) or full-thread")
     p.add_argument("--model", required=True, help="the model name the server knows")
@@ -244,7 +237,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                 "and split, with an empty label column.", example="cvreeng-bench template root_cause --out preds.csv",
                 handler=cmd_template)
     p.add_argument("task", help="task name")
-    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (holdout)")
+    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
     p.add_argument("--out", type=Path, required=True, help="predictions file (.csv, .jsonl or .parquet)")
     release_option(p)
 
@@ -260,22 +253,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--subset", type=Path, default=None, metavar="FILE",
                    help="score only these issue ids (one per line), e.g. the items both raters agreed on")
 
-    p = command(sub, common, "compare", "Paired bootstrap test of two prediction files on the same task and split.",
-                example="cvreeng-bench compare a.csv b.csv --task impact", handler=cmd_compare)
+    p = command(sub, common, "compare", "Paired permutation (approximate-randomization) test of two prediction files "
+                "on the same task and split.", example="cvreeng-bench compare a.csv b.csv --task impact",
+                handler=cmd_compare)
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
-    _task_options(p)
+    _task_options(p, resamples=False)
+    p.add_argument("--rounds", type=nonnegative, default=N_ROUNDS,
+                   help=f"permutation rounds (default {N_ROUNDS}); p = (k + 1) / (rounds + 1)")
     p.add_argument("--metric", default=None, help="accuracy, macro_f1 or kappa (default: the task's main score)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
 
-    names = ", ".join(BASELINES)
+    names = ", ".join(BASELINES.names())
     p = command(sub, common, "baseline", f"Run a seeded baseline: {names}.",
                 example="cvreeng-bench baseline metadata --task root_cause --out preds.csv", handler=cmd_baseline)
-    p.add_argument("name", choices=tuple(BASELINES), metavar="NAME", help=names)
+    p.add_argument("name", choices=BASELINES.names(), metavar="NAME", help=names)
     _task_options(p, resamples=False)
     p.add_argument("--out", type=Path, required=True, help="predictions file (.csv, .jsonl or .parquet)")
 
-    p = command(sub, common, "ceiling", "The human ceiling: the two raters' agreement per phase and dimension.",
-                example="cvreeng-bench ceiling --format json", handler=cmd_ceiling)
+    p = command(sub, common, "agreement", "The raters' inter-rater agreement per phase and dimension on all linked "
+                "items (not a ceiling), and the paper's pooled kappas recomputed.",
+                example="cvreeng-bench agreement --format json", handler=cmd_agreement)
     release_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES)
@@ -290,9 +288,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--task", help="with add: the task (default: the result's); with show: only this task")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="with add: the split (default: the task's)")
     p.add_argument("--track", default=None, choices=tuple(TRACKS), help="with add: what the system read")
-    p.add_argument("--board", type=Path, default=Path("leaderboard.jsonl"),
-                   help="board file, with its predictions under submissions/ beside it (default ./leaderboard.jsonl; "
-                   "show/render fall back to the shipped board)")
+    p.add_argument("--board", type=Path, default=None,
+                   help="board file, with its predictions under submissions/ beside it (add: default "
+                   "./leaderboard.jsonl, started from the shipped entries; show/render: default the shipped board)")
+    p.add_argument("--verified-only", action="store_true", help="with show/render: only reproduced entries")
     p.add_argument("--name", help="with add: the system's name")
     p.add_argument("--url", help="with add: where the system is described (http or https)")
     p.add_argument("--model-cutoff", help="with add: training-data cut-off of a pretrained model (YYYY-MM-DD)")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..queries import FORMATS
+from ..text import printable
 from .common import command, print_problems, release_option
 
 
@@ -69,28 +70,24 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_rq(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..errors import CvreengError
     from ..queries import QUERIES, find, format_frame, parse_filters, run_all
 
     filters = parse_filters(args.where)
     selected = list(QUERIES) if args.name == "all" else [find(args.name)]
+    targets = {}
     if args.chart is not None:  # refused before anything is printed or computed
         from .. import charts
 
-        charts.check_target(args.chart)
-        if not any(q.is_crosstab for q in selected):
-            raise CvreengError(f"{selected[0].alias or selected[0].name} is a table, not a figure: --chart draws "
-                               "fig5 ... fig10 (or all)")
+        targets = charts.targets(selected, args.chart)
     results = run_all(open_release(args.release), filters=filters)
     for query in selected:
-        frame = results[query.alias or query.name]
+        frame = results[query.label]
         if len(selected) > 1 and args.format in ("table", "markdown"):
             print(f"\n## {query.title}\n")
         sys.stdout.write(format_frame(frame, args.format))
-        if args.chart and query.is_crosstab:
-            target = args.chart if len(selected) == 1 else charts.chart_path(args.chart, query.alias)
-            charts.save(charts.figure(query, frame, filters), target, scale=args.scale)
-            print(f"chart written to {target}", file=sys.stderr)
+        if query.label in targets:
+            charts.save(charts.figure(query, frame, filters), targets[query.label], scale=args.scale)
+            print(f"chart written to {targets[query.label]}", file=sys.stderr)
     return 0
 
 
@@ -106,14 +103,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
         from ..queries import format_frame
 
         try:
-            frame = sql(args.query, release)
+            frame = sql(args.query, release, allow_files=args.allow_files)
         except duckdb.Error as error:
             raise CvreengError(str(error).splitlines()[0]) from error
         sys.stdout.write(format_frame(frame, args.format))
         return 0
     from ..shell import interactive
 
-    return interactive(release)
+    return interactive(release, allow_files=args.allow_files)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -146,7 +143,7 @@ def cmd_hydrate(args: argparse.Namespace) -> int:
           f"{summary.requests} requests, waited {summary.waited_s:.0f} s; "
           + ", ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
     for old, new in sorted(summary.moved.items()):
-        print(f"moved: {old} is now {new}")
+        print(f"moved: {printable(old)} is now {printable(new)}")
     if summary.foreign:
         print(f"warning: {len(summary.foreign)} follow-up link(s) pointed to another host and were not followed "
               f"(the token is only ever sent to {client.api})", file=sys.stderr)
@@ -203,6 +200,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                 "GROUP BY ALL\"", handler=cmd_sql)
     p.add_argument("query", nargs="?", help="one SQL statement (omit it for a shell)")
     release_option(p)
+    p.add_argument("--allow-files", action="store_true", help="let SQL read or write files outside the release "
+                   "(COPY ... TO, read_csv of your own file); by default it reads the release and nothing else")
     p.add_argument("--format", choices=FORMATS, default="table")
 
     p = command(sub, common, "report", "Write one self-contained HTML report: figures, tables, Table 4, "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import re
 import threading
 import time
@@ -24,7 +25,8 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import CvreengError
-from ..netio import AnswerError, KeepAlive
+from ..netio import AnswerError, KeepAlive, retry_after
+from ..text import printable
 
 DEFAULT_API = "https://api.github.com"
 MAX_TRIES = 6
@@ -65,8 +67,13 @@ class RateState:
 
 
 def _origin(url: str) -> tuple[str, str]:
-    parts = urllib.parse.urlsplit(url)
-    return parts.scheme.lower(), (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    """(scheme, host:port) of a URL; ("", "") for one that cannot be parsed (it matches no origin)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:  # http://[::1, a port of 99999
+        return "", ""
+    return parts.scheme.lower(), (parts.hostname or "").lower() + (f":{port}" if port else "")
 
 
 def without_credentials(url: str) -> tuple[str, str | None]:
@@ -97,11 +104,14 @@ class Client:
         self._http = KeepAlive(timeout)
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else f"{self.api}/{path.lstrip('/')}"
+        """An API path under --api-url; an absolute URL (any scheme) as it is, to be checked by same_origin."""
+        return path if "://" in path or path.lower().startswith(("http:", "https:", "ftp:", "file:")) \
+            else f"{self.api}/{path.lstrip('/')}"
 
     def same_origin(self, url: str) -> bool:
-        """Whether ``url`` is on the --api-url origin: the only place credentials are ever sent."""
-        return _origin(self.url(url)) == self.origin
+        """Whether ``url`` is on the --api-url origin (same scheme, host and port): the only place a request, and
+        so the token, ever goes."""
+        return _origin(url) == self.origin
 
     def _wait(self, seconds: float, why: str) -> None:
         if seconds <= 0:
@@ -128,9 +138,13 @@ class Client:
     def _note(self, headers: dict[str, str]) -> None:
         with self.state.lock:
             if "x-ratelimit-remaining" in headers:
-                self.state.remaining = int(headers["x-ratelimit-remaining"])
-                self.state.limit = int(headers.get("x-ratelimit-limit", self.state.limit or 0)) or None
-                self.state.reset = float(headers.get("x-ratelimit-reset", 0)) or None
+                try:  # garbage values are ignored, never a crash
+                    self.state.remaining = int(headers["x-ratelimit-remaining"])
+                    self.state.limit = int(headers.get("x-ratelimit-limit", self.state.limit or 0)) or None
+                    reset = float(headers.get("x-ratelimit-reset", 0))
+                    self.state.reset = reset if math.isfinite(reset) and reset > 0 else None
+                except ValueError:
+                    self.state.remaining = None
         if self.state.remaining == 0 and self.state.reset:
             self._wait(self.state.reset - time.time() + 1, "primary rate limit")
 
@@ -143,10 +157,16 @@ class Client:
                 response.redirected_from = origin
                 return response
             origin = origin or url
-            url = urllib.parse.urljoin(url, response.headers.get("location", ""))
+            location = response.headers.get("location", "")
+            try:
+                url = urllib.parse.urljoin(url, location)
+            except ValueError:
+                url = location
             if not self.same_origin(url):
-                raise GitHubError(f"{origin} redirects to another host ({_origin(url)[1]}); not followed, so the "
-                                  "token never leaves the --api-url host")
+                scheme, host = _origin(url)
+                raise GitHubError(f"{origin} redirects to {printable(location[:120])} ({scheme or 'no'} scheme, host "
+                                  f"{host or 'unreadable'}): not the --api-url origin; not followed, so the token "
+                                  "never leaves it")
         raise GitHubError(f"too many redirects from {origin}")
 
     def _get_once(self, url: str, etag: str | None) -> Response:
@@ -173,7 +193,7 @@ class Client:
             if status == 200:
                 try:
                     return Response(url, status, head, json.loads(data or b"null"))
-                except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
                     raise GitHubError(f"{url}: 200 but the answer is not JSON ({error})") from error
             if status in (301, 302, 304, 307, 308, 404, 410):
                 return Response(url, status, head)
@@ -181,7 +201,8 @@ class Client:
                 raise GitHubError(f"{url}: 401 Unauthorized; check the token")
             if status in (403, 429):
                 if "retry-after" in head:
-                    self._wait(float(head["retry-after"]), "secondary rate limit")
+                    self._wait(retry_after(head["retry-after"], self.backoff * 2 ** attempt * 30),
+                               "secondary rate limit")
                     continue
                 if head.get("x-ratelimit-remaining") == "0":
                     continue  # _note scheduled the wait until the reset
@@ -193,5 +214,5 @@ class Client:
                 last_error = f"{status} {reason}"
                 self._wait(self.backoff * 2 ** attempt, f"server error {status}")
                 continue
-            raise GitHubError(f"{url}: unexpected {status} {reason}")
+            raise GitHubError(f"{url}: unexpected {status} {printable(reason, 80)}")
         raise GitHubError(f"{url}: gave up after {MAX_TRIES} tries ({last_error})")

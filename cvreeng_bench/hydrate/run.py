@@ -127,7 +127,7 @@ class Cache:
 
     def write(self, kind: str, payload: Any) -> None:
         """Queue one write (kind: responses, done, touch or sql) and return when it is committed."""
-        done, box = threading.Event(), []
+        done, box = threading.Event(), list[Any]()
         self._queue.put((kind, payload, done, box))
         done.wait()
         if box:
@@ -302,7 +302,8 @@ def snapshot_time(cache_path: Path) -> datetime:
 
     con = duckdb.connect(str(cache_path), read_only=True)
     try:
-        value = con.execute("SELECT epoch(max(fetched_at)) FROM responses").fetchone()[0]
+        row = con.execute("SELECT epoch(max(fetched_at)) FROM responses").fetchone()
+        value = row[0] if row else None
     finally:
         con.close()
     return datetime.fromtimestamp(value, UTC) if value is not None else datetime.now(UTC)

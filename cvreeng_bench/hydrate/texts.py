@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CvreengError
+from ..threads import render
 
 if TYPE_CHECKING:
     import polars as pl
@@ -28,12 +29,6 @@ def scrub(text: str | None) -> str:
     if not text:
         return text or ""
     return _TOKEN.sub("<token>", _EMAIL.sub("<email>", text))
-
-
-def render(title: str, body: str, comments: list[str]) -> str:
-    parts = [f"# {title}".strip(), body.strip()]
-    parts += [f"--- comment {i}\n{c.strip()}" for i, c in enumerate(comments, 1)]
-    return "\n\n".join(p for p in parts if p)
 
 
 def _time(value: str | None) -> datetime | None:

@@ -1,1 +1,0 @@
-"""The classifier benchmark: tasks (registry), splits, evaluation, baselines, human ceiling, leaderboard."""

@@ -1,0 +1,44 @@
+"""The board: typed entries (:mod:`.entries`), submission, re-scoring and ranking (:mod:`.leaderboard`),
+and the views (:mod:`.view`). It imports the scorer and no system: a system's run reaches it only as a
+predictions file and a run record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .entries import SHIPPED, LeaderboardError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..release import Release
+    from .entries import Entry
+    from .leaderboard import Ranked
+
+
+def resolve(board: Path | None) -> Path:
+    """The board file to show: the package's shipped board when none is named; a named board must exist."""
+    if board is None:
+        return SHIPPED
+    if not board.is_file():
+        raise LeaderboardError(f"no board at {board}; name an existing board file (without --board: the shipped "
+                               "board)")
+    return board
+
+
+def ranked(board: Path | None, release: Release, *, task: str | None = None, verified_only: bool = False,
+           warn: list[str] | None = None, reproduce_tier: Callable[[Entry, Path], bool] | None = None) -> list[Ranked]:
+    """The board's entries re-scored and ranked; lines that are not entries are listed in ``warn``. A board in
+    which no line is an entry (a CSV given by mistake) is refused."""
+    from .entries import read
+    from .leaderboard import rank
+    from .view import select
+
+    path = resolve(board)
+    entries, skipped = read(path)
+    if skipped and not entries:
+        raise LeaderboardError(f"{path} is not a board: none of its lines is an entry ({skipped[0]})")
+    if warn is not None:
+        warn.extend(skipped)
+    return select(rank(entries, release, path, reproduce_tier=reproduce_tier), task, verified_only)

@@ -1,0 +1,160 @@
+"""The leaderboard as text, JSON, Markdown and HTML, from :class:`~.leaderboard.Ranked` rows. Every cell that
+came from a submitter is escaped: control characters never reach a terminal, Markdown cells lose their
+HTML, pipes and line breaks, HTML is rendered by jinja2 with autoescape on, and a link is only ever an
+http(s) URL."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ..scoring.tasks import REGISTRY
+from ..text import printable
+from .entries import LeaderboardError
+from .leaderboard import GOLD_NOTE, Ranked
+
+if TYPE_CHECKING:
+    from ..release import Release
+
+FORMATS = ("table", "json", "markdown")
+COLUMNS = ("rank", "name", "kind", "verification", "score", "95% CI", "n", "date", "note")
+RULE = ("Ranked: entries whose stored predictions the board re-scored to the numbers shown and that beat chance "
+        "(label-permutation test, 5%); an entry shares the rank of the one above when a paired permutation test "
+        "cannot separate them at 5%. Reference lines are never ranked.")
+
+
+def _note(row: Ranked) -> str:
+    notes = [row.reason] if row.reason else []
+    entry = row.entry
+    if row.verification == "self-reported":
+        notes.append(f"track {entry.track} self-declared")
+    if row.p_vs_chance is not None and row.status == "ranked":
+        notes.append(f"p vs chance {row.p_vs_chance:.4f}")
+    if entry.contamination_risk:
+        notes.append(f"contamination risk: model cut-off {entry.model_cutoff} on or after the labels were public "
+                     f"({entry.labels_public_since})")
+    if entry.fold_sd is not None:
+        notes.append(f"sd over folds {entry.fold_sd:.3f}")
+    if entry.model:
+        notes.append(f"model {entry.model}")
+    if entry.notes:
+        notes.append(entry.notes)
+    return "; ".join(notes)
+
+
+def cells(row: Ranked) -> list[str]:
+    entry = row.entry
+    spread = f" ±{entry.score_sd:.3f}" if entry.score_sd else ""
+    interval = "" if entry.ci_low is None or entry.ci_high is None else f"{entry.ci_low:.3f}-{entry.ci_high:.3f}"
+    rank = str(row.rank) if row.rank is not None else ("ref" if row.status == "reference" else "-")
+    score = "" if entry.score is None else f"{entry.score:.3f}{spread}"
+    return [rank, entry.name, entry.kind, row.verification, score, interval, str(entry.n or ""), entry.date or "",
+            _note(row)]
+
+
+def to_dict(row: Ranked) -> dict[str, Any]:
+    return {**row.entry.to_row(), "group": row.group, "status": row.status, "rank": row.rank,
+            "verification": row.verification, "p_vs_chance": row.p_vs_chance, "reason": row.reason}
+
+
+def _md(text: str) -> str:
+    return html.escape(" ".join(text.split())).replace("|", "\\|")
+
+
+def select(rows: list[Ranked], task: str | None, verified_only: bool = False) -> list[Ranked]:
+    if task is not None:
+        name = REGISTRY.get(task).name  # an unknown task is an error, never an empty board
+        rows = [r for r in rows if r.entry.task == name]
+    if verified_only:
+        rows = [r for r in rows if r.verification == "reproduced"]
+    return rows
+
+
+def show(rows: list[Ranked], fmt: str = "table") -> str:
+    if fmt not in FORMATS:
+        raise LeaderboardError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    current = [r for r in rows if r.status != "older"]
+    old = [r for r in rows if r.status == "older"]
+    if fmt == "json":
+        return json.dumps({"note": GOLD_NOTE, "rule": RULE, "current": [to_dict(r) for r in current],
+                           "older": [to_dict(r) for r in old]}, indent=2, default=str) + "\n"
+    out = [GOLD_NOTE, RULE, ""]
+    for group in dict.fromkeys(r.group for r in current):
+        members = [r for r in current if r.group == group]
+        metric = members[0].entry.main_score
+        title = f"{group} (task/split/track), ranked by {metric}"
+        if fmt == "markdown":
+            out += [f"### {_md(title)}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+            out += ["| " + " | ".join(_md(c) for c in cells(r)) + " |" for r in members]
+        else:
+            out += [printable(title)]
+            table = [list(COLUMNS), *(cells(r) for r in members)]
+            widths = [min(40, max(len(printable(c[i], 40)) for c in table)) for i in range(len(COLUMNS))]
+            out += ["  " + "  ".join(printable(c[i], 40).ljust(widths[i]) for i in range(len(COLUMNS))).rstrip()
+                    for c in table]
+        out.append("")
+    if old:
+        out.append("Older task or dataset versions (not ranked with the above):")
+        out += [f"  {_md(r.entry.name) if fmt == 'markdown' else printable(r.entry.name)}: {r.entry.task}@v"
+                f"{r.entry.task_version} {r.entry.split} dataset {r.entry.dataset_version} score "
+                f"{(r.entry.score or 0):.3f}" for r in old]
+    if not current and not old:
+        out.append("no entries")
+    return "\n".join(out) + "\n"
+
+
+def safe_url(url: str | None) -> str | None:
+    parsed = urlparse(url or "")
+    return url if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+PAGE = Path(__file__).with_name("page.html.j2")
+
+
+def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
+    """leaderboard.md and leaderboard.html: per group its table (sortable) beside a chart of its ranked and
+    reference entries with their intervals, dates, model details and how to submit."""
+    import jinja2
+
+    current = [r for r in rows if r.status != "older"]
+    groups = []
+    for group in dict.fromkeys(r.group for r in current):
+        members = [r for r in current if r.group == group]
+        groups.append({"name": group, "rows": [(r, cells(r), safe_url(r.entry.url)) for r in members],
+                       "chart": _chart(members)})
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    page = env.from_string(PAGE.read_text("utf-8")).render(
+        version=release.dataset_version, groups=groups, columns=COLUMNS, note=GOLD_NOTE, rule=RULE,
+        older=[r for r in rows if r.status == "older"])
+    if not out.parent.is_dir():
+        raise LeaderboardError(f"{out.parent} is not a folder; create it first")
+    out.mkdir(exist_ok=True)
+    (out / "leaderboard.md").write_text("# cvreeng-bench leaderboard\n\n" + show(rows, "markdown"), encoding="utf-8")
+    (out / "leaderboard.html").write_text(page, encoding="utf-8")
+    return [out / "leaderboard.md", out / "leaderboard.html"]
+
+
+def _chart(members: list[Ranked]) -> str | None:
+    """The group's entries that have a point, with their intervals, as inline SVG (names sanitised first:
+    the SVG converter must never see a control character)."""
+    import altair as alt
+    import polars as pl
+
+    from ..charts import svg
+
+    data = [{"name": printable(r.entry.name, 40), "status": r.status, "score": r.entry.score,
+             "low": r.entry.ci_low if r.entry.ci_low is not None else r.entry.score,
+             "high": r.entry.ci_high if r.entry.ci_high is not None else r.entry.score}
+            for r in members if r.entry.score is not None]
+    if not data:
+        return None
+    frame = pl.DataFrame(data)
+    base = alt.Chart(frame).encode(y=alt.Y("name:N", title=None, sort=None), color=alt.Color("status:N"))
+    chart = (base.mark_rule().encode(x=alt.X("low:Q", title="main score (95% CI)", scale=alt.Scale(domain=[0, 1])),
+                                     x2="high:Q")
+             + base.mark_point(filled=True, size=60).encode(x="score:Q")
+             ).properties(width=300, height=max(40, 22 * len(data)))
+    return svg(chart)

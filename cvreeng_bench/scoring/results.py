@@ -1,0 +1,145 @@
+"""Typed records for what the harness computes: a :class:`Result` (one system scored on one task and
+split) and a :class:`Comparison` (a paired test of two systems). ``evaluate``, ``compare``, the
+leaderboard and the CLI all pass these, never loose dicts; JSON is only their file format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import CvreengError
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities (an interval from zero resamples, say) as null: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(data: Any) -> str:
+    """Strict JSON (no NaN) for results written to files and standard output."""
+    return json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n"
+
+
+class ResultError(CvreengError):
+    """A result file that is not an ``evaluate`` result."""
+
+
+@dataclass(frozen=True)
+class Result:
+    task: str
+    task_version: int
+    split: str
+    track: str  # metadata, triage or full-thread: what the system read
+    main_score: str
+    dataset_version: str
+    content_sha256: str
+    package_version: str
+    predictions_sha256: str
+    date: str
+    n: int
+    labels: list[str]
+    scores: dict[str, float]
+    ci95: dict[str, list[float]]
+    per_label: list[dict[str, Any]]
+    confusion: list[list[int]] | None
+    n_resamples: int
+    seed: int
+    n_missing: int = 0
+    n_abstained: int = 0
+    labels_public_since: str | None = None  # when the gold labels became public (the release's manifest)
+
+    @property
+    def score(self) -> float:
+        return self.scores[self.main_score]
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        low, high = self.ci95[self.main_score]
+        return low, high
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "result") -> Result:
+        if not isinstance(data, dict):
+            raise ResultError(f"{source}: not an evaluate result (a JSON object is expected)")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        required = [name for name, f in fields.items()
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ResultError(f"{source}: not an evaluate result: missing {', '.join(missing)}")
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+    @classmethod
+    def read(cls, path: Path) -> Result:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except OSError as error:
+            raise ResultError(f"cannot read {path}: {error.strerror or error}") from error
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ResultError(f"{path}: not a JSON result from `cvreeng-bench evaluate --out` ({error})") from error
+        return cls.from_dict(data, str(path))
+
+    def table(self) -> str:
+        """The result as an aligned text report (the CLI's default output)."""
+        lines = [f"task {self.task}@v{self.task_version}, split {self.split}, track {self.track}, n = {self.n} "
+                 f"({self.n_missing} missing, {self.n_abstained} abstained; {self.n_resamples} bootstrap resamples, "
+                 f"seed {self.seed})", ""]
+        for metric, value in self.scores.items():
+            low, high = self.ci95[metric]
+            lines.append(f"  {metric:9s} {value:.3f}  [{low:.3f}, {high:.3f}]")
+        lines += ["", f"  {'label':40s} {'support':>7s} {'precision':>9s} {'recall':>7s} {'f1':>6s}"]
+        for row in self.per_label:
+            lines.append(f"  {row['label'][:40]:40s} {row['support']:7d} {row['precision']:9.3f} "
+                         f"{row['recall']:7.3f} {row['f1']:6.3f}")
+        if self.confusion:
+            width = max(len(label) for label in self.labels)
+            lines += ["", "  confusion (rows gold, columns predicted; columns numbered as the rows):",
+                      f"  {'':{width + 4}s} " + " ".join(f"{i:4d}" for i in range(1, len(self.labels) + 1))]
+            for number, (label, counts) in enumerate(zip(self.labels, self.confusion, strict=True), start=1):
+                lines.append(f"  {number:2d}. {label:{width}s} " + " ".join(f"{n:4d}" for n in counts))
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    task: str
+    task_version: int
+    split: str
+    a: str
+    b: str
+    metric: str
+    difference: float
+    p_value: float
+    n: int
+    n_rounds: int
+    seed: int
+    test: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    def table(self) -> str:
+        verdict = "different at 5%" if self.p_value < 0.05 else "not told apart at 5%"
+        return (f"task {self.task}@v{self.task_version}, split {self.split}, n = {self.n}\n"
+                f"  {self.metric}({self.a}) - {self.metric}({self.b}) = {self.difference:+.4f}\n"
+                f"  p = {self.p_value:.4f} ({verdict}; {self.test}, {self.n_rounds} rounds, seed {self.seed})\n")

@@ -1,0 +1,102 @@
+"""The run record: what a system's run says about itself, in one typed file format that the systems
+write and the board reads (as SWE-bench's inference and harness share only prediction keys).
+
+``PREDS.run.json`` sits beside ``PREDS.jsonl``; it describes exactly that file (its ``predictions_sha256``
+is the predictions' digest), so a record copied beside other predictions is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CvreengError
+
+SUFFIX = ".run.json"
+MAX_BYTES = 1 << 20
+
+
+class RunRecordError(CvreengError):
+    """A run record that cannot be read, or that describes other predictions."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    task: str
+    task_version: int
+    split: str
+    track: str
+    model: str
+    prompt: str  # name@vN of the prompt the run rendered
+    prompt_sha256: str  # the prompt's content hash
+    shots: int
+    predictions_sha256: str  # digest of the predictions this record describes
+    date: str
+    package_version: str
+    server_model_ids: tuple[str, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+    structured_output: bool = False
+    api_host: str | None = None
+    issues: int = 0
+    requests: int = 0
+    cached_answers: int = 0
+    retries: int = 0
+    abstentions: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+    model_cutoff: str | None = None
+    cache_key_scheme: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["server_model_ids"] = list(self.server_model_ids)
+        return data
+
+    def write(self, predictions: Path) -> Path:
+        path = path_for(predictions)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> RunRecord:
+        """A record from parsed JSON, each field checked against its declared type."""
+        if not isinstance(data, dict):
+            raise RunRecordError(f"{where}: not a run record (a JSON object is expected)")
+        kinds: dict[str, type | tuple[type, ...]] = {
+            "int": int, "str": str, "bool": bool, "str | None": (str, type(None)), "tuple[str, ...]": (list, tuple),
+            "dict[str, Any]": dict, "dict[str, int]": dict}
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    raise RunRecordError(f"{where}: not a run record: missing {f.name}")
+                continue
+            value, kind = data[f.name], kinds[str(f.type)]
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise RunRecordError(f"{where}: field {f.name} must be {f.type}, got {str(value)[:60]!r}")
+            values[f.name] = tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else value
+        return cls(**values)
+
+
+def path_for(predictions: Path) -> Path:
+    return predictions.with_name(predictions.stem + SUFFIX)
+
+
+def read(predictions: Path, digest: str) -> RunRecord | None:
+    """The record beside ``predictions`` when there is one; refused when it describes other predictions."""
+    path = path_for(predictions)
+    if not path.is_file():
+        return None
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise RunRecordError(f"{path}: {path.stat().st_size} bytes is not a run record")
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        raise RunRecordError(f"{path}: not a readable run record ({str(error)[:120]})") from error
+    record = RunRecord.from_dict(data, str(path))
+    if record.predictions_sha256 != digest:
+        raise RunRecordError(f"{path} does not describe {predictions.name} (its predictions_sha256 differs); the "
+                             "predictions were changed after the run")
+    return record

@@ -1,0 +1,216 @@
+"""Benchmark tasks: frozen, versioned metadata objects in a registry that refuses duplicates.
+
+A task's definition never changes in place: a changed task is registered again under a new version, and
+results always name the version they were scored against (as mteb does). Version 1 of every task stays
+registered so that its results remain visible (as older); version 2 is scoring protocol v2 (README):
+
+* the unit is the issue; gold is the set of its defects' labels in the task's label space;
+* the label space is the taxonomy's labels with those of fewer than :data:`RARE_THRESHOLD` issues in the
+  whole dataset merged into one declared rare class (``merged``), named after upstream's own bucket for
+  categories under five defects, "Low frequency type";
+* a system reads only the declared ``inputs`` (issue metadata that is known when the issue is filed and
+  that no annotator made) and, per ``track``, the issue text: ``triage`` (title and body) or
+  ``full-thread`` (with the comments, which often hold the fix);
+* exactly one label per issue, correct when it is in the gold set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import taxonomy
+from ..errors import CvreengError
+from ..registry import Registry
+from .splits import SEED, SIDED, SPLITS, TEST, assign, repository_holdout
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..release import Release
+
+ALL = "all"  # every issue of the task's population, no split
+SPLIT_NAMES = (*SPLITS, ALL)
+SCREENING_LABELS = ("reengineering", "not reengineering")
+RARE_THRESHOLD = 5
+RARE = taxonomy.LOW_FREQUENCY
+# The text tracks: which issue_texts fields a system may read besides the metadata inputs.
+TRACKS: dict[str, tuple[str, ...]] = {"metadata": (), "triage": ("title", "body"),
+                                      "full-thread": ("title", "body", "comments")}
+# Issue columns known when the issue was filed and made by no annotator. The repository's framework is
+# left out: the release derives it from the annotators' per-defect framework labels.
+METADATA_INPUTS = ("repo", "repo_type", "github_labels", "issue_created_at", "days_since_repo_creation")
+# Columns an annotator made (or that are computed from what annotators made): never a task input.
+ANNOTATOR_MADE = frozenset({*taxonomy.dimension_names(), "root_cause_stage", "is_reengineering", "n_defects",
+                            "research_prototype"}) - {"repo_type"}
+# Protocol v3 drops github_labels: upstream recorded them at study time, and 43 of the 103 labelled issues carry
+# labels added after filing (stale, stat:awaiting response, cannot repro, duplicate, ...).
+V3_INPUTS = tuple(c for c in METADATA_INPUTS if c != "github_labels")
+V1_INPUTS = ("repo", "repo_type", "framework", "github_labels", "issue_created_at", "days_since_repo_creation")
+
+
+class TaskError(CvreengError):
+    """A split or track a task does not have, or a superseded task version."""
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    dimension: str  # the defects column holding the gold labels; "is_reengineering" for screening
+    labels: tuple[str, ...]  # the task's label space, in order (merged labels replaced by the rare class)
+    description: str
+    version: int = 1
+    split: str = "holdout"  # default split
+    main_score: str = "macro_f1"
+    inputs: tuple[str, ...] = METADATA_INPUTS
+    tracks: tuple[str, ...] = tuple(TRACKS)
+    population: str = "reengineering issues"
+    merged: tuple[str, ...] = ()  # canonical labels scored as the rare class
+    kept: tuple[str, ...] = ()  # labels under the threshold that stay on their own (see the description)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    def task_label(self, canonical: str) -> str:
+        return RARE if canonical in self.merged else canonical
+
+    def text_fields(self, track: str) -> tuple[str, ...]:
+        if track not in self.tracks:
+            raise TaskError(f"task {self.key} has no track {track!r}; tracks: {', '.join(self.tracks)}")
+        return TRACKS[track]
+
+    def definition(self, label: str) -> str:
+        if self.dimension == "is_reengineering":
+            return ("The issue holds at least one defect that arose while reengineering a model." if
+                    label == SCREENING_LABELS[0] else "The issue holds no reengineering defect.")
+        if label == RARE and self.merged:
+            upstream = (taxonomy.lookup(self.dimension, RARE).definition + " "
+                        if RARE in taxonomy.labels(self.dimension) else "")
+            return (f"{upstream}For this task it also holds the labels with fewer than {RARE_THRESHOLD} issues in "
+                    f"the dataset: {', '.join(self.merged)}.")
+        return taxonomy.lookup(self.dimension, label).definition
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``cvreeng-bench tasks --format json`` lists."""
+        return {"name": self.name, "version": self.version, "key": self.key, "dimension": self.dimension,
+                "description": self.description, "population": self.population, "main_score": self.main_score,
+                "split": self.split, "default_split": self.split, "labels": list(self.labels),
+                "merged": dict.fromkeys(self.merged, RARE), "kept_rare": list(self.kept),
+                "inputs": list(self.inputs), "tracks": {t: list(TRACKS[t]) for t in self.tracks},
+                "predictions": "exactly one label per issue, from labels"}
+
+
+def _what(dimension: str) -> str:
+    title = taxonomy.dimension(dimension).title
+    return title if title.startswith("DL") else title.lower()
+
+
+def _space(dimension: str, merged: tuple[str, ...]) -> tuple[str, ...]:
+    kept = tuple(label for label in taxonomy.labels(dimension) if label not in merged and label != RARE)
+    return (*kept, RARE) if merged or RARE in taxonomy.labels(dimension) else kept
+
+
+# Labels with fewer than RARE_THRESHOLD issues in the whole dataset (a test checks this against the data).
+MERGED: dict[str, tuple[str, ...]] = {
+    "stage": (),
+    "defect_type": ("Logic", "Configuration", "Other", "Memory exhaustion", "Syntax error"),
+    "impact": ("Data corruption", "Hang", "Other"),
+    "root_cause": ("Activation function", "Missing/redundant/wrong layer", "Optimizer", "Loss function",
+                   "Evaluation", "Other training process"),
+    "manifestation": (),
+    "reporter": (),
+}
+KEPT: dict[str, tuple[str, ...]] = {"reporter": ("Replicator",)}  # 4 issues: one of the paper's four types
+
+REGISTRY: Registry[Task] = Registry("task")
+REGISTRY.register(Task(
+    "screening", "is_reengineering", SCREENING_LABELS,
+    "Is a sampled issue a reengineering defect? (334 yes, 93 no)", population="sampled issues", inputs=V1_INPUTS,
+    tracks=("metadata",)))
+for _name in taxonomy.CLASSIFIED:  # version 1: the taxonomy's labels as they are, label sets allowed
+    REGISTRY.register(Task(_name, _name, taxonomy.labels(_name), f"The {_what(_name)} of a reengineering issue's "
+                           "defects (gold: the set of its defects' labels).", inputs=V1_INPUTS, tracks=("metadata",)))
+REGISTRY.register(Task(
+    "screening", "is_reengineering", SCREENING_LABELS,
+    "Is a sampled issue a reengineering defect? (334 yes, 93 no). GitHub labels are not an input: upstream "
+    "recorded them for reengineering issues only.", version=2, population="sampled issues",
+    inputs=tuple(c for c in METADATA_INPUTS if c != "github_labels")))
+for _name in taxonomy.CLASSIFIED:  # version 2: protocol v2 (one label, declared label space and inputs)
+    _kept = KEPT.get(_name, ())
+    REGISTRY.register(Task(
+        _name, _name, _space(_name, MERGED[_name]),
+        f"The {_what(_name)} of a reengineering issue's defects (gold: the set of its defects' labels)."
+        + (f" Kept on their own despite fewer than {RARE_THRESHOLD} issues: {', '.join(_kept)} (merging one "
+           "label would only rename it)." if _kept else ""),
+        version=2, merged=MERGED[_name], kept=_kept))
+
+for _name in ("screening", *taxonomy.CLASSIFIED):  # version 3: protocol v3 (out-of-fold main split, v3 inputs)
+    _v2 = REGISTRY.get(_name, 2)
+    REGISTRY.register(Task(
+        _name, _v2.dimension, _v2.labels,
+        _v2.description.replace(" GitHub labels are not an input: upstream recorded them for reengineering issues "
+                                "only.", "") + " Scored out-of-fold over every issue (protocol v3).",
+        version=3, split="fold", inputs=V3_INPUTS, population=_v2.population, merged=_v2.merged, kept=_v2.kept))
+
+
+def listing() -> str:
+    """One line per current task: name@version, main score, default split, label count, description."""
+    return "".join(f"{t.key:22s} main={t.main_score:9s} split={t.split:8s} {len(t.labels):2d} labels  "
+                   f"{t.description}\n" for t in REGISTRY.latest())
+
+
+def get(name: str, version: int | None = None) -> Task:
+    return REGISTRY.get(name, version)
+
+
+def gold(task: Task, issues: pl.DataFrame, defects: pl.DataFrame) -> pl.DataFrame:
+    """issue_id -> gold label set (list) and primary label (the first defect's), in the task's label space."""
+    import polars as pl
+
+    if task.dimension == "is_reengineering":
+        frame = issues.select("issue_id", pl.when(pl.col("is_reengineering")).then(pl.lit(SCREENING_LABELS[0]))
+                              .otherwise(pl.lit(SCREENING_LABELS[1])).alias("primary"))
+        return frame.with_columns(pl.concat_list("primary").alias("gold"))
+    label = pl.col(task.dimension)
+    if task.merged:
+        label = pl.when(label.is_in(list(task.merged))).then(pl.lit(RARE)).otherwise(label)
+    live = defects.filter(~pl.col("withdrawn")).sort("issue_id", "defect_index").with_columns(label.alias("label"))
+    return (live.group_by("issue_id", maintain_order=True)
+            .agg(pl.col("label").first().alias("primary"), pl.col("label").unique(maintain_order=True).alias("gold")))
+
+
+def items(task: Task, release: Release, split: str | None = None) -> pl.DataFrame:
+    """The issues a task is scored on: issue_id, gold (list), primary, and the task's split columns."""
+    import polars as pl
+
+    split = split or task.split
+    if split not in SPLIT_NAMES:
+        raise TaskError(f"unknown split {split!r}; splits: {', '.join(SPLIT_NAMES)}")
+    if not REGISTRY.is_latest(task):
+        raise TaskError(f"{task.key} is superseded by {get(task.name).key}; its results stay on the board as "
+                        "older, and new predictions are scored against the current version")
+
+    def population() -> pl.DataFrame:
+        splits = release.frame("splits").filter(pl.col("task") == task.name).drop("task", "task_version")
+        return gold(task, release.frame("issues"), release.frame("defects")).join(
+            splits, on="issue_id", how="inner").sort("issue_id")
+
+    frame = release.memo(("items", task.key), population)
+    if split in SIDED:
+        frame = frame.filter(frame[split] == TEST)
+    return frame.clone()
+
+
+def splits_table(issues: pl.DataFrame, defects: pl.DataFrame, seed: int = SEED) -> pl.DataFrame:
+    """The ``splits`` config: for every current task, its population's sides, stratified on its label."""
+    import polars as pl
+
+    held = repository_holdout(issues, seed)
+    frames = []
+    for task in REGISTRY.latest():
+        population = gold(task, issues, defects).join(issues.select("issue_id", "repo", "issue_created_at"),
+                                                      on="issue_id").rename({"primary": "stratum"})
+        frames.append(assign(population, held, seed).select(
+            pl.lit(task.name).alias("task"), pl.lit(task.version, pl.Int32).alias("task_version"), pl.all()))
+    return pl.concat(frames)

