@@ -178,8 +178,8 @@ def cli(*args: str) -> Outcome:
 
 
 @pytest.fixture(scope="session")
-def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path, no_errata: Path) -> Path:
-    """The real release plus synthetic issue threads hydrated from the fake GitHub API (one comment each)."""
+def text_release(tmp_path_factory: pytest.TempPathFactory, synthetic_upstream: Path, no_errata: Path) -> Path:
+    """The synthetic release plus synthetic issue threads hydrated from the fake GitHub API (one comment each)."""
     from cvreeng_bench.build import build
     from cvreeng_bench.hydrate.client import Client
     from cvreeng_bench.hydrate.run import hydrate
@@ -187,7 +187,8 @@ def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path, no_erra
     from cvreeng_bench.testing.github_server import World, serve
 
     tmp_path = tmp_path_factory.mktemp("text")
-    plain, _ = build(tmp_path / "plain", mirror, progress=False, errata_path=no_errata)
+    with contextlib.redirect_stderr(io.StringIO()):
+        plain, _ = build(tmp_path / "plain", synthetic_upstream, verify=False, progress=False, errata_path=no_errata)
     ids = Release(plain).frame("issues")["issue_id"].to_list()
     world = World({})
     for issue_id in ids:
@@ -196,7 +197,8 @@ def text_release(tmp_path_factory: pytest.TempPathFactory, mirror: Path, no_erra
     with serve(world) as url:
         hydrate(ids, tmp_path / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
     out = tmp_path / "text-release"
-    result = cli("build", "--upstream", str(mirror), "--out", str(out), "--with-text", str(tmp_path / "cache"), "-q")
+    result = cli("build", "--upstream", str(synthetic_upstream), "--no-verify", "--out", str(out), "--with-text",
+                 str(tmp_path / "cache"), "-q")
     assert result.returncode == 0, result.stderr
     return out
 

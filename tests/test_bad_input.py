@@ -31,8 +31,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def bad_inputs(r: Path, release: Path) -> list[list[str]]:
-    rel = ["--release", str(release)]
+def bad_inputs(r: Path, synthetic_release: Path) -> list[list[str]]:
+    rel = ["--release", str(synthetic_release)]
     nowhere = ["--release", str(r / "not-a-release")]
     return [
         ["build", "--upstream", str(r / "missing")],
@@ -81,9 +81,9 @@ def bad_inputs(r: Path, release: Path) -> list[list[str]]:
     ]
 
 
-def test_every_command_refuses_bad_input_with_exit_2_and_no_traceback(corpus: Path, release: Path) -> None:
+def test_every_command_refuses_bad_input_with_exit_2_and_no_traceback(corpus: Path, synthetic_release: Path) -> None:
     failures = []
-    for args in bad_inputs(corpus, release):
+    for args in bad_inputs(corpus, synthetic_release):
         try:
             result = cli(*args, "-q")
         except Exception as error:  # noqa: BLE001 - any exception here is a traceback a user would see
@@ -129,7 +129,7 @@ def test_answers_too_large_or_too_slow_are_refused(monkeypatch) -> None:
         netio.read_capped(Answer("", [b"a", b"b", b"c"]), "http://x")
 
 
-def test_oversized_predictions_null_ids_and_long_names_are_refused(release: Path, tmp_path: Path,
+def test_oversized_predictions_null_ids_and_long_names_are_refused(synthetic_release: Path, tmp_path: Path,
                                                                    monkeypatch) -> None:
     import time
 
@@ -137,24 +137,24 @@ def test_oversized_predictions_null_ids_and_long_names_are_refused(release: Path
     from cvreeng_bench.scoring import predictions as harness
 
     (tmp_path / "p.csv").write_text("issue_id,label\n,Environment\n")
-    nulls = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--release", str(release))
+    nulls = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--release", str(synthetic_release))
     assert nulls.returncode == 2 and "without an issue_id" in nulls.stderr
     monkeypatch.setattr(harness, "MAX_BYTES", 10)
-    big = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--release", str(release))
+    big = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--release", str(synthetic_release))
     assert big.returncode == 2 and "may be at most" in big.stderr
     start = time.perf_counter()
     problems = leaderboard.check_fields("x" * 100_000, "", None, "")
     assert problems and "1-120 printable characters" in problems[0] and time.perf_counter() - start < 0.1
 
 
-def test_zero_resamples_give_strict_json_with_null_intervals(release: Path, tmp_path: Path) -> None:
+def test_zero_resamples_give_strict_json_with_null_intervals(synthetic_release: Path, tmp_path: Path) -> None:
     from cvreeng_bench.api import open_release
     from cvreeng_bench.scoring import tasks
 
-    ids = tasks.items(tasks.get("stage"), open_release(release), "holdout")["issue_id"]
+    ids = tasks.items(tasks.get("stage"), open_release(synthetic_release), "holdout")["issue_id"]
     (tmp_path / "p.csv").write_text("issue_id,label\n" + "".join(f"{i},Environment\n" for i in ids))
     result = cli("evaluate", str(tmp_path / "p.csv"), "--task", "stage", "--resamples", "0", "--format", "json",
-                 "--split", "holdout", "--release", str(release))
+                 "--split", "holdout", "--release", str(synthetic_release))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
     assert data["ci95"]["accuracy"] == [None, None]

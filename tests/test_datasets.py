@@ -41,22 +41,22 @@ def test_two_same_named_releases_with_different_data_load_correctly_through_one_
     assert _first_impact(datasets.load_dataset, rebuilt, cache) == rows[1][column]
 
 
-def test_every_task_config_loads_with_class_labels_and_declared_inputs_only(release: Path) -> None:
+def test_every_task_config_loads_with_class_labels_and_declared_inputs_only(synthetic_release: Path) -> None:
     datasets = pytest.importorskip("datasets")
-    opened = open_release(release)
+    synthetic = open_release(synthetic_release)
     for task in tasks.REGISTRY.latest():
-        test = datasets.load_dataset(str(release), task.name, split="test")
-        train = datasets.load_dataset(str(release), task.name, split="train")
+        test = datasets.load_dataset(str(synthetic_release), task.name, split="test")
+        train = datasets.load_dataset(str(synthetic_release), task.name, split="train")
         label = test.features["label"]
         assert isinstance(label, datasets.ClassLabel) and label.names == list(task.labels), task.name
         assert test.features["labels"].feature.names == list(task.labels)
         assert set(test.column_names) == {"issue_id", *task.inputs, "label", "labels", "label_text", "fold"}
-        info = describe(task, opened)
+        info = describe(task, synthetic)
         assert test.num_rows == info["split_sizes"]["holdout"]["test"], task.name
         assert train.num_rows == info["split_sizes"]["holdout"]["train"]
-        assert sorted(test["issue_id"]) == sorted(tasks.items(task, opened, "holdout")["issue_id"])
-        assert len(info["to_predict"]) == tasks.items(task, opened, "all").height, "out-of-fold: every issue"
-        gold = dict(zip(tasks.items(task, opened, "all")["issue_id"], tasks.items(task, opened, "all")["gold"],
+        assert sorted(test["issue_id"]) == sorted(tasks.items(task, synthetic, "holdout")["issue_id"])
+        assert len(info["to_predict"]) == tasks.items(task, synthetic, "all").height, "out-of-fold: every issue"
+        gold = dict(zip(tasks.items(task, synthetic, "all")["issue_id"], tasks.items(task, synthetic, "all")["gold"],
                         strict=True))
         for row in test.select(range(5)):
             assert [label.names[i] for i in row["labels"]] == list(gold[row["issue_id"]])

@@ -44,10 +44,10 @@ def texts(text_release: Path):
     return open_release(text_release)
 
 
-def run(model: Model, task: str, opened, out: Path, **options):
+def run(model: Model, task: str, synthetic, out: Path, **options):
     options.setdefault("split", "holdout")
     with serve(model) as url:
-        return predict(get(task), opened, model="gpt-test", api_url=url, out=out, progress=False, **options)
+        return predict(get(task), synthetic, model="gpt-test", api_url=url, out=out, progress=False, **options)
 
 
 def test_every_test_issue_gets_a_prediction_or_an_explicit_abstention(texts, tmp_path: Path) -> None:
@@ -142,9 +142,9 @@ def test_the_cost_guard_stops_the_run_and_a_rerun_resumes_from_the_cache(texts, 
     assert info.cached_answers == 5 and resumed.completions() == info.issues - 5
 
 
-def test_a_release_without_texts_says_how_to_get_them(release: Path, tmp_path: Path) -> None:
+def test_a_release_without_texts_says_how_to_get_them(synthetic_release: Path, tmp_path: Path) -> None:
     result = cli("predict", "--task", "stage", "--model", "m", "--api-url", "http://127.0.0.1:9/v1", "--out",
-                 str(tmp_path / "p.jsonl"), "--release", str(release))
+                 str(tmp_path / "p.jsonl"), "--release", str(synthetic_release))
     assert result.returncode == 2 and "hydrate" in result.stderr and "--with-text" in result.stderr
 
 

@@ -12,22 +12,22 @@ from cvreeng_bench.release import Release
 from tests.hub_server import Hub, serve
 
 
-def publish(release: Path, url: str, token: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def publish(synthetic_release: Path, url: str, token: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_TOKEN": token, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
            "HF_HUB_OFFLINE": "0",
-           "HF_HOME": str(release.parent / "hf-home")}
-    return subprocess.run([sys.executable, "-m", "cvreeng_bench", "publish", "--release", str(release),
+           "HF_HOME": str(synthetic_release.parent / "hf-home")}
+    return subprocess.run([sys.executable, "-m", "cvreeng_bench", "publish", "--release", str(synthetic_release),
                            "--repo-id", "cvreeng/defects", "--endpoint", url, *extra],
                           capture_output=True, text=True, env=env, check=False)
 
 
-def test_dry_run_prints_the_plan_and_uploads_nothing(release: Path) -> None:
+def test_dry_run_prints_the_plan_and_uploads_nothing(synthetic_release: Path) -> None:
     hub = Hub()
     with serve(hub) as url:
-        result = publish(release, url, hub.token, "--dry-run")
+        result = publish(synthetic_release, url, hub.token, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert f"tag the commit v{DATASET_VERSION}" in result.stdout
-    assert Release(release).manifest["configs"]["defects"]["path"] in result.stdout
+    assert Release(synthetic_release).manifest["configs"]["defects"]["path"] in result.stdout
     assert hub.calls == []
 
 
@@ -53,17 +53,17 @@ def test_publish_uploads_every_file_in_one_commit_and_tags_it(release: Path) -> 
     assert "Traceback" not in again.stderr
 
 
-def test_a_bad_token_is_refused_with_a_clear_error(release: Path) -> None:
+def test_a_bad_token_is_refused_with_a_clear_error(synthetic_release: Path) -> None:
     hub = Hub()
     with serve(hub) as url:
-        result = publish(release, url, "hf_wrong")
+        result = publish(synthetic_release, url, "hf_wrong")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the Hub refused" in result.stderr and "401" in result.stderr
 
 
-def test_an_unreachable_hub_is_one_line_without_traceback(release: Path) -> None:
+def test_an_unreachable_hub_is_one_line_without_traceback(synthetic_release: Path) -> None:
     with serve(Hub()) as url:
         pass  # the server is gone: its port now refuses connections
-    result = publish(release, url, "hf_x")
+    result = publish(synthetic_release, url, "hf_x")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: cannot reach the Hub at") or "cannot publish" in result.stderr

@@ -32,13 +32,13 @@ def test_every_sql_file_has_a_helper_and_every_helper_a_file() -> None:
     assert len({q.alias for q in queries.QUERIES}) == len(queries.QUERIES)
 
 
-def test_the_sql_runs_unchanged_in_a_plain_duckdb_session_over_the_release(release: Path, monkeypatch) -> None:
-    monkeypatch.chdir(release)  # as `duckdb` started in the release folder would see it
+def test_the_sql_runs_unchanged_in_a_plain_duckdb_session_over_the_release(synthetic_release: Path, monkeypatch) -> None:
+    monkeypatch.chdir(synthetic_release)  # as `duckdb` started in the synthetic_release folder would see it
     con = duckdb.connect()
-    con.execute((release / "views.sql").read_text())
+    con.execute((synthetic_release / "views.sql").read_text())
     for path in sorted(resource_dir("queries").glob("*.sql")):
         shell = con.sql(path.read_text()).pl()
-        api = cvreeng_bench.rq(path.stem, release)
+        api = cvreeng_bench.rq(path.stem, synthetic_release)
         try:
             assert_frame_equal(shell, api)
         except AssertionError as error:
@@ -57,11 +57,11 @@ def test_a_filter_narrows_every_breakdown(release: Path) -> None:
     assert cvreeng_bench.rq("table4", release, family="YOLO").height == 5
 
 
-def test_an_unknown_filter_column_or_value_is_named(release: Path) -> None:
+def test_an_unknown_filter_column_or_value_is_named(synthetic_release: Path) -> None:
     with pytest.raises(queries.QueryError, match="unknown filter column 'famly'"):
-        cvreeng_bench.rq("fig9", release, famly="YOLO")
+        cvreeng_bench.rq("fig9", synthetic_release, famly="YOLO")
     with pytest.raises(queries.QueryError, match=r"family = 'YOLOv9'; values: CenterNet"):
-        cvreeng_bench.rq("fig9", release, family="YOLOv9")
+        cvreeng_bench.rq("fig9", synthetic_release, family="YOLOv9")
 
 
 def test_an_unknown_query_lists_the_available_ones() -> None:
@@ -77,8 +77,8 @@ def test_rq_csv_is_long_form_with_count_and_percent(release: Path) -> None:
     assert lines[1].startswith("Environment,Crash,130,82.8")
 
 
-def test_rq_all_prints_every_query_and_draws_charts(release: Path, tmp_path: Path) -> None:
-    result = cli("rq", "all", "--release", str(release), "--format", "markdown", "--chart",
+def test_rq_all_prints_every_query_and_draws_charts(synthetic_release: Path, tmp_path: Path) -> None:
+    result = cli("rq", "all", "--release", str(synthetic_release), "--format", "markdown", "--chart",
                  str(tmp_path / "fig.svg"))
     assert result.returncode == 0, result.stderr
     for query in queries.QUERIES:
@@ -89,21 +89,21 @@ def test_rq_all_prints_every_query_and_draws_charts(release: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize("suffix", [".png", ".html"])
-def test_a_chart_can_be_written_without_a_browser(release: Path, tmp_path: Path, suffix: str) -> None:
+def test_a_chart_can_be_written_without_a_browser(synthetic_release: Path, tmp_path: Path, suffix: str) -> None:
     target = tmp_path / f"fig10{suffix}"
-    assert cli("rq", "fig10", "--release", str(release), "--chart", str(target)).returncode == 0
+    assert cli("rq", "fig10", "--release", str(synthetic_release), "--chart", str(target)).returncode == 0
     data = target.read_bytes()
     assert data.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in data
 
 
-def test_a_user_mistake_in_rq_is_one_line(release: Path) -> None:
-    result = cli("rq", "fig9", "--release", str(release), "--where", "famly=YOLO")
+def test_a_user_mistake_in_rq_is_one_line(synthetic_release: Path) -> None:
+    result = cli("rq", "fig9", "--release", str(synthetic_release), "--where", "famly=YOLO")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "unknown filter column 'famly'" in result.stderr
 
 
-def test_the_report_has_six_figures_tables_and_tests(release: Path) -> None:
-    page = render(open_release(release))
+def test_the_report_has_six_figures_tables_and_tests(synthetic_release: Path) -> None:
+    page = render(open_release(synthetic_release))
     assert page.count("<svg") == 6
     assert page.count("Chi-square test of independence") == 6
     assert "Cram&eacute;r's V" in page and "unreliable" in page
@@ -111,13 +111,13 @@ def test_the_report_has_six_figures_tables_and_tests(release: Path) -> None:
     assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained: nothing to fetch
 
 
-def test_the_report_renders_in_headless_chromium(release: Path, tmp_path: Path) -> None:
+def test_the_report_renders_in_headless_chromium(synthetic_release: Path, tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         if os.environ.get("CI"):
             pytest.fail("CI must install chromium (see .ci/run)")
         pytest.skip("chromium is not installed")
-    result = cli("report", "--release", str(release), "--out", str(tmp_path))
+    result = cli("report", "--release", str(synthetic_release), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -143,32 +143,32 @@ def test_the_wheel_ships_the_sql_files_and_cards(tmp_path: Path) -> None:
     assert "cvreeng_bench/errata.csv" in names
 
 
-def test_a_chart_is_refused_before_anything_is_printed(release: Path, tmp_path: Path) -> None:
+def test_a_chart_is_refused_before_anything_is_printed(synthetic_release: Path, tmp_path: Path) -> None:
     for args in (["table4", "--chart", str(tmp_path / "t4.png")], ["shares", "--chart", str(tmp_path / "s.svg")],
                  ["fig9", "--chart", str(tmp_path / "fig9.pdf")]):
-        result = cli("rq", *args, "--release", str(release))
+        result = cli("rq", *args, "--release", str(synthetic_release))
         assert result.returncode == 2 and result.stdout == "", args
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
-def test_chart_files_are_named_without_doubling_and_carry_the_filter(release: Path, tmp_path: Path) -> None:
-    result = cli("rq", "all", "--release", str(release), "--where", "repo_type=Zoo", "--chart",
+def test_chart_files_are_named_without_doubling_and_carry_the_filter(synthetic_release: Path, tmp_path: Path) -> None:
+    result = cli("rq", "all", "--release", str(synthetic_release), "--where", "repo_type=Zoo", "--chart",
                  str(tmp_path / "figs" / "fig.svg"), "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [f"fig{n}.svg" for n in (10, 5, 6, 7, 8, 9)]
     assert "repo_type = Zoo" in (tmp_path / "figs" / "fig9.svg").read_text()
-    named = cli("rq", "all", "--release", str(release), "--chart", str(tmp_path / "paper.json"), "--format", "csv")
+    named = cli("rq", "all", "--release", str(synthetic_release), "--chart", str(tmp_path / "paper.json"), "--format", "csv")
     assert named.returncode == 0 and (tmp_path / "paper_fig5.json").is_file()
 
 
-def test_png_charts_are_exported_at_twice_their_size_and_labels_stay_readable(release: Path, tmp_path: Path) -> None:
+def test_png_charts_are_exported_at_twice_their_size_and_labels_stay_readable(synthetic_release: Path, tmp_path: Path) -> None:
     import struct
 
     from cvreeng_bench import charts
 
-    one = cli("rq", "fig8", "--release", str(release), "--chart", str(tmp_path / "a.png"), "--scale", "1")
-    two = cli("rq", "fig8", "--release", str(release), "--chart", str(tmp_path / "b.png"))
+    one = cli("rq", "fig8", "--release", str(synthetic_release), "--chart", str(tmp_path / "a.png"), "--scale", "1")
+    two = cli("rq", "fig8", "--release", str(synthetic_release), "--chart", str(tmp_path / "b.png"))
     assert one.returncode == two.returncode == 0
 
     def width(path: Path) -> int:
@@ -176,7 +176,7 @@ def test_png_charts_are_exported_at_twice_their_size_and_labels_stay_readable(re
 
     assert width(tmp_path / "b.png") == 2 * width(tmp_path / "a.png") >= 1500
     assert charts.ink("#eeca3b") == "black" and charts.ink("#4c78a8") == "white"
-    spec = json.loads(charts.figure(queries.find("fig8"), cvreeng_bench.rq("fig8", release)).to_json())
+    spec = json.loads(charts.figure(queries.find("fig8"), cvreeng_bench.rq("fig8", synthetic_release)).to_json())
     inks = {v["ink"] for v in next(iter(spec["datasets"].values()))}
     assert inks == {"black", "white"}, "light segments get dark labels"
 
