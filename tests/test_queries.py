@@ -32,7 +32,8 @@ def test_every_sql_file_has_a_helper_and_every_helper_a_file() -> None:
     assert len({q.alias for q in queries.QUERIES}) == len(queries.QUERIES)
 
 
-def test_the_sql_runs_unchanged_in_a_plain_duckdb_session_over_the_release(synthetic_release: Path, monkeypatch) -> None:
+def test_the_sql_runs_unchanged_in_a_plain_duckdb_session_over_the_release(synthetic_release: Path,
+                                                                           monkeypatch) -> None:
     monkeypatch.chdir(synthetic_release)  # as `duckdb` started in the synthetic_release folder would see it
     con = duckdb.connect()
     con.execute((synthetic_release / "views.sql").read_text())
@@ -158,11 +159,13 @@ def test_chart_files_are_named_without_doubling_and_carry_the_filter(synthetic_r
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [f"fig{n}.svg" for n in (10, 5, 6, 7, 8, 9)]
     assert "repo_type = Zoo" in (tmp_path / "figs" / "fig9.svg").read_text()
-    named = cli("rq", "all", "--release", str(synthetic_release), "--chart", str(tmp_path / "paper.json"), "--format", "csv")
+    named = cli("rq", "all", "--release", str(synthetic_release), "--chart", str(tmp_path / "paper.json"), "--format",
+                "csv")
     assert named.returncode == 0 and (tmp_path / "paper_fig5.json").is_file()
 
 
-def test_png_charts_are_exported_at_twice_their_size_and_labels_stay_readable(synthetic_release: Path, tmp_path: Path) -> None:
+def test_png_charts_are_exported_at_twice_their_size_and_labels_stay_readable(synthetic_release: Path,
+                                                                              tmp_path: Path) -> None:
     import struct
 
     from cvreeng_bench import charts
