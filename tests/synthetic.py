@@ -5,7 +5,6 @@ it, and most tests need no real data."""
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,18 +86,10 @@ def write_agreement(path: Path, rows: list[dict[str, str]]) -> None:
     book.save(path)
 
 
-def write_csv(path: Path, header: list[str], rows: list) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([row.get(c, "") for c in header] if isinstance(row, dict) else row)
-
-
 def write_upstream(root: Path) -> Path:
     """The synthetic artifact under ``root`` in the mirror layout; returns ``root`` (pass it as upstream)."""
     from cvreeng_bench.normalize import NON_REENGINEERING_HEADER
+    from tests.conftest import write_csv
 
     folder = root / sources.STUDY.folder / sources.STUDY.commit / "Defect-study"
     rows = defects()
