@@ -1,6 +1,7 @@
 """The build: the whole chain from the pinned artifact to a release folder.
 
-    sources.resolve -> normalize.read_* -> errata.apply_errata -> validate.validate
+    sources.resolve -> normalize.read_* (normalize_posts for the optional second source) -> errata.apply_errata
+    -> validate.validate
     -> scoring.tasks.splits_table / scoring.leaks / the shipped board (what the release carries for the benchmark)
     -> write.write_release into a staging folder -> write.install
 
@@ -23,6 +24,7 @@ from . import paper, sources, taxonomy
 from .errata import ERRATA_FILE, apply_errata, read_errata
 from .link import link
 from .normalize import read_agreement, read_defects, read_non_reengineering
+from .normalize_posts import read_posts
 from .problems import Problem, errors
 from .schema import frame
 from .validate import validate
@@ -128,14 +130,21 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     from .board.entries import SHIPPED, read_strict
     from .scoring import leaks
     from .scoring.task_data import task_frames
-    from .scoring.tasks import REGISTRY, splits_table
+    from .scoring.tasks import POPULATION_CONFIG, REGISTRY, splits_table
 
     errata_path = errata_path or ERRATA_FILE
     found = sources.resolve(upstream, verify=verify, progress=progress)
+    optional, absent = sources.resolve_optional(upstream, verify=verify, progress=progress)
     tables, problems = assemble(found, errata_path)
+    if "so-posts" in optional:
+        posts = read_posts(optional["so-posts"]["posts"])
+        problems += posts.problems
+        if not errors(posts.problems):
+            tables["so_posts"] = frame("so_posts", posts.rows)
+            problems += validate({"so_posts": tables["so_posts"]})
     if errors(problems):
         raise BuildError(problems)
-    tables["splits"] = splits_table(tables["issues"], tables["defects"])
+    tables["splits"] = splits_table(tables)
     tables.update(extra or {})
     tables["leaderboard"] = frame("leaderboard", [e.to_row() for e in read_strict(SHIPPED)])
     leak = leaks.report(tables["splits"], tables["defects"], tables.get("issue_texts"))
@@ -153,15 +162,35 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
             staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.{STAGING}", dir=out.parent))
             staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the release follows the umask
             try:
-                task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()}
-                write_release(tables, manifest(tables, found), staging, leak_report=leak, errata=errata_path,
-                              task_tables=task_tables)
+                task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()
+                               if POPULATION_CONFIG[task.source] in tables}
+                info = manifest(tables, found, optional, absent) | {"scored_sha256": scored_hashes(tables)}
+                write_release(tables, info, staging, leak_report=leak, errata=errata_path, task_tables=task_tables)
                 install(staging, out)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     except OSError as error:  # a read-only parent, a full disk: one line, nothing half-written
         raise BuildError([Problem(str(out), f"cannot write the release there: {error.strerror or error}")]) from error
     return out, problems
+
+
+def scored_hashes(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
+    """Per source, the content hash of what its tasks are scored on (its configs and its tasks' split rows), so
+    a board entry stays current on any release holding the same data for its task, whatever else it holds."""
+    import polars as pl
+
+    from .scoring.tasks import REGISTRY, STUDY
+    from .write import content_hash
+
+    configs = {STUDY: ("annotations", "defects", "issues", "repositories", "taxonomy"), "so-posts": ("so_posts",)}
+    out = {}
+    for source, names in configs.items():
+        if not all(name in tables for name in names):
+            continue
+        mine = sorted({t.name for t in REGISTRY if t.source == source})
+        out[source] = content_hash({name: tables[name] for name in names}
+                                   | {"splits": tables["splits"].filter(pl.col("task").is_in(mine))})
+    return out
 
 
 @contextmanager

@@ -50,13 +50,22 @@ class Rows:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _where(path: Path, row: int | None = None, column: str | None = None) -> str:
+def shown(value: str, limit: int = 80) -> str:
+    """A value as an error message echoes it: quoted, cut to a readable length."""
+    return repr(value[:limit]) + (f" (cut; {len(value)} characters)" if len(value) > limit else "")
+
+
+def where(path: Path, row: int | None = None, column: str | None = None) -> str:
     text = path.name
     if row is not None:
         text += f" row {row}"
     if column is not None:
         text += f", column {column!r}"
     return text
+
+
+MAX_ROWS = 20_000  # the pinned CSVs hold 348, 93 and 600 rows
+INT32_MAX = 2**31 - 1
 
 
 def read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, list[str]]], list[Problem]]:
@@ -66,26 +75,33 @@ def read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tup
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        return [], [], [Problem(_where(path, line), f"not UTF-8: byte {data[error.start]:#04x} at offset "
+        return [], [], [Problem(where(path, line), f"not UTF-8: byte {data[error.start]:#04x} at offset "
                                 f"{error.start} cannot be decoded")]
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
     except csv.Error as error:
-        return [], [], [Problem(_where(path, 1), f"not a readable CSV row: {error}")]
+        return [], [], [Problem(where(path, 1), f"not a readable CSV row: {error}")]
     if not header or not any(cell.strip() for cell in header):
-        return [], [], [Problem(_where(path), "empty file: no header row")]
+        return [], [], [Problem(where(path), "empty file: no header row")]
     missing = [c for c in required if c not in header]
-    problems = [Problem(_where(path, 1, c), "required column is missing") for c in missing]
+    problems = [Problem(where(path, 1, c), "required column is missing") for c in missing]
+    # A repeated column name would let the later column silently win over the earlier one.
+    problems += [Problem(where(path, 1, c), f"column appears {header.count(c)} times in the header")
+                 for c in dict.fromkeys(header) if c and header.count(c) > 1]
     rows = []
     try:
         for cells in reader:
             if any(cell.strip() for cell in cells):
                 rows.append((reader.line_num, cells))
+                if len(rows) > MAX_ROWS:  # refused before any row is converted
+                    problems.append(Problem(where(path), f"more than {MAX_ROWS} data rows, far more than the "
+                                            "pinned file; refused"))
+                    return header, [], problems
     except csv.Error as error:  # e.g. a cell over the csv module's 128 KiB limit: no real label is that long
-        problems.append(Problem(_where(path, reader.line_num), f"not a readable CSV row: {error}"))
+        problems.append(Problem(where(path, reader.line_num), f"not a readable CSV row: {error}"))
     if not rows:
-        problems.append(Problem(_where(path), "no data rows"))
+        problems.append(Problem(where(path), "no data rows"))
     return header, rows, problems
 
 
@@ -96,7 +112,7 @@ def _too_many(problems: list[Problem], path: Path, remaining: int) -> bool:
     """True (with a closing problem) once a file has MAX_ERRORS errors: the rest is not read."""
     if sum(1 for p in problems if p.severity == "error" and p.where.startswith(path.name)) < MAX_ERRORS:
         return False
-    problems.append(Problem(_where(path), f"stopped after {MAX_ERRORS} errors; {remaining} more rows not read"))
+    problems.append(Problem(where(path), f"stopped after {MAX_ERRORS} errors; {remaining} more rows not read"))
     return True
 
 
@@ -139,14 +155,14 @@ def parse_labels(value: str) -> list[str]:
     return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
 
 
-class _RowReader:
+class RowReader:
     """Converts one CSV row's cells, recording a problem (with file, row, column, value) per failure."""
 
     def __init__(self, path: Path, line: int, cells: dict[str, str], problems: list[Problem]) -> None:
         self.path, self.line, self.cells, self.problems = path, line, cells, problems
 
     def fail(self, column: str, message: str, severity: str = "error") -> None:
-        self.problems.append(Problem(_where(self.path, self.line, column), message, severity))
+        self.problems.append(Problem(where(self.path, self.line, column), message, severity))
 
     def text(self, column: str) -> str:
         return self.cells.get(column, "")
@@ -157,7 +173,7 @@ class _RowReader:
             return taxonomy.canonical(dimension, raw)
         except KeyError:
             known = ", ".join(taxonomy.labels(dimension))
-            self.fail(column, f"unknown {dimension} label {raw!r} (known: {known})")
+            self.fail(column, f"unknown {dimension} label {shown(raw)} (known: {known})")
             return None
 
     def integer(self, column: str) -> int | None:
@@ -165,17 +181,20 @@ class _RowReader:
         try:
             number = float(raw)
         except ValueError:
-            self.fail(column, f"not a number: {raw!r}")
+            self.fail(column, f"not a number: {shown(raw)}")
             return None
         if not number.is_integer():
-            self.fail(column, f"not a whole number: {raw!r}")
+            self.fail(column, f"not a whole number: {shown(raw)}")
+            return None
+        if abs(number) > INT32_MAX:
+            self.fail(column, f"out of range: {raw[:40]!r} (at most {INT32_MAX})")
             return None
         return int(number)
 
     def issue_number(self, column: str) -> int | None:
         raw = self.text(column).strip()
         if _ANCHOR.search(raw):
-            self.fail(column, f"{raw!r} carries a comment anchor; the issue number is {_ANCHOR.sub('', raw)}",
+            self.fail(column, f"{shown(raw)} carries a comment anchor; the issue number is {_ANCHOR.sub('', raw)}",
                       "warning")
             self.cells = {**self.cells, column: _ANCHOR.sub("", raw)}
         return self.integer(column)
@@ -185,7 +204,7 @@ class _RowReader:
         try:
             return parse_time(raw)
         except ValueError:
-            self.fail(column, f"not an ISO 8601 timestamp: {raw!r}")
+            self.fail(column, f"not an ISO 8601 timestamp: {shown(raw)}")
             return None
 
     def yes_no(self, column: str) -> bool | None:
@@ -193,7 +212,7 @@ class _RowReader:
         if raw in ("yes", "no"):
             return raw == "yes"
         if raw:
-            self.fail(column, f"expected Yes or No, got {raw!r}")
+            self.fail(column, f"expected Yes or No, got {shown(raw)}")
         return None
 
 
@@ -208,7 +227,7 @@ def read_defects(path: Path) -> Rows:
     for position, (line, cells) in enumerate(rows):
         if _too_many(out.problems, path, len(rows) - position):
             break
-        r = _RowReader(path, line, dict(zip(header, cells, strict=False)), out.problems)
+        r = RowReader(path, line, dict(zip(header, cells, strict=False)), out.problems)
         record: dict[str, Any] = {"upstream_row": r.integer("")}
         index = r.text("").strip()
         if index in seen_index:
@@ -270,7 +289,7 @@ def read_non_reengineering(path: Path) -> Rows:
     if out.problems:
         return out
     if tuple(header) != NON_REENGINEERING_HEADER:
-        out.problems.append(Problem(_where(path, 1), f"unexpected header {header!r}; this reader knows the "
+        out.problems.append(Problem(where(path, 1), f"unexpected header {header!r}; this reader knows the "
                                     "pinned file's shifted layout only"))
         return out
     repos = paper.table4()
@@ -278,10 +297,10 @@ def read_non_reengineering(path: Path) -> Rows:
         if _too_many(out.problems, path, len(rows) - position):
             break
         if len(cells) != len(NON_REENGINEERING_LAYOUT):
-            out.problems.append(Problem(_where(path, line), f"expected {len(NON_REENGINEERING_LAYOUT)} cells, "
+            out.problems.append(Problem(where(path, line), f"expected {len(NON_REENGINEERING_LAYOUT)} cells, "
                                         f"got {len(cells)}"))
             continue
-        r = _RowReader(path, line, dict(zip(NON_REENGINEERING_LAYOUT, cells, strict=True)), out.problems)
+        r = RowReader(path, line, dict(zip(NON_REENGINEERING_LAYOUT, cells, strict=True)), out.problems)
         repo = f"{r.text('owner').strip()}/{r.text('name').strip()}"
         number = r.integer("issue_number")
         if r.text("issue_number_again") != r.text("issue_number"):
@@ -313,12 +332,12 @@ def read_agreement(path: Path) -> Rows:
     out = Rows()
     refused = _zip_bomb(path)
     if refused:
-        out.problems.append(Problem(_where(path), refused))
+        out.problems.append(Problem(where(path), refused))
         return out
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # noqa: BLE001 - openpyxl raises many unrelated types for a bad file
-        out.problems.append(Problem(_where(path), f"not a readable .xlsx workbook: {error}"))
+        out.problems.append(Problem(where(path), f"not a readable .xlsx workbook: {error}"))
         return out
     sheets = {sheet.title: sheet for sheet in book.worksheets}
     for prefix, phase in AGREEMENT_PHASES.items():
@@ -326,7 +345,7 @@ def read_agreement(path: Path) -> Rows:
         for rater in (1, 2):
             title = f"{prefix}{rater}"
             if title not in sheets:
-                out.problems.append(Problem(_where(path), f"sheet {title!r} is missing"))
+                out.problems.append(Problem(where(path), f"sheet {title!r} is missing"))
                 continue
             values = list(sheets[title].iter_rows(values_only=True))
             header = [str(v).strip() if v is not None else "" for v in values[0]] if values else []

@@ -126,6 +126,13 @@ class Release:
     def content_sha256(self) -> str:
         return self.manifest["content_sha256"]
 
+    def scored_sha256(self, source: str) -> str:
+        """The content hash of what a source's tasks are scored on (the whole release's for older releases)."""
+        scored = self.manifest.get("scored_sha256")
+        if isinstance(scored, dict) and isinstance(scored.get(source), str):
+            return scored[source]
+        return self.content_sha256
+
     @property
     def configs(self) -> list[str]:
         return sorted(self.manifest["configs"])

@@ -133,8 +133,10 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("holdout", "string", "Stratified 80/20 split (every class of two or more issues on both sides): "
                "train or test", False),
         Column("fold", "int32", "Stratified 5-fold cross-validation fold, 0-4", False),
-        Column("repo_holdout", "string", "Leave-repositories-out split: train or test", False),
-        Column("temporal", "string", "Train before the cut-off date, test on or after it", False),
+        Column("repo_holdout", "string", "Leave-repositories-out split: train or test (null for a task whose "
+               "items have no repository)"),
+        Column("temporal", "string", "Train before the cut-off date, test on or after it (null for a task whose "
+               "items have no date)"),
     ),
     "leaderboard": (
         Column("name", "string", "System name", False),
@@ -146,7 +148,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("split", "string", "Split scored (the human ceiling: its linked test items)", False),
         Column("track", "string", "What the system read: metadata, triage (title and body) or full-thread", False),
         Column("dataset_version", "string", "Dataset version scored against", False),
-        Column("content_sha256", "string", "Content hash of the release scored against", False),
+        Column("content_sha256", "string", "Content hash of the data the task is scored on (the release manifest's "
+               "scored_sha256 of the task's source)", False),
         Column("package_version", "string", "cvreeng-bench version that scored it"),
         Column("date", "string", "Date scored (ISO 8601)"),
         Column("predictions_sha256", "string", "sha256 of the predictions file (stored under submissions/)"),
@@ -169,6 +172,16 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
                "self-reported (the submitter's word: the test gold is public)"),
         Column("model", "string", "The model behind the system (as its run record or the submitter names it)"),
         Column("fold_sd", "float64", "Standard deviation of the main score over the folds (out-of-fold entries)"),
+    ),
+    "so_posts": (
+        Column("post_id", "int64", "Stack Overflow post id", False),
+        Column("url", "string", "https://stackoverflow.com/q/<post id> (the text's CC BY-SA attribution)", False),
+        Column("text", "string", "Title and body as upstream flattened them (code inline, one line)", False),
+        Column("tags", "list<string>", "The post's Stack Overflow tags", False),
+        Column("label", "string", "Kind of deep-learning bug, or Others (not a DL bug); see the label table",
+               False),
+        Column("label_num", "int32", "Upstream's class number (0 model ... 5 Others)", False),
+        Column("source_row", "int32", "Line of the upstream dataset.csv", False),
     ),
     "issue_texts": (
         Column("issue_id", "string", "owner/name#number as studied", False),
@@ -196,7 +209,9 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
 # Every config the build can write, in the order the schemas are declared.
 CONFIGS: tuple[str, ...] = tuple(SCHEMAS)
 # One ready-to-train config per benchmark task (the registry in scoring.tasks declares exactly these; tested).
-TASK_CONFIGS: tuple[str, ...] = ("screening", *taxonomy.CLASSIFIED)
+TASK_CONFIGS: tuple[str, ...] = ("screening", *taxonomy.CLASSIFIED, "bug_kind", "so_dl_bugs")
+# Configs a release may lack: the issue texts (a hydrate cache) and the optional second source's posts.
+OPTIONAL_CONFIGS: tuple[str, ...] = ("issue_texts", "so_posts")
 
 
 def _simple(kind: str, library: str) -> Any:

@@ -57,7 +57,7 @@ def check_unique(config: str, frame: pl.DataFrame, columns: list[str]) -> list[P
 
 
 KEYS = {"defects": ["defect_id"], "issues": ["issue_id"], "repositories": ["repo"],
-        "taxonomy": ["dimension", "label"], "annotations": ["phase", "rater", "item"]}
+        "taxonomy": ["dimension", "label"], "annotations": ["phase", "rater", "item"], "so_posts": ["post_id"]}
 
 
 def check_references(tables: dict[str, pl.DataFrame]) -> list[Problem]:
@@ -139,4 +139,10 @@ def validate(tables: dict[str, pl.DataFrame]) -> list[Problem]:
     if "defects" in tables and not errors(problems):
         problems += check_taxonomy_rules(tables["defects"])
     problems += check_table4(tables)
+    if "so_posts" in tables:
+        from .dlbugs import LABELS
+
+        stray = tables["so_posts"].filter(~tables["so_posts"]["label"].is_in(list(LABELS)))
+        problems += [Problem(f"so_posts {row['post_id']}", f"label {row['label']!r} is not in the label table")
+                     for row in stray.iter_rows(named=True)]
     return sorted(problems, key=lambda p: SEVERITIES.index(p.severity))

@@ -111,8 +111,11 @@ def _place(folder: Path, staged: Path, config: str, split: str) -> str:
     return relative
 
 
-def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream) -> dict[str, Any]:
-    """The manifest without file paths (``write_release`` adds them once the files are named)."""
+def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream,
+             optional: dict[str, sources.Upstream] | None = None, absent: dict[str, str] | None = None,
+             ) -> dict[str, Any]:
+    """The manifest without file paths (``write_release`` adds them once the files are named). ``optional``:
+    the optional sources that were built in; ``absent``: why the others are not."""
     return {
         "dataset_version": DATASET_VERSION,
         "package_version": __version__,
@@ -124,6 +127,11 @@ def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream) -> dic
                      "verified": upstream.verified,
                      "files": {f.path: upstream.sha256.get(f.key, f.sha256) for f in sources.FILES}},
         "configs": {name: {"rows": frame.height} for name, frame in sorted(tables.items())},
+        "sources": {name: {"repository": found.source.repository, "commit": found.source.commit,
+                           "verified": found.verified, "license": found.source.license,
+                           "files": {f.path: found.sha256.get(f.key, f.sha256) for f in found.source.files}}
+                    for name, found in sorted((optional or {}).items())},
+        "sources_absent": dict(sorted((absent or {}).items())),
     }
 
 

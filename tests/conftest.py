@@ -36,7 +36,10 @@ def mirror_path() -> Path:
             pytest.skip(f"real-data test skipped ({OFFLINE}=1): no upstream artifact here")
         pytest.exit(f"the real-data tests need the pinned upstream artifact: {error} (or set {OFFLINE}=1 to run "
                     "only the tests that need no data)", returncode=1)
-    return found["defects"].parent.parent
+    root = found["defects"].parent.parent
+    if root.name == sources.STUDY.commit and root.parent.name == sources.STUDY.folder:
+        return root.parent.parent  # the mirror holding both sources, as CVREENG_UPSTREAM names it
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """A tiny synthetic upstream, laid out like the authors' artifact and written by the tests themselves (never a
 copy of it): 96 defects in 90 issues of eight Table 4 repositories, 24 non-reengineering issues and a
-three-phase agreement workbook. Every label of every task occurs, so every task, split and baseline runs on
-it, and most tests need no real data."""
+three-phase agreement workbook; and a Stack Overflow ``dataset.csv`` of 60 posts, 10 per class, whose texts
+mix class words with noise. Every label of every task occurs, so every task, split and baseline runs on it,
+and most tests need no real data."""
 
 from __future__ import annotations
 
@@ -65,6 +66,45 @@ def others() -> list[list[str]]:
     return rows
 
 
+POST_WORDS = {
+    "model": "layer dense conv2d activation architecture sequential weights",
+    "tensor": "shape reshape dimension dtype rank mismatch broadcast",
+    "training": "loss optimizer epoch learning rate accuracy converge",
+    "gpu": "cuda device gpu memory nvidia driver parallel",
+    "api": "deprecated attribute version import module removed argument",
+    "Others": "php mysql android javascript html server query",
+}
+NOISE = ["please", "help", "error", "code", "python", "output", "result", "value", "input", "running", "strange"]
+POSTS_PER_CLASS = 10
+
+
+def posts() -> list[list[str]]:
+    """Id, Text, Tags, Label, LabelNum rows: three class words and five noise words per post."""
+    import random
+
+    from cvreeng_bench.dlbugs import KINDS
+
+    rng, rows = random.Random(17), []
+    for kind in KINDS:
+        words = POST_WORDS[kind.label].split()
+        for index in range(POSTS_PER_CLASS):
+            text = " ".join(rng.sample(words, 3) + rng.sample(NOISE, 5))
+            tags = "|python|" + ("keras|" if index % 2 else "pytorch|") + (f"{words[0]}|" if index % 3 == 0 else "")
+            rows.append([str(40_000_000 + kind.number * 1000 + index), f"Post {index}: {text}.", tags, kind.label,
+                         str(kind.number)])
+    return rows
+
+
+def write_posts(root: Path) -> Path:
+    """The synthetic second source under ``root`` in the mirror layout."""
+    from cvreeng_bench.normalize_posts import HEADER as POSTS_HEADER
+    from tests.conftest import write_csv
+
+    path = root / sources.SO_POSTS.folder / sources.SO_POSTS.commit / "dataset.csv"
+    write_csv(path, list(POSTS_HEADER), posts())
+    return path
+
+
 def write_agreement(path: Path, rows: list[dict[str, str]]) -> None:
     """Both raters on the first 40 issues in every phase; rater 2 is the gold, rater 1 differs on every
     fourth item."""
@@ -96,4 +136,5 @@ def write_upstream(root: Path) -> Path:
     write_csv(folder / "CV_Reengineeirng_Defects.csv", HEADER, rows)
     write_csv(folder / "Non_Reengineering_Defects.csv", list(NON_REENGINEERING_HEADER), others())
     write_agreement(folder / "Cohen's Kappa Calculation.xlsx", rows)
+    write_posts(root)
     return root

@@ -62,13 +62,15 @@ def test_gold_is_a_label_set_per_issue(opened: Release) -> None:
 
 def test_no_issue_is_on_both_sides_of_any_split(release: Path) -> None:
     report = json.loads((release / "leak_report.json").read_text())
-    names = {t.name for t in tasks.REGISTRY.latest()}
-    assert set(report["splits"]) == {f"{t}/{s}" for t in names for s in
-                                     ("holdout", "repo_holdout", "temporal", *(f"fold{i}" for i in range(5)))}
+    latest = tasks.REGISTRY.latest()
+    assert set(report["splits"]) == {f"{t.name}/{s}" for t in latest for s in
+                                     (*(s for s in t.splits if s != "fold"), *(f"fold{i}" for i in range(5)))}
+    sizes = {"sampled issues": 427, "reengineering issues": 334, "Stack Overflow posts": 600,
+             tasks.get("bug_kind").population: 238}
     for name, entry in report["splits"].items():
         assert entry["issues_on_both_sides"] == [] and entry["defects_on_both_sides"] == [], name
         task = tasks.get(name.partition("/")[0])
-        assert entry["train"] + entry["test"] == (427 if task.population == "sampled issues" else 334), name
+        assert entry["train"] + entry["test"] == sizes[task.population], name
     splits = cvreeng_bench.load("splits", release).filter(pl.col("task") == "screening")
     repos = cvreeng_bench.load("issues", release).join(splits, on="issue_id")
     held = repos.group_by("repo").agg(pl.col("repo_holdout").n_unique().alias("sides"))
@@ -80,9 +82,10 @@ def test_no_issue_is_on_both_sides_of_any_split(release: Path) -> None:
 
 def test_regenerating_the_splits_gives_the_same_assignment(synthetic: Release) -> None:
     shipped = synthetic.frame("splits")
-    again = tasks.splits_table(synthetic.frame("issues"), synthetic.frame("defects"))
+    configs = {name: synthetic.frame(name) for name in ("issues", "defects", "so_posts")}
+    again = tasks.splits_table(configs)
     assert_frame_equal(again, shipped)
-    other_seed = tasks.splits_table(synthetic.frame("issues"), synthetic.frame("defects"), seed=7)
+    other_seed = tasks.splits_table(configs, seed=7)
     with pytest.raises(AssertionError):
         assert_series_equal(other_seed["holdout"], shipped["holdout"])
 

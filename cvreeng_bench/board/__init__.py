@@ -41,4 +41,24 @@ def ranked(board: Path | None, release: Release, *, task: str | None = None, ver
         raise LeaderboardError(f"{path} is not a board: none of its lines is an entry ({skipped[0]})")
     if warn is not None:
         warn.extend(skipped)
+    entries, elsewhere = _scorable(entries, release)
+    if warn is not None and elsewhere:
+        warn.extend(f"{n} entries of task {name} not shown: {why}" for name, (n, why) in sorted(elsewhere.items()))
     return select(rank(entries, release, path, reproduce_tier=reproduce_tier), task, verified_only)
+
+
+def _scorable(entries: list[Entry], release: Release) -> tuple[list[Entry], dict[str, tuple[int, str]]]:
+    """The entries whose task's items this release holds, and per other task how many and why not."""
+    from ..scoring.tasks import POPULATION_CONFIG, REGISTRY
+
+    kept: list[Entry] = []
+    elsewhere: dict[str, tuple[int, str]] = {}
+    for entry in entries:
+        source = REGISTRY.get(entry.task).source if entry.task in REGISTRY else None
+        if source is None or release.has(POPULATION_CONFIG[source]):
+            kept.append(entry)
+            continue
+        why = release.manifest.get("sources_absent", {}).get(source, f"the release has no {POPULATION_CONFIG[source]}")
+        count, _ = elsewhere.get(entry.task, (0, why))
+        elsewhere[entry.task] = (count + 1, f"this release was built without source {source} ({why})")
+    return kept, elsewhere

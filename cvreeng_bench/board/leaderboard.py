@@ -185,8 +185,10 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
 
 
 def is_current(entry: Entry, release: Release) -> bool:
-    return (entry.task in REGISTRY and REGISTRY.get(entry.task).version == entry.task_version
-            and entry.dataset_version == release.dataset_version and entry.content_sha256 == release.content_sha256)
+    if entry.task not in REGISTRY or REGISTRY.get(entry.task).version != entry.task_version:
+        return False
+    source = REGISTRY.get(entry.task).source
+    return entry.dataset_version == release.dataset_version and entry.content_sha256 == release.scored_sha256(source)
 
 
 def _shipped() -> set[tuple[object, ...]]:

@@ -105,7 +105,7 @@ def evaluate(predictions: Predictions, task: Task, release: Release, split: str 
     scores = score(gold, predicted, task.labels, n_resamples=n_resamples, seed=seed)
     return Result(
         task=task.name, task_version=task.version, split=split, track=track, main_score=task.main_score,
-        dataset_version=release.dataset_version, content_sha256=release.content_sha256,
+        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source),
         package_version=__version__, predictions_sha256=predictions.digest,
         date=datetime.now(UTC).date().isoformat(), **scores.as_dict(),
         n_missing=sum(p == MISSING for p in predicted) - abstained, n_abstained=abstained,

@@ -24,6 +24,8 @@ def _shingles(text: str) -> frozenset[str]:
 def _sides(splits: pl.DataFrame) -> dict[str, tuple[set[str], set[str]]]:
     out = {}
     for name in SIDED:
+        if splits[name].null_count() == splits.height:  # a split this task's items cannot have
+            continue
         out[name] = (set(splits.filter(splits[name] == TRAIN)["issue_id"]),
                      set(splits.filter(splits[name] == TEST)["issue_id"]))
     for fold in range(N_FOLDS):

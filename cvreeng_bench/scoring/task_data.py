@@ -8,7 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from .splits import SIDED, TEST, TRAIN
-from .tasks import ALL, Task, items
+from .tasks import ALL, SO_POSTS, STUDY, Task, items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -20,7 +20,7 @@ def describe(task: Task, release: Release) -> dict[str, Any]:
     population = items(task, release, ALL)
     counts = Counter(label for gold in population["gold"].to_list() for label in gold)
     sizes = {split: {TRAIN: int((population[split] == TRAIN).sum()), TEST: int((population[split] == TEST).sum())}
-             for split in SIDED}
+             for split in SIDED if split in task.splits}
     to_predict = items(task, release, task.split)["issue_id"].to_list()
     info = {**task.to_dict(), "definitions": {label: task.definition(label) for label in task.labels},
             "issues_per_label": {label: counts.get(label, 0) for label in task.labels},
@@ -62,10 +62,15 @@ def task_frames(task: Task, tables: dict[str, pl.DataFrame]) -> dict[str, pl.Dat
     # The sides are the holdout split's when the main split is out-of-fold (the fold column gives the folds).
     sides = task.split if task.split in SIDED else "holdout"
     splits = tables["splits"].filter(pl.col("task") == task.name).select("issue_id", sides, "fold")
-    frame = gold(task, tables["issues"], tables["defects"]).join(splits, on="issue_id", how="inner")
-    frame = frame.join(tables["issues"].select("issue_id", *task.inputs), on="issue_id", how="left")
+    frame = gold(task, tables).join(splits, on="issue_id", how="inner")
     texts: tuple[str, ...] = ()
-    if "issue_texts" in tables:
+    if task.source == SO_POSTS:  # a post's declared inputs and its one text live in so_posts
+        texts = ("text",)
+        posts = tables["so_posts"].with_columns(pl.col("post_id").cast(pl.String).alias("issue_id"))
+        frame = frame.join(posts.select("issue_id", *task.inputs, *texts), on="issue_id", how="left")
+    else:
+        frame = frame.join(tables["issues"].select("issue_id", *task.inputs), on="issue_id", how="left")
+    if "issue_texts" in tables and task.source == STUDY:
         texts = TEXT_FIELDS
         frame = frame.join(tables["issue_texts"].select("issue_id", *texts), on="issue_id", how="left")
     index = {label: i for i, label in enumerate(task.labels)}

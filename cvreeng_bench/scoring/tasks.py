@@ -16,13 +16,18 @@ registered so that its results remain visible (as older); version 2 is scoring p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import taxonomy
+from .. import dlbugs, taxonomy
 from ..errors import CvreengError
 from ..registry import Registry
 from .splits import SEED, SIDED, SPLITS, TEST, assign, repository_holdout
+
+STUDY, SO_POSTS = "study", "so-posts"  # the sources a task's population comes from (sources.SOURCES names)
+# The config each source's items live in (a task of an absent source cannot be scored on that release).
+POPULATION_CONFIG = {STUDY: "issues", SO_POSTS: "so_posts"}
 
 if TYPE_CHECKING:
     import polars as pl
@@ -67,6 +72,11 @@ class Task:
     population: str = "reengineering issues"
     merged: tuple[str, ...] = ()  # canonical labels scored as the rare class
     kept: tuple[str, ...] = ()  # labels under the threshold that stay on their own (see the description)
+    source: str = STUDY  # where the items come from
+    splits: tuple[str, ...] = SPLITS  # the splits its items have (posts have no repository and no date)
+    # (canonical label, task label or None): a derived label space; a defect mapped to None is not scored, and
+    # an issue none of whose defects maps is outside the task's population.
+    mapped: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def key(self) -> str:
@@ -78,9 +88,20 @@ class Task:
     def text_fields(self, track: str) -> tuple[str, ...]:
         if track not in self.tracks:
             raise TaskError(f"task {self.key} has no track {track!r}; tracks: {', '.join(self.tracks)}")
+        return self.track_fields(track)
+
+    def track_fields(self, track: str) -> tuple[str, ...]:
+        """The text fields of a track: a post's one text (title and body, flattened upstream) on triage."""
+        if self.source == SO_POSTS:
+            return ("text",) if TRACKS[track] else ()
         return TRACKS[track]
 
     def definition(self, label: str) -> str:
+        if self.source == SO_POSTS:
+            return dlbugs.definition(label)
+        if self.mapped:
+            causes = [c for c, kind in self.mapped if kind == label]
+            return f"{dlbugs.definition(label)} Study root causes of this kind: {', '.join(causes)}."
         if self.dimension == "is_reengineering":
             return ("The issue holds at least one defect that arose while reengineering a model." if
                     label == SCREENING_LABELS[0] else "The issue holds no reengineering defect.")
@@ -97,7 +118,8 @@ class Task:
                 "description": self.description, "population": self.population, "main_score": self.main_score,
                 "split": self.split, "default_split": self.split, "labels": list(self.labels),
                 "merged": dict.fromkeys(self.merged, RARE), "kept_rare": list(self.kept),
-                "inputs": list(self.inputs), "tracks": {t: list(TRACKS[t]) for t in self.tracks},
+                "inputs": list(self.inputs), "tracks": {t: list(self.track_fields(t)) for t in self.tracks},
+                "source": self.source, "splits": list(self.splits), "mapped": dict(self.mapped),
                 "predictions": "exactly one label per issue, from labels"}
 
 
@@ -154,6 +176,22 @@ for _name in ("screening", *taxonomy.CLASSIFIED):  # version 3: protocol v3 (out
         version=3, split="fold", inputs=V3_INPUTS, population=_v2.population, merged=_v2.merged, kept=_v2.kept))
 
 
+# The crosswalk's study side: root causes as DL-bug kinds, so one system can be scored on both sources.
+REGISTRY.register(Task(
+    "bug_kind", "root_cause", dlbugs.BUG_KINDS,
+    "The kind of deep-learning bug (the Stack Overflow posts' classes) of a reengineering issue, from its defects' "
+    "root causes through the declared crosswalk; issues whose root causes have no counterpart are left out.",
+    version=1, split="fold", inputs=V3_INPUTS,
+    population="reengineering issues with a root cause that has a DL-bug kind",
+    mapped=tuple((c.root_cause, c.kind) for c in dlbugs.CROSSWALK)))
+REGISTRY.register(Task(
+    "so_dl_bugs", "label", dlbugs.LABELS,
+    "The kind of deep-learning bug a Stack Overflow post reports (model, tensor, training, gpu, api), or Others "
+    "when it is not a DL bug; 600 posts, 100 per class. Scored out-of-fold over every post.",
+    version=1, split="fold", inputs=("tags",), tracks=("metadata", "triage"), population="Stack Overflow posts",
+    source=SO_POSTS, splits=("holdout", "fold")))
+
+
 def listing() -> str:
     """One line per current task: name@version, main score, default split, label count, description."""
     return "".join(f"{t.key:22s} main={t.main_score:9s} split={t.split:8s} {len(t.labels):2d} labels  "
@@ -164,10 +202,16 @@ def get(name: str, version: int | None = None) -> Task:
     return REGISTRY.get(name, version)
 
 
-def gold(task: Task, issues: pl.DataFrame, defects: pl.DataFrame) -> pl.DataFrame:
-    """issue_id -> gold label set (list) and primary label (the first defect's), in the task's label space."""
+def gold(task: Task, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """issue_id -> gold label set (list) and primary label (the first defect's), in the task's label space.
+    ``tables``: the release's configs by name (issues and defects; so_posts for a task on the posts)."""
     import polars as pl
 
+    if task.source == SO_POSTS:
+        posts = tables["so_posts"]
+        return posts.select(pl.col("post_id").cast(pl.String).alias("issue_id"), pl.col("label").alias("primary"),
+                            pl.concat_list(pl.col("label")).alias("gold"))
+    issues, defects = tables["issues"], tables["defects"]
     if task.dimension == "is_reengineering":
         frame = issues.select("issue_id", pl.when(pl.col("is_reengineering")).then(pl.lit(SCREENING_LABELS[0]))
                               .otherwise(pl.lit(SCREENING_LABELS[1])).alias("primary"))
@@ -175,7 +219,10 @@ def gold(task: Task, issues: pl.DataFrame, defects: pl.DataFrame) -> pl.DataFram
     label = pl.col(task.dimension)
     if task.merged:
         label = pl.when(label.is_in(list(task.merged))).then(pl.lit(RARE)).otherwise(label)
-    live = defects.filter(~pl.col("withdrawn")).sort("issue_id", "defect_index").with_columns(label.alias("label"))
+    if task.mapped:
+        label = label.replace_strict(dict(task.mapped), default=None, return_dtype=pl.String)
+    live = (defects.filter(~pl.col("withdrawn")).sort("issue_id", "defect_index").with_columns(label.alias("label"))
+            .filter(pl.col("label").is_not_null()))
     return (live.group_by("issue_id", maintain_order=True)
             .agg(pl.col("label").first().alias("primary"), pl.col("label").unique(maintain_order=True).alias("gold")))
 
@@ -185,15 +232,20 @@ def items(task: Task, release: Release, split: str | None = None) -> pl.DataFram
     import polars as pl
 
     split = split or task.split
-    if split not in SPLIT_NAMES:
-        raise TaskError(f"unknown split {split!r}; splits: {', '.join(SPLIT_NAMES)}")
+    if split not in (*task.splits, ALL):
+        raise TaskError(f"task {task.key} has no split {split!r}; splits: {', '.join((*task.splits, ALL))}")
     if not REGISTRY.is_latest(task):
         raise TaskError(f"{task.key} is superseded by {get(task.name).key}; its results stay on the board as "
                         "older, and new predictions are scored against the current version")
+    needed = POPULATION_CONFIG[task.source]
+    if not release.has(needed):
+        why = release.manifest.get("sources_absent", {}).get(task.source, "the release was built without it")
+        raise TaskError(f"task {task.key} needs the {needed} config, absent from this release: {why}")
 
     def population() -> pl.DataFrame:
         splits = release.frame("splits").filter(pl.col("task") == task.name).drop("task", "task_version")
-        return gold(task, release.frame("issues"), release.frame("defects")).join(
+        configs = ("so_posts",) if task.source == SO_POSTS else ("issues", "defects")
+        return gold(task, {c: release.frame(c) for c in configs}).join(
             splits, on="issue_id", how="inner").sort("issue_id")
 
     frame = release.memo(("items", task.key), population)
@@ -202,15 +254,25 @@ def items(task: Task, release: Release, split: str | None = None) -> pl.DataFram
     return frame.clone()
 
 
-def splits_table(issues: pl.DataFrame, defects: pl.DataFrame, seed: int = SEED) -> pl.DataFrame:
-    """The ``splits`` config: for every current task, its population's sides, stratified on its label."""
+def splits_table(tables: Mapping[str, pl.DataFrame], seed: int = SEED) -> pl.DataFrame:
+    """The ``splits`` config: for every current task whose source is in ``tables``, its population's sides,
+    stratified on its label; a split the task's items cannot have (no repository, no date) is null."""
     import polars as pl
 
+    issues = tables["issues"]
     held = repository_holdout(issues, seed)
     frames = []
     for task in REGISTRY.latest():
-        population = gold(task, issues, defects).join(issues.select("issue_id", "repo", "issue_created_at"),
-                                                      on="issue_id").rename({"primary": "stratum"})
-        frames.append(assign(population, held, seed).select(
+        if POPULATION_CONFIG[task.source] not in tables:
+            continue
+        population = gold(task, tables).rename({"primary": "stratum"})
+        if task.source == STUDY:
+            population = population.join(issues.select("issue_id", "repo", "issue_created_at"), on="issue_id")
+        else:
+            population = population.with_columns(pl.lit(None, pl.String).alias("repo"),
+                                                 pl.lit(None, pl.Datetime("us", "UTC")).alias("issue_created_at"))
+        sides = assign(population, held, seed).with_columns(
+            pl.lit(None, pl.String).alias(name) for name in SIDED if name not in task.splits)
+        frames.append(sides.select(
             pl.lit(task.name).alias("task"), pl.lit(task.version, pl.Int32).alias("task_version"), pl.all()))
     return pl.concat(frames)

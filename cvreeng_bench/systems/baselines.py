@@ -209,6 +209,10 @@ class Baseline:
     version: int = 1
     reference: bool = False  # a chance line (majority, stratified, per-repository majority): never ranked
     seeds: int = 1  # a stochastic baseline is shown as the mean over this many seeds
+    needs: tuple[str, ...] = ()  # declared inputs it reads: it runs only on tasks that declare them
+
+    def fits(self, task: Task) -> bool:
+        return set(self.needs) <= set(task.inputs)
 
 
 BASELINES: Registry[Baseline] = Registry("baseline")
@@ -216,7 +220,7 @@ for _baseline in (
     Baseline("majority", majority, shipped=True, reference=True, description="the most frequent training label"),
     Baseline("stratified", stratified, shipped=True, reference=True, seeds=20,
              description="labels drawn at the training frequencies (mean over 20 seeds)"),
-    Baseline("repo-majority", repo_majority, shipped=True, reference=True,
+    Baseline("repo-majority", repo_majority, shipped=True, reference=True, needs=("repo",),
              description="the most frequent training label of the issue's repository (else the overall one)"),
     Baseline("metadata", metadata, shipped=True,
              description="logistic regression on the task's declared metadata inputs"),
@@ -249,6 +253,9 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
     import polars as pl
 
     baseline = get(name)
+    if not baseline.fits(task):
+        raise BaselineError(f"baseline {name} reads {', '.join(baseline.needs)}, which task {task.key} does not "
+                            f"declare as an input (inputs: {', '.join(task.inputs)})")
     split = split or task.split
     track = track or ("triage" if baseline.needs_text else "metadata")
     if baseline.needs_text == (track == "metadata"):
