@@ -185,6 +185,27 @@ def baseline(name: str, task: str, release: ReleaseLike = None, *, split: str | 
     return run(name, get(task), open_release(release), split, seed=seed, track=track)
 
 
+def transfer(name: str, train: str, test: str, release: ReleaseLike = None, *, seed: int = 0,
+             track: str = "triage", n_resamples: int | None = None) -> tuple[pl.DataFrame, Result]:
+    """A text baseline trained on every item of one task and scored on every item of a task of the other source
+    (``so_dl_bugs`` and ``bug_kind`` share the five DL-bug kinds); returns the predictions and their score.
+
+    >>> preds, result = transfer("tfidf", "so_dl_bugs", "bug_kind", release="text-release")  # doctest: +SKIP
+    >>> result.score  # doctest: +SKIP
+    """
+    from .scoring.evaluate import evaluate as score
+    from .scoring.predictions import from_frame
+    from .scoring.protocol import N_RESAMPLES
+    from .scoring.tasks import get
+    from .systems.baselines import transfer as run_across
+
+    opened = open_release(release)
+    target = get(test)
+    frame = run_across(name, get(train), target, opened, seed=seed, track=track)
+    return frame, score(from_frame(frame, f"{name} trained on {train}"), target, opened, track=track,
+                        n_resamples=N_RESAMPLES if n_resamples is None else n_resamples)
+
+
 def leaderboard(board: str | os.PathLike[str] | None = None, release: ReleaseLike = None, *,
                 task: str | None = None, verified_only: bool = False, warn: list[str] | None = None) -> list[Ranked]:
     """The board (default: the shipped one) re-scored and ranked, as typed rows.

@@ -95,6 +95,45 @@ def _text_section(tables: dict[str, pl.DataFrame]) -> str:
             "unless the release says otherwise. Ask for removal of your text by opening an issue.")
 
 
+def _so_section(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[str, str]:
+    """The card's section on the second source and its license line (or why the release lacks it)."""
+    from . import dlbugs
+
+    source = sources.SO_POSTS
+    posts = tables.get("so_posts")
+    if posts is None:
+        why = info.get("sources_absent", {}).get(source.name, "not requested")
+        return (f"This release does not carry the second source ({why}). A build from a mirror that holds "
+                f"`{source.folder}/{source.commit}/dataset.csv` (or with network access) adds the `so_posts` config "
+                "and the `so_dl_bugs` task.", "")
+    counts = dict(posts.group_by("label").len().rows())
+    kinds = "\n".join(f"| {k.number} | {k.label} | {counts.get(k.label, 0)} | {k.definition} |" for k in dlbugs.KINDS)
+    meta = info.get("sources", {}).get(source.name, {})
+    verified = "yes" if meta.get("verified", True) else "NO: built with --no-verify from a modified copy"
+    section = "\n".join([
+        f"The `so_posts` config holds {posts.height} Stack Overflow questions about Keras, TensorFlow and PyTorch, "
+        f"each labeled with one kind of deep-learning bug or `Others` (not a DL bug), from `{source.repository}` "
+        f"at `{source.commit}` ({source.date}; files verified: {verified}). How the posts were chosen, in short: "
+        f"{dlbugs.HOW_CHOSEN} Texts are title and body as upstream flattened them (code inline, one line); "
+        "`tags` is the post's tag list, `url` the post itself. Some posts come from earlier studies' datasets, so "
+        "a pretrained model may have seen them.", "",
+        "| class | label | posts | definition (this project's wording) |", "|---:|---|---:|---|", kinds, "",
+        "The `so_dl_bugs` task is scored out-of-fold over all posts with the same scorer, interval, permutation "
+        "test and board as the study's tasks; `bug_kind` maps the study's root causes to these kinds through a "
+        "declared crosswalk (`cvreeng_bench.dlbugs.CROSSWALK`), so one system can be trained on one source and "
+        "scored on the other (`cvreeng-bench transfer`).", "",
+        "Context: the authors report their own classifiers' results on this set (SOBERT, CodeBERT, RoBERTa, "
+        "ChatGPT, Claude, TF-IDF and word2vec) in the `results/` folder of their repository; those files are not "
+        "among the pinned inputs, so this card restates none of their numbers. The package's out-of-fold scores "
+        "are on the leaderboard.",
+    ])
+    license_line = (f"Second source: the repository `{source.repository}` is licensed Apache-2.0; the post texts "
+                    "come from the Stack Exchange data dump and are licensed CC BY-SA by their authors, each "
+                    "attributed by its URL (`https://stackoverflow.com/q/<post_id>`, the `url` column). Cite: "
+                    f"{dlbugs.CITATION}.")
+    return section, license_line
+
+
 def tasks_section(info: dict[str, Any], tasks: dict[str, Any]) -> str:
     """One paragraph per task config (``tasks``: config name -> Task): what to predict, its splits, how to load
     it, its labels with definitions."""
@@ -122,6 +161,7 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[st
     multi = issues.filter(issues["n_defects"] > 1).height
     configs = "\n".join(f"| `{name}` | {meta['rows']} | `{meta['path']}` |"
                         for name, meta in info["configs"].items())
+    so_section, so_license = _so_section(tables, info)
     schemas = "\n\n".join(f"#### `{name}`\n\n{_schema_table(name)}" for name in SCHEMAS if name in tables)
     return {
         "dataset_version": info["dataset_version"],
@@ -147,6 +187,8 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[st
         "taxonomy": taxonomy_markdown(),
         "text_section": _text_section(tables),
         "tasks_section": tasks_section(info, tasks),
+        "so_section": so_section,
+        "so_license": so_license,
         "doi": paper.DOI,
         "citation": paper.CITATION,
     }

@@ -180,30 +180,35 @@ def cli(*args: str) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue())
 
 
-@pytest.fixture(scope="session")
-def text_release(tmp_path_factory: pytest.TempPathFactory, synthetic_upstream: Path, no_errata: Path) -> Path:
-    """The synthetic release plus synthetic issue threads hydrated from the fake GitHub API (one comment each)."""
+def hydrated_release(folder: Path, upstream: Path, errata: Path, signal: dict[str, list[str]] | None = None) -> Path:
+    """A release of the synthetic artifact with issue threads hydrated from the fake GitHub API (one comment
+    each); ``signal``: issue id -> the words the fake API writes its title and body from."""
     from cvreeng_bench.build import build
     from cvreeng_bench.hydrate.client import Client
     from cvreeng_bench.hydrate.run import hydrate
     from cvreeng_bench.release import Release
     from cvreeng_bench.testing.github_server import World, serve
 
-    tmp_path = tmp_path_factory.mktemp("text")
     with contextlib.redirect_stderr(io.StringIO()):
-        plain, _ = build(tmp_path / "plain", synthetic_upstream, verify=False, progress=False, errata_path=no_errata)
+        plain, _ = build(folder / "plain", upstream, verify=False, progress=False, errata_path=errata)
     ids = Release(plain).frame("issues")["issue_id"].to_list()
-    world = World({})
+    world = World({}, signal=signal or {})
     for issue_id in ids:
         repo, _, number = issue_id.partition("#")
         world.issues.setdefault(repo, {})[int(number)] = 1
     with serve(world) as url:
-        hydrate(ids, tmp_path / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
-    out = tmp_path / "text-release"
-    result = cli("build", "--upstream", str(synthetic_upstream), "--no-verify", "--out", str(out), "--with-text",
-                 str(tmp_path / "cache"), "-q")
+        hydrate(ids, folder / "cache" / "hydrate.duckdb", Client(url), concurrency=8, progress=False)
+    out = folder / "text-release"
+    result = cli("build", "--upstream", str(upstream), "--no-verify", "--out", str(out), "--with-text",
+                 str(folder / "cache"), "-q")
     assert result.returncode == 0, result.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def text_release(tmp_path_factory: pytest.TempPathFactory, synthetic_upstream: Path, no_errata: Path) -> Path:
+    """The synthetic release plus synthetic issue threads hydrated from the fake GitHub API (one comment each)."""
+    return hydrated_release(tmp_path_factory.mktemp("text"), synthetic_upstream, no_errata)
 
 
 @pytest.fixture(scope="session")

@@ -132,6 +132,18 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from ..api import transfer
+    from ..scoring.predictions import write_predictions
+
+    frame, result = transfer(args.name, args.train, args.test, args.release, seed=args.seed, track=args.track,
+                             n_resamples=args.resamples)
+    if args.out:
+        write_predictions(frame, args.out)
+    sys.stdout.write(result.to_json() if args.format == "json" else result.table())
+    return 0
+
+
 def cmd_agreement(args: argparse.Namespace) -> int:
     from ..api import open_release
     from ..scoring.agreement import ceiling, table
@@ -270,6 +282,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("name", choices=BASELINES.names(), metavar="NAME", help=names)
     _task_options(p, resamples=False)
     p.add_argument("--out", type=Path, required=True, help="predictions file (.csv, .jsonl or .parquet)")
+
+    text_names = [b.name for b in BASELINES if b.needs_text]
+    p = command(sub, common, "transfer", "Train a text baseline on every item of one task and score it on a task of "
+                "the other source (so_dl_bugs and bug_kind share the five DL-bug kinds).",
+                example="cvreeng-bench transfer tfidf --train so_dl_bugs --test bug_kind --release text-release",
+                handler=cmd_transfer)
+    p.add_argument("name", choices=text_names, metavar="NAME", help=", ".join(text_names))
+    p.add_argument("--train", required=True, help="the task trained on (e.g. so_dl_bugs)")
+    p.add_argument("--test", required=True, help="the task scored (e.g. bug_kind; the study side needs issue texts)")
+    p.add_argument("--track", default="triage", choices=("triage", "full-thread"), help="the text read")
+    p.add_argument("--seed", type=nonnegative, default=0, help="random seed (default 0)")
+    p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES, help="bootstrap resamples for the interval")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--out", type=Path, default=None, help="also write the predictions here")
+    release_option(p)
 
     p = command(sub, common, "agreement", "The raters' inter-rater agreement per phase and dimension on all linked "
                 "items (not a ceiling), and the paper's pooled kappas recomputed.",

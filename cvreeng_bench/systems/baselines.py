@@ -262,7 +262,7 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
         why = ("needs a text track (triage or full-thread)" if baseline.needs_text
                else "reads no text: use --track metadata")
         raise BaselineError(f"baseline {name} {why}")
-    memo: dict[str, Any] = release.memo(("baseline-memo", name, track), dict)
+    memo: dict[str, Any] = release.memo(("text-embeddings",), dict)  # text -> vector, shared by every baseline
     frame = items(task, release, ALL).join(inputs(task, release, track), on="issue_id", how="left")
     rows = frame.to_dicts()
     if split not in SIDED:  # fold and all: out-of-fold predictions for every issue
@@ -277,5 +277,33 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
     train = [r for r in rows if r[split] == TRAIN]
     test = [r for r in rows if r[split] == TEST]
     labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
+    return pl.DataFrame({"issue_id": [r["issue_id"] for r in test], "label": labels},
+                        schema={"issue_id": pl.String, "label": pl.String})
+
+
+def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, seed: int = 0,
+             track: str = "triage") -> pl.DataFrame:
+    """Predictions (issue_id, label) for every item of ``test_task`` by a text baseline trained on every item of
+    ``train_task`` (another source): both read only the text of ``track``, and training keeps the items whose
+    label is in both label spaces, so every prediction is a label the test task scores."""
+    import polars as pl
+
+    baseline = get(name)
+    if not baseline.needs_text:
+        raise BaselineError(f"baseline {name} reads no text; across sources only the text is shared: use one of "
+                            f"{', '.join(b.name for b in BASELINES if b.needs_text)}")
+    shared = [label for label in test_task.labels if label in train_task.labels]
+    if not shared:
+        raise BaselineError(f"tasks {train_task.key} and {test_task.key} share no label")
+    memo: dict[str, Any] = release.memo(("text-embeddings",), dict)  # text -> vector, shared by every baseline
+
+    def rows(task: Task) -> list[dict[str, Any]]:
+        frame = items(task, release, ALL).select("issue_id", "primary").join(
+            inputs(task, release, track).select("issue_id", TEXT), on="issue_id", how="left")
+        return frame.to_dicts()
+
+    train = [r for r in rows(train_task) if r["primary"] in shared]
+    test = rows(test_task)
+    labels = _predict(baseline, test_task, train, test, seed=seed, memo=memo)
     return pl.DataFrame({"issue_id": [r["issue_id"] for r in test], "label": labels},
                         schema={"issue_id": pl.String, "label": pl.String})

@@ -42,6 +42,9 @@ class World:
     raw: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)  # path -> answer as is
     comments_base: str | None = None  # issues name their comments_url on this (other) origin
     next_links: dict[str, str] = field(default_factory=dict)  # path -> the Link rel="next" it answers with
+    # texts that carry signal: issue id -> the words its title and body are drawn from (plus noise), so a test can
+    # show that a text system learns, and that it stops learning when texts and labels are shuffled
+    signal: dict[str, list[str]] = field(default_factory=dict)
     # bookkeeping
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path?query, status) delivered, in order
     headers: list[dict[str, str]] = field(default_factory=list)  # request headers, in arrival order
@@ -59,11 +62,29 @@ class World:
         return Counter(p for p, s in self.requests if s == 200)
 
 
+NOISE = ("please", "help", "error", "code", "python", "output", "result", "value", "running", "strange", "model",
+         "script", "version", "thanks", "works", "again")
+
+
+def _texts(world: World, repo: str, number: int) -> tuple[str, str]:
+    """Title and body: from the issue's signal words plus noise (seeded by the issue id), else the fixed text."""
+    import random
+
+    words = world.signal.get(f"{repo}#{number}")
+    if words is None:
+        return (f"Issue {number} of {repo}: training crashes",
+                f"Running train.py fails. Contact me at someone{number}@example.com, token ghp_{'a' * 36}.")
+    rng = random.Random(hashlib.sha256(f"{repo}#{number}".encode()).hexdigest())  # noqa: S311 (test texts, not secrets)
+    title = " ".join(rng.sample(words, min(2, len(words))) + rng.sample(NOISE, 2))
+    body = " ".join(rng.choices(words, k=4) + rng.sample(NOISE, 6))
+    return title, body
+
+
 def _issue(world: World, base: str, repo: str, number: int) -> dict[str, Any]:
     current = world.moved.get(repo, repo)
+    title, body = _texts(world, repo, number)
     return {
-        "number": number, "title": f"Issue {number} of {repo}: training crashes",
-        "body": f"Running train.py fails. Contact me at someone{number}@example.com, token ghp_{'a' * 36}.",
+        "number": number, "title": title, "body": body,
         "state": "closed", "labels": [{"name": "bug"}], "author_association": "NONE",
         "created_at": "2019-05-01T10:00:00Z", "closed_at": "2019-06-01T10:00:00Z",
         "comments": world.issues[repo][number],
