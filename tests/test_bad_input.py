@@ -95,13 +95,16 @@ def test_every_command_refuses_bad_input_with_exit_2_and_no_traceback(corpus: Pa
     assert not (corpus / "out1").exists() and not (corpus / "b.jsonl").exists(), "nothing half-written"
 
 
-def test_a_flood_of_bad_rows_is_cut_short_with_a_count(mirror_copy: Path, tmp_path: Path) -> None:
+def test_a_flood_of_bad_rows_is_cut_short_with_a_count(tmp_path: Path) -> None:
+    from cvreeng_bench import sources
     from cvreeng_bench.normalize import DEFECT_COLUMNS
+    from tests.synthetic import write_upstream
 
-    rows = [f"{i}," + ",".join(["junk"] * (len(DEFECT_COLUMNS) - 1)) for i in range(20_000)]
-    target = mirror_copy / "Defect-study" / "CV_Reengineeirng_Defects.csv"
+    upstream = write_upstream(tmp_path / "upstream")
+    rows = [f"{i}," + ",".join(["junk"] * (len(DEFECT_COLUMNS) - 1)) for i in range(15_000)]
+    target = upstream / sources.STUDY.folder / sources.STUDY.commit / sources.FILES[0].path
     target.write_text(",".join(f'"{c}"' for c in DEFECT_COLUMNS) + "\n" + "\n".join(rows) + "\n")
-    result = cli("build", "--upstream", str(mirror_copy), "--no-verify", "--out", str(tmp_path / "o"), "-q")
+    result = cli("build", "--upstream", str(upstream), "--no-verify", "--out", str(tmp_path / "o"), "-q")
     assert result.returncode == 2
     assert "stopped after 100 errors" in result.stderr and len(result.stderr) < 200_000
 

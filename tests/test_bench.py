@@ -90,7 +90,9 @@ def test_regenerating_the_splits_gives_the_same_assignment(synthetic: Release) -
         assert_series_equal(other_seed["holdout"], shipped["holdout"])
 
 
-def test_each_task_is_stratified_on_its_own_label_and_every_class_reaches_the_test_side(release: Path) -> None:
+def test_each_task_is_stratified_on_its_own_label_and_every_class_reaches_the_test_side(
+        synthetic_release: Path) -> None:
+    release = synthetic_release
     splits = cvreeng_bench.load("splits", release)
     assert set(splits["task"]) == {t.name for t in tasks.REGISTRY.latest()}
     per_stratum = splits.group_by("task", "stratum").agg(pl.len().alias("n"),

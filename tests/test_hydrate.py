@@ -159,11 +159,12 @@ def test_hydrate_refuses_a_missing_cache_for_build(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_build_with_a_cache_that_fetched_nothing_is_a_clear_error(tmp_path: Path, mirror: Path) -> None:
+def test_build_with_a_cache_that_fetched_nothing_is_a_clear_error(tmp_path: Path, synthetic_upstream: Path) -> None:
     from cvreeng_bench.hydrate.run import Cache
 
     Cache(tmp_path / "cache" / "hydrate.duckdb").close()  # created, never filled
-    result = cli("build", "--upstream", str(mirror), "--out", str(tmp_path / "rel"), "--with-text",
+    result = cli("build", "--upstream", str(synthetic_upstream), "--no-verify", "--out", str(tmp_path / "rel"),
+                 "--with-text",
                  str(tmp_path / "cache"), "-q")
     assert result.returncode == 2 and "holds no fetched issue yet" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "rel").exists()

@@ -31,7 +31,8 @@ def test_dry_run_prints_the_plan_and_uploads_nothing(synthetic_release: Path) ->
     assert hub.calls == []
 
 
-def test_publish_uploads_every_file_in_one_commit_and_tags_it(release: Path) -> None:
+def test_publish_uploads_every_file_in_one_commit_and_tags_it(synthetic_release: Path) -> None:
+    release = synthetic_release
     hub = Hub()
     with serve(hub) as url:
         result = publish(release, url, hub.token)

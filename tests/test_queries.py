@@ -197,9 +197,11 @@ def test_the_release_folder_follows_the_umask(tiny_upstream, tmp_path: Path) -> 
     assert folder.stat().st_mode & 0o777 == 0o755
 
 
-def test_the_sql_command_runs_a_query_and_its_shell_reads_statements(release: Path, monkeypatch, capsys) -> None:
+def test_the_sql_command_runs_a_query_and_its_shell_reads_statements(synthetic_release: Path, monkeypatch,
+                                                                     capsys) -> None:
+    release = synthetic_release  # 96 defects in 114 sampled issues
     result = cli("sql", "SELECT count(*) AS n FROM defects", "--release", str(release), "--format", "csv")
-    assert result.returncode == 0 and result.stdout.splitlines() == ["n", "348"]
+    assert result.returncode == 0 and result.stdout.splitlines() == ["n", "96"]
     from cvreeng_bench import shell
     from cvreeng_bench.api import open_release
 
@@ -207,7 +209,7 @@ def test_the_sql_command_runs_a_query_and_its_shell_reads_statements(release: Pa
     monkeypatch.setattr("builtins.input", lambda prompt: next(lines))
     assert shell.interactive(open_release(release), use_duckdb=False) == 0
     captured = capsys.readouterr()
-    assert "427" in captured.out and "error:" in captured.err
+    assert "114" in captured.out and "error:" in captured.err
 
 
 def test_the_readme_duckdb_snippet_runs_as_written(release: Path) -> None:

@@ -48,7 +48,8 @@ def test_every_repository_matches_table4(release: Path) -> None:
     assert repos["n_sampled"].sum() == 427 and repos["n_defects"].sum() == 348
 
 
-def test_every_config_loads_with_datasets_polars_and_duckdb(release: Path) -> None:
+def test_every_config_loads_with_datasets_polars_and_duckdb(synthetic_release: Path) -> None:
+    release = synthetic_release
     from datasets import load_dataset
 
     info = json.loads((release / MANIFEST).read_text())
@@ -57,7 +58,8 @@ def test_every_config_loads_with_datasets_polars_and_duckdb(release: Path) -> No
         ds = load_dataset(str(release), name, split="train")
         assert ds.num_rows == meta["rows"] == pl.read_parquet(release / meta["path"]).height
         assert con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == meta["rows"]
-    assert set(info["configs"]) >= {"defects", "issues", "repositories", "annotations", "taxonomy", "splits"}
+    assert set(info["configs"]) >= {"defects", "issues", "repositories", "annotations", "taxonomy", "splits",
+                                    "so_posts"}
 
 
 def test_the_release_validates_with_warnings_only(release: Path) -> None:

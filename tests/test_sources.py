@@ -61,25 +61,51 @@ def test_the_mirror_is_found_from_the_shared_folder_or_the_commit_folder(mirror:
     assert found.sha256["defects"] == sources.FILES[0].sha256
 
 
-def test_a_modified_file_is_refused_with_its_name_and_both_hashes(mirror_copy: Path) -> None:
-    target = mirror_copy / sources.FILES[0].path
+@pytest.fixture
+def pinned(tmp_path: Path) -> tuple[Path, sources.Source]:
+    """A synthetic mirror and a source (never registered) that pins its files' hashes, so the resolver's checks
+    run without the real artifact."""
+    from tests.synthetic import write_upstream
+
+    root = write_upstream(tmp_path / "mirror")
+    base = root / sources.STUDY.folder / sources.STUDY.commit
+    files = tuple(sources.SourceFile(f.key, f.path, sources.sha256_of(base / f.path), f.description)
+                  for f in sources.STUDY.files)
+    return root, sources.Source("synthetic", 1, "tests/" + sources.STUDY.folder, sources.STUDY.commit, "2026-01-01",
+                                files, license="test data", citation="none")
+
+
+def test_a_modified_file_is_refused_with_its_name_and_both_hashes(pinned: tuple[Path, sources.Source]) -> None:
+    root, source = pinned
+    assert sources.resolve(root, progress=False, source=source).verified
+    target = root / source.folder / source.commit / source.files[0].path
     target.write_bytes(target.read_bytes().replace(b"Crash", b"crash", 1))
     with pytest.raises(sources.SourceError) as caught:
-        sources.resolve(mirror_copy, progress=False)
+        sources.resolve(root, progress=False, source=source)
     message = str(caught.value)
     assert "CV_Reengineeirng_Defects.csv" in message
-    assert sources.FILES[0].sha256 in message
+    assert source.files[0].sha256 in message
     assert sources.sha256_of(target) in message
     assert "--no-verify" in message
 
 
-def test_no_verify_accepts_a_modified_copy_and_reports_its_real_hash(mirror_copy: Path, capsys) -> None:
-    target = mirror_copy / sources.FILES[0].path
+def test_no_verify_accepts_a_modified_copy_and_reports_its_real_hash(pinned: tuple[Path, sources.Source],
+                                                                      capsys) -> None:
+    root, source = pinned
+    target = root / source.folder / source.commit / source.files[0].path
     target.write_bytes(target.read_bytes() + b"\n")
-    found = sources.resolve(mirror_copy, verify=False, progress=False)
+    found = sources.resolve(root, verify=False, progress=False, source=source)
     assert not found.verified
     assert found.sha256["defects"] == sources.sha256_of(target)
     assert "differs from the pinned file" in capsys.readouterr().err
+
+
+def test_a_file_far_larger_than_any_pinned_one_is_refused_before_it_is_hashed(
+        pinned: tuple[Path, sources.Source], monkeypatch) -> None:
+    root, source = pinned
+    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(sources.SourceError, match="far larger than the pinned file"):
+        sources.resolve(root, progress=False, source=source)
 
 
 def test_a_folder_without_the_files_names_what_is_missing(tmp_path: Path) -> None:
@@ -111,9 +137,12 @@ def test_a_missing_remote_file_names_the_url(tmp_path: Path, monkeypatch) -> Non
         sources.resolve(url, progress=False)
 
 
-def test_the_environment_variable_is_used_when_no_folder_is_given(mirror: Path, monkeypatch) -> None:
-    monkeypatch.setenv(sources.ENV_VAR, str(mirror))
-    assert sources.resolve(progress=False).verified
+def test_the_environment_variable_is_used_when_no_folder_is_given(pinned: tuple[Path, sources.Source],
+                                                                   monkeypatch) -> None:
+    root, source = pinned
+    monkeypatch.setenv(sources.ENV_VAR, str(root))
+    found = sources.resolve(progress=False, source=source)
+    assert found.verified and found.origin == str(root / source.folder / source.commit)
 
 
 def test_offline_without_a_mirror_the_error_names_the_three_ways_to_supply_the_data(tmp_path, monkeypatch) -> None:
