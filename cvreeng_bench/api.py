@@ -66,8 +66,13 @@ def open_release(path: ReleaseLike = None, *, build_if_missing: bool = True) -> 
         pass
     if not build_if_missing:  # missing, or built by another package version: (re)build it
         raise ReleaseError(f"no current release at {folder}; run `cvreeng-bench build`")
+    import sys
+
     from .build import build
 
+    # Said once, on stderr: the first use takes a few seconds and writes into the user cache.
+    print(f"building the default release into {folder} (first use; --release DIR or build --out DIR to choose "
+          "another folder)", file=sys.stderr)
     build(folder)
     return _opened(folder)
 

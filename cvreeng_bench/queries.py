@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from .release import Release
 
-FORMATS = ("table", "csv", "json", "markdown")
+from .printing import FORMATS
 
 
 class QueryError(CvreengError):
@@ -69,6 +69,7 @@ QUERIES: tuple[Query, ...] = (
 )
 FIGURES = tuple(q for q in QUERIES if q.is_crosstab)
 FILTERED_VIEWS = ("defects", "issues", "repositories")
+QUERY_CONFIGS = (*FILTERED_VIEWS, "taxonomy")  # what the query files read (a test checks their FROM clauses)
 
 
 def query_files() -> dict[str, str]:
@@ -185,18 +186,51 @@ def run_all(release: Release, *, filters: dict[str, Any] | None = None) -> dict[
 
 
 def format_frame(frame: pl.DataFrame, fmt: str) -> str:
-    """A result as text: an aligned table, CSV, JSON or a Markdown table (polars' own formatting)."""
-    import polars as pl
+    """A result frame as text, exactly as the print path formats the same rows (:mod:`.printing`)."""
+    from .printing import format_rows
 
-    if fmt == "csv":
-        return frame.write_csv()
-    if fmt == "json":
-        return frame.write_json()
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    # Markdown cells are never cut; the terminal table keeps to 200 characters.
-    style = ({"tbl_formatting": "MARKDOWN", "tbl_width_chars": 10_000, "fmt_str_lengths": 10_000}
-             if fmt == "markdown" else {"tbl_width_chars": 200, "fmt_str_lengths": 80})
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=1, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True, **style):
-        return str(frame) + "\n"
+    return format_rows(frame.columns, frame.rows(), fmt)
+
+
+def print_rows(selected: list[Query], release: Release, *, filters: dict[str, Any] | None = None,
+               ) -> list[tuple[Query, list[str], list[tuple[Any, ...]]]]:
+    """Each selected query's columns and rows, from one confined DuckDB connection over the release's files:
+    the print path, which needs neither polars nor pyarrow."""
+    import duckdb
+
+    con = release.connect(only=QUERY_CONFIGS)
+    try:
+        apply_filters(con, filters or {})
+        out = []
+        for query in selected:
+            try:
+                cursor = con.execute(sql_text(query.name))
+            except duckdb.CatalogException as error:
+                raise QueryError(f"{query.name}.sql cannot run on this release ({error}); rebuild it with "
+                                 "`cvreeng-bench build`") from error
+            out.append((query, [d[0] for d in cursor.description or []], cursor.fetchall()))
+        return out
+    finally:
+        con.close()
+
+
+def sql_rows(query: str, release: Release, *, allow_files: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """One SQL statement over the release (confined to its folder unless ``allow_files``): columns and rows."""
+    import duckdb
+
+    con = release.connect(allow_files=allow_files)
+    try:
+        try:
+            statements = con.extract_statements(query)
+            if len(statements) != 1:
+                raise CvreengError(f"one SQL statement at a time, got {len(statements)}")
+            cursor = con.execute(query)
+            if cursor.description is None:  # a statement without a result (SET, CREATE VIEW ...)
+                return [], []
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        except duckdb.Error as error:
+            raise CvreengError(str(error).splitlines()[0]) from error
+    finally:
+        con.close()

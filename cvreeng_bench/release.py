@@ -149,8 +149,9 @@ class Release:
 
     def path(self, config: str) -> Path:
         if not self.has(config):
+            known = [*self.configs, *sorted(self.manifest.get("task_configs", {}))]
             raise ReleaseError(f"config {config[:60]!r} is not in the release at {self.folder} (configs: "
-                               f"{', '.join(self.configs)}); a release built by another version may lack it: "
+                               f"{', '.join(known)}); a release built by another version may lack it: "
                                f"rebuild with `cvreeng-bench build --out {self.folder}`")
         path = self.folder / self.manifest["configs"][config]["path"]
         if not path.is_file():
@@ -162,7 +163,17 @@ class Release:
         import polars as pl
 
         if config not in self._frames:
-            self._frames[config] = pl.read_parquet(self.path(config))
+            task_configs = self.manifest.get("task_configs", {})
+            if config in task_configs and not self.has(config):  # both sides, with a split column (as in SQL)
+                sides = []
+                for side, relative in sorted(task_configs[config]["files"].items(), key=lambda kv: kv[0] != "train"):
+                    path = self.folder / relative
+                    if not path.is_file():
+                        raise ReleaseError(f"{path} is listed in {MANIFEST} but missing; rebuild the release")
+                    sides.append(pl.read_parquet(path).with_columns(pl.lit(side).alias("split")))
+                self._frames[config] = pl.concat(sides, how="vertical_relaxed")
+            else:
+                self._frames[config] = pl.read_parquet(self.path(config))
         return self._frames[config].clone()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -187,14 +198,19 @@ class Release:
             out[name] = {side: self.folder / path for side, path in meta["files"].items()}
         return out
 
-    def connect(self, database: str = ":memory:", *, allow_files: bool = False) -> duckdb.DuckDBPyConnection:
+    def connect(self, database: str = ":memory:", *, allow_files: bool = False, only: tuple[str, ...] | None = None,
+                ) -> duckdb.DuckDBPyConnection:
         """A new DuckDB connection with one view per config over the parquet files (nothing copied), confined to
-        the release folder unless ``allow_files``."""
+        the release folder unless ``allow_files``. ``only``: these configs, each read once into a table (the
+        print path runs several queries over a few small configs)."""
         import duckdb
 
         con = duckdb.connect(database, config={} if allow_files else SEALED)
         for name, paths in self.tables().items():
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS {_select(paths)}")
+            if only is None:
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {_select(paths)}")
+            elif name in only:
+                con.execute(f"CREATE TABLE {name} AS {_select(paths)}")
         if not allow_files:
             seal(con, allowed=[str(self.folder) + "/"])
         return con

@@ -8,11 +8,8 @@ moved into the cache only after their sha256 matched, so the cache never holds a
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,7 +177,10 @@ def _verify(paths: dict[str, Path], *, verify: bool, origin: str, source: Source
 
 
 def _download(url: str, target: Path, expected: str | None, *, timeout: float, progress: bool) -> None:
+    import http.client  # the network modules load only when something is downloaded
     import time
+    import urllib.error
+    import urllib.request
 
     from tqdm import tqdm
 
@@ -226,6 +226,8 @@ def _download(url: str, target: Path, expected: str | None, *, timeout: float, p
 def fetch(base_url: str, dest: Path, *, verify: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S,
           progress: bool = True, source: Source = STUDY) -> Path:
     """Download the source's files from ``base_url`` (ending in the commit folder) into ``dest``."""
+    import urllib.request
+
     base = base_url if base_url.endswith("/") else base_url + "/"
     for f in source.files:
         target = dest / f.path

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..errors import CvreengError
 from ..text import printable
-from . import bench, data
+from . import data
 
 MESSAGE = 50_000  # characters of an error message shown (every problem is listed, each echoed value cut)
 
@@ -25,7 +25,17 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bars")
 
 
-def build_parser() -> argparse.ArgumentParser:
+DATA_COMMANDS = frozenset({"build", "validate", "publish", "info", "rq", "sql", "report", "hydrate"})
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command name in ``argv`` (the first word that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(only_data: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; ``only_data``: just the data commands, for a run of one of them (the printing
+    commands then never import the benchmark's registries)."""
     parser = argparse.ArgumentParser(
         prog="cvreeng-bench",
         description="The CV model-reengineering defect study (Jiang et al., EMSE 2024): dataset, queries, benchmark.",
@@ -38,12 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     data.register(sub, common)
-    bench.register(sub, common)
+    if not only_data:
+        from . import bench
+
+        bench.register(sub, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only_data=_command_of(words) in DATA_COMMANDS)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

@@ -70,7 +70,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_rq(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..queries import QUERIES, find, format_frame, parse_filters, run_all
+    from ..queries import QUERIES, find, format_frame, parse_filters, print_rows, run_all
 
     filters = parse_filters(args.where)
     selected = list(QUERIES) if args.name == "all" else [find(args.name)]
@@ -79,7 +79,16 @@ def cmd_rq(args: argparse.Namespace) -> int:
         from .. import charts
 
         targets = charts.targets(selected, args.chart)
-    results = run_all(open_release(args.release), filters=filters)
+    release = open_release(args.release)
+    if not targets:  # printing only: DuckDB rows straight to text, no polars or pyarrow
+        from ..printing import format_rows
+
+        for query, columns, rows in print_rows(selected, release, filters=filters):
+            if len(selected) > 1 and args.format in ("table", "markdown"):
+                print(f"\n## {query.title}\n")
+            sys.stdout.write(format_rows(columns, rows, args.format))
+        return 0
+    results = run_all(release, filters=filters)
     for query in selected:
         frame = results[query.label]
         if len(selected) > 1 and args.format in ("table", "markdown"):
@@ -95,18 +104,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from ..api import open_release
 
     release = open_release(args.release)
-    if args.query:
-        import duckdb
+    if args.query:  # DuckDB rows straight to text: no polars or pyarrow on the print path
+        from ..printing import format_rows
+        from ..queries import sql_rows
 
-        from ..api import sql
-        from ..errors import CvreengError
-        from ..queries import format_frame
-
-        try:
-            frame = sql(args.query, release, allow_files=args.allow_files)
-        except duckdb.Error as error:
-            raise CvreengError(str(error).splitlines()[0]) from error
-        sys.stdout.write(format_frame(frame, args.format))
+        columns, rows = sql_rows(args.query, release, allow_files=args.allow_files)
+        sys.stdout.write(format_rows(columns, rows, args.format))
         return 0
     from ..shell import interactive
 
