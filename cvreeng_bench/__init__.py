@@ -34,10 +34,11 @@ if TYPE_CHECKING:
         sql,
         submit,
         tasks,
+        transfer,
     )
 
 __all__ = ["__version__", "baseline", "compare", "connect", "evaluate", "leaderboard", "load", "open_release", "rq",
-           "sql", "submit", "tasks"]
+           "sql", "submit", "tasks", "transfer"]
 
 
 def __getattr__(name: str) -> Any:

@@ -52,7 +52,12 @@ def _current(release: Release) -> bool:
 
 
 def open_release(path: ReleaseLike = None, *, build_if_missing: bool = True) -> Release:
-    """The release at ``path`` (or the user-cache release, built when missing or out of date)."""
+    """The release at ``path`` (or the user-cache release, built when missing or out of date).
+
+    >>> release = open_release("release")
+    >>> release.has("defects"), "so_dl_bugs" in release.tables()
+    (True, True)
+    """
     if isinstance(path, Release):
         return path
     if path is not None:
@@ -78,12 +83,23 @@ def open_release(path: ReleaseLike = None, *, build_if_missing: bool = True) -> 
 
 
 def load(config: str = "defects", release: ReleaseLike = None) -> pl.DataFrame:
-    """One config of a release as a polars DataFrame; each call returns its own copy."""
+    """One config of a release as a polars DataFrame; each call returns its own copy. A task config gives
+    both sides, with a ``split`` column.
+
+    >>> load("defects", release="release").columns[:3]
+    ['defect_id', 'issue_id', 'repo']
+    >>> sorted(set(load("stage", release="release")["split"]))
+    ['test', 'train']
+    """
     return open_release(release).frame(config)
 
 
 def connect(release: ReleaseLike = None, *, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A new DuckDB connection with one view per config of the release."""
+    """A new DuckDB connection with one view per config of the release (task configs too), confined to it.
+
+    >>> connect("release").execute("SELECT count(*) > 0 FROM defects").fetchone()
+    (True,)
+    """
     return open_release(release).connect(database)
 
 
@@ -93,7 +109,8 @@ def sql(query: str, release: ReleaseLike = None, *, allow_files: bool = False) -
     The database reads this release and nothing else: no other file, URL or extension, and one statement at
     a time. ``allow_files=True`` opts out (to COPY results out, or join a file of your own).
 
-    >>> sql("SELECT stage, count(*) AS n FROM defects GROUP BY ALL", release="release")  # doctest: +SKIP
+    >>> sql("SELECT stage, count(*) AS n FROM defects GROUP BY ALL ORDER BY n DESC", release="release").columns
+    ['stage', 'n']
     """
     import duckdb
     import polars as pl
@@ -123,7 +140,8 @@ def rq(name: str, release: ReleaseLike = None, *, chart: str | os.PathLike[str] 
     """One of the paper's breakdowns (``fig5`` ... ``fig10`` or a query file's name), optionally filtered, and
     drawn into ``chart`` (.svg, .png, .html or .json) when one is given.
 
-    >>> rq("fig9", release="release", repo_type="Zoo", chart="fig9.svg")  # doctest: +SKIP
+    >>> rq("fig9", release="release", repo_type="Zoo").columns
+    ['stage', 'impact', 'count', 'percent']
     """
     from .queries import find, run
 
@@ -144,8 +162,9 @@ def rq(name: str, release: ReleaseLike = None, *, chart: str | os.PathLike[str] 
 def tasks() -> list[Task]:
     """The current benchmark tasks.
 
-    >>> [t.name for t in tasks()][:3]
-    ['defect_type', 'impact', 'manifestation']
+    >>> names = [t.name for t in tasks()]
+    >>> "stage" in names, "so_dl_bugs" in names, all(t.split == "fold" for t in tasks())
+    (True, True, True)
     """
     from .scoring.tasks import REGISTRY
 
@@ -156,8 +175,9 @@ def evaluate(predictions: str | os.PathLike[str] | pl.DataFrame, task: str, rele
              split: str | None = None, track: str = "metadata", **options: Any) -> Result:
     """Score predictions (a file, or a frame with issue_id and label) on a task; the split defaults to the task's.
 
-    >>> result = evaluate("preds.csv", "root_cause", release="release")  # doctest: +SKIP
-    >>> result.score, result.interval  # doctest: +SKIP
+    >>> result = evaluate("preds.csv", "stage", release="release", n_resamples=200)
+    >>> result.split, result.main_score, 0 <= result.interval[0] <= result.score <= result.interval[1]
+    ('fold', 'macro_f1', True)
     """
     from .scoring.evaluate import evaluate as score
     from .scoring.tasks import get
@@ -169,7 +189,10 @@ def compare(a: str | os.PathLike[str] | pl.DataFrame, b: str | os.PathLike[str] 
             release: ReleaseLike = None, *, split: str | None = None, **options: Any) -> Comparison:
     """A minus B on the same issues with a paired permutation test.
 
-    >>> compare("a.csv", "b.csv", "impact", release="release").p_value  # doctest: +SKIP
+    >>> a, b = baseline("metadata", "stage", release="release"), baseline("majority", "stage", release="release")
+    >>> compared = compare(a, b, "stage", release="release", n_rounds=500)
+    >>> compared.test, compared.p_value >= 1 / 501
+    ('paired approximate-randomization (permutation) test, two-sided', True)
     """
     from .scoring.evaluate import compare as paired
     from .scoring.tasks import get
@@ -181,8 +204,9 @@ def baseline(name: str, task: str, release: ReleaseLike = None, *, split: str | 
              track: str | None = None) -> pl.DataFrame:
     """A reference baseline's predictions (issue_id, label) for a task's split, ready for :func:`evaluate`.
 
-    >>> preds = baseline("majority", "stage", release="release")  # doctest: +SKIP
-    >>> evaluate(preds, "stage", release="release").score  # doctest: +SKIP
+    >>> preds = baseline("majority", "stage", release="release", split="holdout")
+    >>> preds.columns, preds["label"].n_unique()
+    (['issue_id', 'label'], 1)
     """
     from .scoring.tasks import get
     from .systems.baselines import run
@@ -195,8 +219,9 @@ def transfer(name: str, train: str, test: str, release: ReleaseLike = None, *, s
     """A text baseline trained on every item of one task and scored on every item of a task of the other source
     (``so_dl_bugs`` and ``bug_kind`` share the five DL-bug kinds); returns the predictions and their score.
 
-    >>> preds, result = transfer("tfidf", "so_dl_bugs", "bug_kind", release="text-release")  # doctest: +SKIP
-    >>> result.score  # doctest: +SKIP
+    >>> preds, result = transfer("tfidf", "bug_kind", "so_dl_bugs", release="text-release", n_resamples=50)
+    >>> result.task, "Others" in set(preds["label"])
+    ('so_dl_bugs', False)
     """
     from .scoring.evaluate import evaluate as score
     from .scoring.predictions import from_frame
@@ -215,8 +240,9 @@ def leaderboard(board: str | os.PathLike[str] | None = None, release: ReleaseLik
                 task: str | None = None, verified_only: bool = False, warn: list[str] | None = None) -> list[Ranked]:
     """The board (default: the shipped one) re-scored and ranked, as typed rows.
 
-    >>> [r.status for r in leaderboard(release="release", task="stage")][:1]  # doctest: +SKIP
-    ['ranked']
+    >>> rows = leaderboard(release="release", task="stage")
+    >>> {r.entry.task for r in rows}, {r.status for r in rows} <= {"ranked", "below chance", "reference", "older"}
+    ({'stage'}, True)
     """
     from . import board as boards
 
@@ -254,7 +280,9 @@ def submit(board: str | os.PathLike[str], file: str | os.PathLike[str], release:
     """Score a predictions file (or a result with ``predictions=``) and add it to a board; a chat-model run whose
     run record and raw answers re-parse to its labels is entered as ``reproduced``.
 
-    >>> submit("board.jsonl", "preds.csv", task="impact", name="my model")  # doctest: +SKIP
+    >>> entry = submit("board.jsonl", "preds.csv", release="release", task="stage", name="my model")
+    >>> entry.name, entry.verification, entry.split
+    ('my model', 'self-reported', 'fold')
     """
     from .board.leaderboard import submit as add
 

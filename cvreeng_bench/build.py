@@ -147,7 +147,7 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     tables["splits"] = splits_table(tables)
     tables.update(extra or {})
     tables["leaderboard"] = frame("leaderboard", [e.to_row() for e in read_strict(SHIPPED)])
-    leak = leaks.report(tables["splits"], tables["defects"], tables.get("issue_texts"))
+    leak = leaks.report(tables["splits"], tables["defects"], tables.get("issue_texts"), tables["issues"])
     out = Path(out).resolve()
     reasons = replaceable(out)  # checked before any work; checked again when the release moves in
     if reasons:

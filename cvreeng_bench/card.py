@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import paper, sources, taxonomy
 from .layout import SPLIT
 from .resources import resource_dir
-from .schema import SCHEMAS
+from .schema import SCHEMAS, Column
 
 if TYPE_CHECKING:
     import polars as pl
@@ -35,12 +35,41 @@ def front_matter(info: dict[str, Any]) -> str:
         if name == DEFAULT_CONFIG:
             entry["default"] = True
         entries.append(entry)
+    features = [{"config_name": name, "features": [_feature(c) for c in SCHEMAS[name]]}
+                for name in sorted(info["configs"]) if name in SCHEMAS]
     data = DatasetCardData(
         pretty_name="CV model-reengineering defects (Jiang et al., EMSE 2024)", license="other",
         license_name="cite-the-paper", language=["en"], task_categories=["text-classification"],
         tags=["software-engineering", "deep-learning", "defects", "computer-vision"], size_categories=["n<1K"],
-        configs=entries)
+        configs=entries, dataset_info=features)
     return f"---\n{data.to_yaml()}\n---\n"
+
+
+_HF_TYPES = {"string": "string", "int32": "int32", "int64": "int64", "float64": "float64", "bool": "bool",
+             "timestamp": "timestamp[us, tz=UTC]"}
+
+
+def _class_names(column: Column) -> list[str] | None:
+    """The labels of a column that holds a declared label set (a taxonomy dimension, or the posts' classes)."""
+    if column.dimension is not None:
+        return list(taxonomy.labels(column.dimension))
+    if column.name == "label" and column.description.startswith("Kind of deep-learning bug"):
+        from .dlbugs import LABELS
+
+        return list(LABELS)
+    return None
+
+
+def _feature(column: Column) -> dict[str, Any]:
+    """A column as the Hub's ``dataset_info`` declares it: a label column as a ClassLabel (a list of labels
+    as a sequence of ClassLabel), so ``datasets`` users get the label names with the data."""
+    names = _class_names(column)
+    inner = column.type[5:-1] if column.type.startswith("list<") else column.type
+    kind: Any = ({"class_label": {"names": {str(i): n for i, n in enumerate(names)}}} if names
+                 else _HF_TYPES[inner])
+    if column.type.startswith("list<"):
+        return {"name": column.name, "sequence": kind}
+    return {"name": column.name, "dtype": kind}
 
 
 def _counts_table(frame: pl.DataFrame, column: str, total: int) -> str:
@@ -191,6 +220,7 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[st
         "so_license": so_license,
         "doi": paper.DOI,
         "citation": paper.CITATION,
+        "bibtex": paper.BIBTEX,
     }
 
 

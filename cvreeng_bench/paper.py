@@ -15,6 +15,15 @@ CITATION = (
     "James C. Davis. Challenges and Practices of Deep Learning Model Reengineering: A Case Study on Computer "
     "Vision. Empirical Software Engineering, 2024. doi:" + DOI
 )
+BIBTEX = f"""@article{{jiang2024reengineering,
+  author  = {{Jiang, Wenxin and Banna, Vishnu and Vivek, Naveen and Goel, Abhinav and Synovic, Nicholas and
+             Thiruvathukal, George K. and Davis, James C.}},
+  title   = {{Challenges and Practices of Deep Learning Model Reengineering: A Case Study on Computer Vision}},
+  journal = {{Empirical Software Engineering}},
+  volume  = {{29}},
+  year    = {{2024}},
+  doi     = {{{DOI}}}
+}}"""
 
 N_DEFECTS = 348
 N_REENGINEERING_ISSUES = 334

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from pathlib import Path
@@ -17,15 +18,19 @@ from cvreeng_bench.scoring.task_data import describe
 
 def _first_impact(load_dataset, folder: Path, cache: Path) -> str:
     ds = load_dataset(str(folder), "defects", split="train", cache_dir=str(cache))
-    return ds.sort("source_row")[0]["impact"]
+    return ds.features["impact"].int2str(ds.sort("source_row")[0]["impact"])  # a ClassLabel, by name
 
 
 def test_two_same_named_releases_with_different_data_load_correctly_through_one_datasets_cache(
-        mirror_copy: Path, tmp_path: Path, no_errata: Path) -> None:
+        tmp_path: Path, no_errata: Path) -> None:
+    from tests.synthetic import write_upstream
+
     datasets = pytest.importorskip("datasets")
     datasets.disable_progress_bars()
-    a, _ = build(tmp_path / "a" / "release", mirror_copy, progress=False, errata_path=no_errata)
-    path = mirror_copy / next(f.path for f in sources.FILES if f.key == "defects")
+    mirror_copy = write_upstream(tmp_path / "upstream")
+    with contextlib.redirect_stderr(io.StringIO()):
+        a, _ = build(tmp_path / "a" / "release", mirror_copy, verify=False, progress=False, errata_path=no_errata)
+    path = mirror_copy / sources.STUDY.folder / sources.STUDY.commit / sources.FILES[0].path
     rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
     column = rows[0].index("Impacts")
     before = rows[1][column]
@@ -33,11 +38,13 @@ def test_two_same_named_releases_with_different_data_load_correctly_through_one_
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\n").writerows(rows)
     path.write_text(out.getvalue(), encoding="utf-8")
-    b, _ = build(tmp_path / "b" / "release", mirror_copy, verify=False, progress=False, errata_path=no_errata)
+    with contextlib.redirect_stderr(io.StringIO()):
+        b, _ = build(tmp_path / "b" / "release", mirror_copy, verify=False, progress=False, errata_path=no_errata)
     cache = tmp_path / "hf-cache"
     assert _first_impact(datasets.load_dataset, a, cache) != _first_impact(datasets.load_dataset, b, cache)
     assert _first_impact(datasets.load_dataset, b, cache) == rows[1][column]
-    rebuilt, _ = build(a, mirror_copy, verify=False, progress=False, errata_path=no_errata)  # in place
+    with contextlib.redirect_stderr(io.StringIO()):
+        rebuilt, _ = build(a, mirror_copy, verify=False, progress=False, errata_path=no_errata)  # in place
     assert _first_impact(datasets.load_dataset, rebuilt, cache) == rows[1][column]
 
 

@@ -17,7 +17,7 @@ from .metrics import MISSING, permutation_test, score
 from .predictions import ABSTAINED, ISSUE_ID, LABEL, SHOWN, PredictionError, Predictions, read_predictions, some
 from .protocol import N_RESAMPLES, N_ROUNDS
 from .results import Comparison, Result
-from .tasks import ALL, Task, items
+from .tasks import ALL, STUDY, Task, items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -103,14 +103,33 @@ def evaluate(predictions: Predictions, task: Task, release: Release, split: str 
     population, scored = _scored(task, release, split, subset)
     gold, predicted, abstained = align(task, scored, population, predictions, allow_missing=allow_missing)
     scores = score(gold, predicted, task.labels, n_resamples=n_resamples, seed=seed)
+    per_year = _per_year(task, release, scored["issue_id"].to_list(), gold, predicted)
     return Result(
         task=task.name, task_version=task.version, split=split, track=track, main_score=task.main_score,
         dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source),
         package_version=__version__, predictions_sha256=predictions.digest,
         date=datetime.now(UTC).date().isoformat(), **scores.as_dict(),
         n_missing=sum(p == MISSING for p in predicted) - abstained, n_abstained=abstained,
-        labels_public_since=release.manifest.get("labels_public_since"),
+        labels_public_since=release.manifest.get("labels_public_since"), per_year=per_year,
     )
+
+
+def _per_year(task: Task, release: Release, ids: list[str], gold: list[list[str]], predicted: list[str],
+              ) -> list[dict[str, Any]]:
+    """The main score per year the issue was opened (study tasks; posts carry no date)."""
+    if task.source != STUDY:
+        return []
+    opened = dict(release.frame("issues").select("issue_id", "issue_created_at").rows())
+    years: dict[int, list[int]] = {}
+    for position, issue in enumerate(ids):
+        when = opened.get(issue)
+        if when is not None:
+            years.setdefault(when.year, []).append(position)
+    out = []
+    for year, positions in sorted(years.items()):
+        part = score([gold[i] for i in positions], [predicted[i] for i in positions], task.labels, n_resamples=0)
+        out.append({"year": year, "n": len(positions), "score": part.as_dict()["scores"][task.main_score]})
+    return out
 
 
 def evaluate_file(path: Path, task: Task, release: Release, split: str | None = None, **options: Any) -> Result:

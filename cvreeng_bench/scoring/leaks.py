@@ -63,10 +63,13 @@ def _crossing(pairs: set[frozenset[str]], train: set[str], test: set[str]) -> li
     return sorted(out)
 
 
-def report(splits: pl.DataFrame, defects: pl.DataFrame, texts: pl.DataFrame | None = None) -> dict[str, Any]:
+def report(splits: pl.DataFrame, defects: pl.DataFrame, texts: pl.DataFrame | None = None,
+           issues: pl.DataFrame | None = None) -> dict[str, Any]:
     """For each task and split: issues on both sides, defects split from their issue, classes with no test
-    issue, and (with texts) identical or near-identical texts across the sides."""
+    issue, (with ``issues``) the test side's repositories that have no train issue, and (with texts) identical
+    or near-identical texts across the sides."""
     issue_of = dict(zip(defects["defect_id"], defects["issue_id"], strict=True))
+    repo_of = dict(issues.select("issue_id", "repo").rows()) if issues is not None else {}
     identical, near = text_pairs(texts) if texts is not None else (set(), set())
     out: dict[str, Any] = {"near_duplicate_jaccard": NEAR_DUPLICATE, "texts": texts is not None, "splits": {}}
     for (task,), rows in sorted(splits.group_by("task"), key=lambda g: str(g[0][0])):
@@ -77,6 +80,12 @@ def report(splits: pl.DataFrame, defects: pl.DataFrame, texts: pl.DataFrame | No
                 "train": len(train), "test": len(test), "issues_on_both_sides": sorted(train & test),
                 "defects_on_both_sides": stray,
                 "classes_without_test_issues": sorted({stratum[i] for i in train} - {stratum[i] for i in test})}
+            if repo_of and name in ("temporal", "holdout", "repo_holdout"):
+                # The temporal split is kept date-only (not repo-aware): a model meets repositories it never saw
+                # in training there, as it would after deployment; this list says which.
+                seen = {repo_of.get(i) for i in train}
+                entry["test_repositories_without_train_issues"] = sorted(
+                    {r for i in test if (r := repo_of.get(i)) is not None and r not in seen})
             if texts is not None:
                 entry["identical_texts"] = _crossing(identical, train, test)
                 entry["near_identical_texts"] = _crossing(near, train, test)

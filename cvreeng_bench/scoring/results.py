@@ -58,6 +58,9 @@ class Result:
     n_missing: int = 0
     n_abstained: int = 0
     labels_public_since: str | None = None  # when the gold labels became public (the release's manifest)
+    # The main score by the year the issue was opened (no interval; a year of few issues is noisy): whether
+    # older issues, more likely in a model's training data, are easier. Empty for items without a date.
+    per_year: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -108,6 +111,10 @@ class Result:
         for row in self.per_label:
             lines.append(f"  {row['label'][:40]:40s} {row['support']:7d} {row['precision']:9.3f} "
                          f"{row['recall']:7.3f} {row['f1']:6.3f}")
+        if self.per_year:
+            lines += ["", f"  {self.main_score} by the year the issue was opened (labels public since "
+                      f"{self.labels_public_since}):"]
+            lines += [f"  {row['year']}  n = {row['n']:3d}  {row['score']:.3f}" for row in self.per_year]
         if self.confusion:
             width = max(len(label) for label in self.labels)
             lines += ["", "  confusion (rows gold, columns predicted; columns numbered as the rows):",
