@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,8 +151,12 @@ def parse_labels(value: str) -> list[str]:
     if taxonomy.key(value) in taxonomy.MISSING:
         return []
     if value.startswith("["):
+        if len(value) > 10_000:
+            raise ValueError("too long for a label list")
         parsed = ast.literal_eval(value)
-        return [str(item).strip() for item in parsed]
+        if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+            raise ValueError("not a list of label names")
+        return [item.strip() for item in parsed]
     return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
 
 
@@ -256,8 +261,8 @@ def read_defects(path: Path) -> Rows:
         record["raw_github_labels"] = r.text("Label")
         try:
             record["github_labels"] = parse_labels(r.text("Label"))
-        except (ValueError, SyntaxError):
-            r.fail("Label", f"cannot read the label list {r.text('Label')!r}")
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+            r.fail("Label", f"cannot read the label list {shown(r.text('Label'))}")
             record["github_labels"] = []
         if repo in repos:  # repository-level facts that a row left blank come from Table 4, with a warning
             row4 = repos[repo]
@@ -325,6 +330,31 @@ def read_non_reengineering(path: Path) -> Rows:
     return out
 
 
+MAX_SHEET_ROWS, MAX_SHEET_COLUMNS = 10_000, 64  # the workbook's sheets hold about 130 rows of 9 columns
+
+
+class _SheetTooLargeError(ValueError):
+    pass
+
+
+def _sheet_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    """A sheet's rows, never trusting its declared dimension (a sheet may claim A1:XFD1048576): the size is
+    measured from the cells themselves, capped; a part that does not parse raises ValueError."""
+    try:
+        sheet.reset_dimensions()  # read-only sheets otherwise pad every row to the declared size
+        rows = []
+        for row in sheet.iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS):
+            rows.append(row)
+            if len(rows) > MAX_SHEET_ROWS:
+                raise _SheetTooLargeError(f"more than {MAX_SHEET_ROWS} rows, far more than the pinned workbook; "
+                                          "refused")
+        return rows
+    except _SheetTooLargeError:
+        raise
+    except Exception as error:  # XML, entity, number and index errors from inside the sheet
+        raise ValueError(f"the sheet cannot be read: {type(error).__name__}: {str(error)[:120]}") from error
+
+
 def read_agreement(path: Path) -> Rows:
     """The two raters' labels, one row per (phase, rater, item); rows of rater 1 and 2 pair up by order."""
     import openpyxl
@@ -347,7 +377,11 @@ def read_agreement(path: Path) -> Rows:
             if title not in sheets:
                 out.problems.append(Problem(where(path), f"sheet {title!r} is missing"))
                 continue
-            values = list(sheets[title].iter_rows(values_only=True))
+            try:
+                values = _sheet_rows(sheets[title])
+            except ValueError as error:  # too large, or a part that does not parse
+                out.problems.append(Problem(f"{path.name} sheet {title!r}", str(error)))
+                continue
             header = [str(v).strip() if v is not None else "" for v in values[0]] if values else []
             columns = {i: AGREEMENT_COLUMNS[h] for i, h in enumerate(header) if h in AGREEMENT_COLUMNS}
             if "Issue #" not in header or set(columns.values()) != set(taxonomy.ANNOTATED):
@@ -360,7 +394,14 @@ def read_agreement(path: Path) -> Rows:
                 record: dict[str, Any] = {"phase": phase, "rater": rater, "item": len(items) + 1,
                                           "sheet": title, "sheet_row": number}
                 issue = row[header.index("Issue #")]
-                record["issue_number"] = int(issue) if isinstance(issue, (int, float)) else None
+                if isinstance(issue, (int, float)) and not isinstance(issue, bool):
+                    if not (math.isfinite(issue) and float(issue).is_integer() and 0 < issue <= INT32_MAX):
+                        out.problems.append(Problem(f"{path.name} sheet {title!r} row {number}, column 'Issue #'",
+                                                    f"not an issue number: {shown(str(issue))}"))
+                        continue
+                    record["issue_number"] = int(issue)
+                else:
+                    record["issue_number"] = None
                 for i, dimension in columns.items():
                     raw = "" if row[i] is None else str(row[i])
                     record[f"raw_{dimension}"] = raw
