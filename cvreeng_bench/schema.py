@@ -200,6 +200,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("comment_author_associations", "list<string>", "Each commenter's relation to the repository",
                False),
         Column("n_comments", "int32", "Number of comments", False),
+        Column("comments_truncated", "bool", "True when the thread had more comment pages than the snapshot fetches "
+               "(200); the comments are those of the first 200 pages", False),
         Column("text", "string", "Title, body and comments rendered as one text (the text-track input)"),
         Column("snapshot_at", "timestamp", "When the snapshot was taken (UTC)", False),
         Column("content_sha256", "string", "sha256 of text", False),

@@ -283,3 +283,34 @@ def test_on_a_text_release_the_text_baselines_join_the_board_on_the_triage_track
     triage = {r.name for r in rows if r.track == "triage" and r.task == "stage"}
     assert "baseline: tfidf" in triage and all(r.kind == "baseline" for r in rows if r.track == "triage")
     assert triage >= {f"baseline: {n}" for n in shipped.text_baselines(open_release(text_release))}
+
+
+def test_a_thread_past_the_page_cap_is_kept_flagged_truncated_and_the_run_goes_on(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    from cvreeng_bench.hydrate import run as hydration
+
+    monkeypatch.setattr(hydration, "MAX_PAGES", 2)
+    world = World({"ultralytics/yolov5": {1: 7, 2: 1}})  # 2 comments a page: issue 1 has 4 pages
+    with serve(world) as url:
+        summary = hydrate(["ultralytics/yolov5#1", "ultralytics/yolov5#2"], tmp_path / "c.duckdb", Client(url),
+                          progress=False)
+    assert summary.statuses == {"truncated": 1, "ok": 1}
+    texts = issue_texts_table(tmp_path / "c.duckdb").sort("issue_id")
+    assert texts["comments_truncated"].to_list() == [True, False]
+    assert texts["n_comments"].to_list() == [4, 1] and texts["status"].to_list() == ["ok", "ok"]
+
+
+def test_a_cache_with_fields_of_the_wrong_type_is_refused_in_one_line(tmp_path: Path, synthetic_upstream: Path) -> None:
+    import json
+
+    world = World({"ultralytics/yolov5": {1: 0}})
+    with serve(world) as url:
+        issue = {"number": 1, "title": 42, "body": ["not", "text"], "labels": "bug", "comments": 0,
+                 "comments_url": f"{url}/repos/ultralytics/yolov5/issues/1/comments"}
+        world.raw["/repos/ultralytics/yolov5/issues/1"] = (200, json.dumps(issue).encode(),
+                                                           {"Content-Type": "application/json"})
+        hydrate(["ultralytics/yolov5#1"], tmp_path / "cache" / "hydrate.duckdb", Client(url), progress=False)
+    result = cli("build", "--upstream", str(synthetic_upstream), "--no-verify", "--out", str(tmp_path / "rel"),
+                 "--with-text", str(tmp_path / "cache"), "-q")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "fields of the wrong type (title, body, labels)" in result.stderr and not (tmp_path / "rel").exists()

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS responses (key VARCHAR PRIMARY KEY, url VARCHAR, stat
 CREATE TABLE IF NOT EXISTS done (issue_id VARCHAR PRIMARY KEY, status VARCHAR, run INTEGER);
 """
 PER_PAGE = 100
-MAX_PAGES = 200  # comment pages of one issue (20,000 comments): beyond that something loops
+MAX_PAGES = 200  # comment pages of one issue (20,000 comments): the rest of a longer thread is not fetched
+TRUNCATED = "truncated"  # the done status of such an issue (issue_texts flags it in comments_truncated)
 CACHE_FILE = "hydrate.duckdb"
 CACHE_STORAGE = "v1.4.0"
 
@@ -241,8 +242,11 @@ class Hydrator:
         url = self.follow(f"{comments}?per_page={PER_PAGE}" if isinstance(comments, str) and comments else None)
         page, seen = 1, set()
         while url:
-            if url in seen or page > MAX_PAGES:  # a next link back to itself, or an endless thread
-                raise GitHubError(f"issue {issue_id}: comment pages loop or exceed {MAX_PAGES} pages at {url}")
+            if url in seen:  # a next link back to itself: the server is broken, not the thread long
+                raise GitHubError(f"issue {issue_id}: comment pages loop at {url}")
+            if page > MAX_PAGES:  # an endless thread: keep what was fetched, flag it, and go on
+                self.cache.mark(issue_id, TRUNCATED, self.run)
+                return TRUNCATED
             seen.add(url)
             _, _, url, _ = self.fetch(f"comments:{issue_id}:{page}", url, need_body=False)
             url = self.follow(url)

@@ -35,6 +35,23 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC) if value else None
 
 
+TRUNCATED = "truncated"  # the done table's status of an issue whose comments went past the page cap
+
+
+def _checked(issue: Any, issue_id: str, cache_path: Path) -> dict[str, Any]:
+    """A cached issue object whose fields have the types the GitHub API gives, else one clear error."""
+    text_fields = ("title", "body", "state", "author_association", "created_at", "closed_at", "repository_url")
+    if not isinstance(issue, dict):
+        raise CvreengError(f"{cache_path}: the cached answer for {issue_id} is not an issue object")
+    wrong = [f for f in text_fields if not isinstance(issue.get(f), str | None)]
+    if not isinstance(issue.get("labels", []), list):
+        wrong.append("labels")
+    if wrong:
+        raise CvreengError(f"{cache_path}: the cached issue {issue_id} has fields of the wrong type "
+                           f"({', '.join(wrong)}); re-run `cvreeng-bench hydrate` into a new cache")
+    return issue
+
+
 def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
     """The issue_texts config from a hydrate cache (DuckDB file)."""
     import duckdb
@@ -63,13 +80,21 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
                                "snapshot_at": snapshot, "comments": [], "comment_author_associations": [],
                                "labels": []}
         found = responses.get(f"issue:{issue_id}")
+        row["comments_truncated"] = status == TRUNCATED
+        if status == TRUNCATED:
+            row["status"] = status = "ok"
         if status == "ok" and found and found[1]:
-            issue = json.loads(found[1])
+            issue = _checked(json.loads(found[1]), issue_id, cache_path)
             moved = (issue.get("repository_url") or "").split("/repos/")[-1]
             row["current_repo"] = moved if moved and moved != repo else None
             page, comments = 1, []
             while f"comments:{issue_id}:{page}" in responses:
-                comments += json.loads(responses[f"comments:{issue_id}:{page}"][1] or "[]")
+                listed = json.loads(responses[f"comments:{issue_id}:{page}"][1] or "[]")
+                if not isinstance(listed, list) or not all(isinstance(c, dict) and isinstance(c.get("body"), str | None)
+                                                           for c in listed):
+                    raise CvreengError(f"{cache_path}: comment page {page} of {issue_id} is not a list of comments; "
+                                       "re-run `cvreeng-bench hydrate` into a new cache")
+                comments += listed
                 page += 1
             row.update(
                 title=clean(issue.get("title")), body=clean(issue.get("body")), state=issue.get("state"),
