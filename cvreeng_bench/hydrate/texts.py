@@ -74,15 +74,13 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
     snapshot = snapshot_time(cache_path)
     clean = scrub if redact else (lambda text: text or "")
     rows = []
-    for issue_id, status in done:
+    for issue_id, done_status in done:
         repo, _, number = issue_id.partition("#")
+        status = "ok" if done_status == TRUNCATED else done_status  # a truncated thread is an ok issue, flagged
         row: dict[str, Any] = {"issue_id": issue_id, "repo": repo, "issue_number": int(number), "status": status,
                                "snapshot_at": snapshot, "comments": [], "comment_author_associations": [],
-                               "labels": []}
+                               "labels": [], "comments_truncated": done_status == TRUNCATED}
         found = responses.get(f"issue:{issue_id}")
-        row["comments_truncated"] = status == TRUNCATED
-        if status == TRUNCATED:
-            row["status"] = status = "ok"
         if status == "ok" and found and found[1]:
             issue = _checked(json.loads(found[1]), issue_id, cache_path)
             moved = (issue.get("repository_url") or "").split("/repos/")[-1]
