@@ -19,13 +19,18 @@ if TYPE_CHECKING:
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
-td:first-child,th:first-child,td:nth-child(2){text-align:left}
+td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;vertical-align:top}
+td.n,th.n{text-align:right;white-space:nowrap}
+th{background:#fafafa}
+td:first-child,th:first-child{position:sticky;left:0;background:#fff;z-index:1}
+th:first-child{background:#fafafa}
 .stat{background:#f5f5f5;padding:.5em 1em;border-left:4px solid #4c78a8}
 .warn{border-left-color:#e45756}
-figure{margin:0}
+figure{margin:0;max-width:100%;overflow-x:auto}
+figure svg{max-width:100%;height:auto}
 .scroll{overflow-x:auto;max-width:100%}
 """
+# Tables never widen the page: a wide one scrolls inside its box, its first column staying in view.
 
 
 def crosstab(frame: pl.DataFrame, rows: str, columns: str) -> tuple[list[str], list[str], list[list[int]]]:
@@ -36,12 +41,17 @@ def crosstab(frame: pl.DataFrame, rows: str, columns: str) -> tuple[list[str], l
     return row_labels, col_labels, [[lookup.get((r, c), 0) for c in col_labels] for r in row_labels]
 
 
+def _cell(value: Any, floats: str) -> str:
+    """A table cell: numbers right-aligned (class n), text left-aligned."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"<td>{html.escape('' if value is None else str(value))}</td>"
+    return f"<td class='n'>{floats.format(value) if isinstance(value, float) else value}</td>"
+
+
 def table_html(frame: pl.DataFrame, *, floats: str = "{:.1f}") -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-    body = []
-    for row in frame.iter_rows():
-        cells = [floats.format(v) if isinstance(v, float) else html.escape("" if v is None else str(v)) for v in row]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    numeric = {c for c, kind in frame.schema.items() if kind.is_numeric()}
+    head = "".join(f"<th{' class=n' if c in numeric else ''}>{html.escape(c)}</th>" for c in frame.columns)
+    body = ["<tr>" + "".join(_cell(v, floats) for v in row) + "</tr>" for row in frame.iter_rows()]
     return f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>"
 
 
@@ -49,8 +59,8 @@ def wide_html(frame: pl.DataFrame, rows: str, columns: str) -> str:
     row_labels, col_labels, matrix = crosstab(frame, rows, columns)
     head = f"<th>{html.escape(rows)} \\ {html.escape(columns)}</th>" + "".join(
         f"<th>{html.escape(c)}</th>" for c in col_labels) + "<th>total</th>"
-    body = "".join("<tr><td>" + html.escape(r) + "</td>" + "".join(f"<td>{n}</td>" for n in counts)
-                   + f"<td>{sum(counts)}</td></tr>" for r, counts in zip(row_labels, matrix, strict=True))
+    body = "".join("<tr><td>" + html.escape(r) + "</td>" + "".join(f"<td class='n'>{n}</td>" for n in counts)
+                   + f"<td class='n'>{sum(counts)}</td></tr>" for r, counts in zip(row_labels, matrix, strict=True))
     return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
 
 
@@ -58,7 +68,11 @@ def stat_html(result: ChiSquare) -> str:
     cls = "stat" if result.reliable else "stat warn"
     return (f"<p class='{cls}'>Chi-square test of independence: &chi;&sup2; = {result.statistic:.2f}, "
             f"df = {result.dof}, p = {result.p_value:.3g}, Cram&eacute;r's V = {result.cramers_v:.3f} "
-            f"(n = {result.n}). {html.escape(result.note())}.</p>")
+            f"(n = {result.n}). {html.escape(_sentence(result.note()))}.</p>")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def tests(results: dict[str, pl.DataFrame]) -> dict[str, ChiSquare]:

@@ -3,8 +3,10 @@ filters that name what is wrong, and the rq / report commands."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -225,3 +227,64 @@ def test_the_readme_duckdb_snippet_runs_as_written(release: Path) -> None:
     result = subprocess.run(command, shell=True, cwd=release, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "Environment" in result.stdout and "Crash" in result.stdout and "130" in result.stdout
+
+
+# Appended to a copy of a page: after layout, record whether anything widens the page past the window.
+OVERFLOW_PROBE = """<script>
+const d = document.documentElement;
+const out = [...document.querySelectorAll("table, svg, figure, .scroll, .box, pre")]
+  .filter(e => !e.closest(".scroll, .box, figure") || e.matches(".scroll, .box, figure"))
+  .filter(e => e.getBoundingClientRect().right > d.clientWidth + 1).map(e => e.tagName + "." + e.className);
+const first = document.querySelector("table td:first-child");
+document.body.setAttribute("data-probe", JSON.stringify({scroll: d.scrollWidth, client: d.clientWidth, out: out,
+  first: first ? getComputedStyle(first).position : null}));
+</script>"""
+
+
+def _overflow(page: Path, browser: str, tmp_path: Path) -> dict:
+    probed = page.with_name(f"probed-{page.name}")
+    probed.write_text(page.read_text("utf-8").replace("</body>", OVERFLOW_PROBE + "</body>"), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--window-size=1280,2000",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, dom[:500]
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("page", ["report", "leaderboard"])
+def test_at_1280_px_nothing_widens_the_page_past_the_window(synthetic_release: Path, tmp_path: Path,
+                                                            page: str) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install chromium (see .ci/run)")
+        pytest.skip("chromium is not installed")
+    args = ["report"]
+    if page == "leaderboard":  # a board with current entries of this release, names long enough to wrap
+        board = tmp_path / "board.jsonl"
+        for name in ("metadata", "majority"):
+            preds = tmp_path / f"{name}.csv"
+            assert cli("baseline", name, "--task", "root_cause", "--release", str(synthetic_release), "--out",
+                       str(preds)).returncode == 0
+            added = cli("leaderboard", "add", str(preds), "--task", "root_cause", "--board", str(board), "--name",
+                        f"a system with a rather long descriptive name, {name}, to wrap ", "--release",
+                        str(synthetic_release))
+            assert added.returncode == 0, added.stderr
+        args = ["leaderboard", "render", "--board", str(board)]
+    result = cli(*args, "--release", str(synthetic_release), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    probe = _overflow(tmp_path / "out" / f"{page}.html", browser, tmp_path)
+    assert probe["scroll"] <= probe["client"] and probe["out"] == [], probe
+    assert probe["first"] == "sticky", "a wide table scrolls inside its box with its first column in view"
+
+
+def test_report_tables_align_text_left_numbers_right_and_notes_start_as_sentences(synthetic_release: Path) -> None:
+    page = render(open_release(synthetic_release))
+    shares = page.split("<section id='shares'>")[1]
+    first_row = shares.split("</tr>")[1]
+    assert first_row.startswith("<tr><td>") and "<td class='n'>" in first_row, "text left, numbers right"
+    notes = re.findall(r"\(n = \d+\)\. (\w)", page)
+    assert len(notes) == 6 and all(n.isupper() for n in notes)
