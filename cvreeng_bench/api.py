@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 ReleaseLike = Release | str | os.PathLike[str] | None
 _OPEN: dict[Path, Release] = {}  # opened Release objects by folder (the objects hold the state)
 BASELINE_PREFIX = "baseline: "  # how the shipped board names a reference baseline's entry
-_REPRODUCING: list[Release] = []  # the release a board is being ranked against (for re-running baselines)
 
 
 def default_release() -> Path:
@@ -247,16 +246,14 @@ def leaderboard(board: str | os.PathLike[str] | None = None, release: ReleaseLik
     from . import board as boards
 
     opened = open_release(release)
-    _REPRODUCING.append(opened)
-    try:
-        return boards.ranked(Path(board) if board is not None else None, opened, task=task,
-                             verified_only=verified_only, warn=warn, reproduce_tier=_stored_run_reproduces)
-    finally:
-        _REPRODUCING.pop()
+    return boards.ranked(Path(board) if board is not None else None, opened, task=task,
+                         verified_only=verified_only, warn=warn,
+                         reproduce_tier=lambda entry, path: _stored_run_reproduces(entry, path, opened))
 
 
-def _stored_run_reproduces(entry: Entry, path: Path) -> bool:
-    """Whether a stored chat-model run (predictions, their run record beside them) re-derives its labels."""
+def _stored_run_reproduces(entry: Entry, path: Path, release: Release) -> bool:
+    """Whether stored predictions re-derive: a baseline re-run on ``release`` gives the same rows, or a chat-model
+    run's record and raw answers (beside the predictions) re-parse to its labels."""
     from .errors import CvreengError
     from .scoring import runs
     from .scoring.predictions import read_predictions
@@ -265,7 +262,7 @@ def _stored_run_reproduces(entry: Entry, path: Path) -> bool:
         predictions = read_predictions(path)
         if entry.name.startswith(BASELINE_PREFIX):  # a baseline is re-run: deterministic, so the digest must match
             frame = baseline(entry.name.removeprefix(BASELINE_PREFIX), f"{entry.task}@v{entry.task_version}",
-                             split=entry.split, track=entry.track, release=_REPRODUCING[-1])
+                             split=entry.split, track=entry.track, release=release)
             from .scoring.predictions import from_frame
 
             return from_frame(frame).digest == predictions.digest == entry.predictions_sha256

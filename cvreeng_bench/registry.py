@@ -92,6 +92,11 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def versions(self, name: str) -> list[T]:
+        """Every registered version of one entry, oldest first."""
+        base, _ = split_key(name)
+        return [self._checked(entry) for _, entry in sorted(self._entries.get(base, {}).items())]
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and split_key(name)[0] in self._entries
 

@@ -172,7 +172,7 @@ PROMPT_HASHES = {
 def test_every_registered_prompt_keeps_its_content_hash() -> None:
     from cvreeng_bench.systems.prompts import PROMPTS
 
-    registered = {f"{name}@v{v}": p.sha256 for name in PROMPTS.names() for v, p in PROMPTS._entries[name].items()}
+    registered = {p.key: p.sha256 for name in PROMPTS.names() for p in PROMPTS.versions(name)}
     assert registered == PROMPT_HASHES
 
 
@@ -189,3 +189,52 @@ def test_a_key_in_the_api_url_is_refused_and_an_echoed_key_is_redacted() -> None
     with pytest.raises(RunnerError, match="must not carry credentials"):
         ChatClient("http://user:sk-secretsecret@127.0.0.1:1/v1", None)
     assert redact("the key sk-secretsecret is wrong", "sk-secretsecret") == "the key <redacted> is wrong"
+
+
+def _set(path: tuple, value: object):
+    def reshape(answer: dict) -> dict:
+        target = answer
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return answer
+
+    return reshape
+
+
+@pytest.mark.parametrize("reshape", [
+    _set(("choices", 0, "message", "content"), 42), _set(("choices", 0, "message", "content"), ["Crash"]),
+    _set(("usage",), [1, 2]), _set(("model",), {"name": "x"}), _set(("choices",), "none"), lambda answer: [answer],
+], ids=["content-int", "content-list", "usage-list", "model-dict", "choices-text", "a-list"])
+def test_a_hostile_completion_shape_is_an_abstention_or_one_line_never_a_traceback(
+        texts, tmp_path: Path, reshape) -> None:
+    with serve(Model(reshape=reshape)) as url:
+        result = cli("predict", "--task", "impact", "--model", "m", "--api-url", url, "--out",
+                     str(tmp_path / "p.jsonl"), "--release", str(texts.folder), "--max-requests", "5", "-q")
+    assert "Traceback" not in result.stderr
+    assert result.returncode in (0, 2), result.stderr
+    if result.returncode == 2:
+        assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
+@pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2015 07:28:00 GMT", "-1", "nan", "1e9", "soon"])
+def test_any_retry_after_a_server_sends_is_survived_or_refused_in_one_line(texts, tmp_path: Path,
+                                                                          retry_after: str) -> None:
+    with serve(Model(failures=[429], retry_after=retry_after)) as url:
+        result = cli("predict", "--task", "impact", "--model", "m", "--api-url", url, "--out",
+                     str(tmp_path / "p.jsonl"), "--release", str(texts.folder), "--max-requests", "3", "-q")
+    assert "Traceback" not in result.stderr and result.returncode in (0, 2), result.stderr
+
+
+def test_a_run_record_field_of_the_wrong_type_is_refused_by_its_declared_type() -> None:
+    from cvreeng_bench.scoring.runs import RunRecord, RunRecordError
+
+    good = {"task": "stage", "task_version": 3, "split": "fold", "track": "triage", "model": "m",
+            "prompt": "zero-shot@v1", "prompt_sha256": "0" * 64, "shots": 0, "predictions_sha256": "1" * 64,
+            "date": "2026-12-01", "package_version": "0.2.0", "server_model_ids": ["a", "b"], "api_host": None}
+    record = RunRecord.from_dict(good, "r.json")
+    assert record.server_model_ids == ("a", "b") and record.api_host is None
+    for field, value in (("shots", True), ("shots", "3"), ("api_host", 5), ("parameters", []),
+                         ("server_model_ids", "ab"), ("structured_output", 1)):
+        with pytest.raises(RunRecordError, match=f"field {field} must be"):
+            RunRecord.from_dict({**good, field: value}, "r.json")

@@ -33,6 +33,9 @@ class Model:
     failures: list[int] = field(default_factory=list)  # statuses answered first, in order (429, 500, ...)
     slow_first_s: float = 0.0  # the first completion sleeps this long (past a client's timeout)
     refuse_response_format: bool = False
+    retry_after: str = "1"  # the Retry-After of a 429 (a hostile server sends dates, -1 or nan)
+    # a hostile server: rewrites each completion object before it is sent (content as a number, usage as a list)
+    reshape: Callable[[dict[str, Any]], Any] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)  # bodies, in arrival order
     headers: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -49,7 +52,7 @@ def _handler(model: Model) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -75,7 +78,8 @@ def _handler(model: Model) -> type[BaseHTTPRequestHandler]:
                 self._error(404, f"unknown path {self.path}", "invalid_request_error")
                 return
             if failure == 429:
-                self._error(429, "Rate limit reached for requests", "requests", headers={"Retry-After": "1"})
+                self._error(429, "Rate limit reached for requests", "requests",
+                            headers={"Retry-After": model.retry_after})
                 return
             if failure is not None:
                 self._error(failure, "The server had an error while processing your request", "server_error")
@@ -90,14 +94,15 @@ def _handler(model: Model) -> type[BaseHTTPRequestHandler]:
                 time.sleep(model.latency_s)
             content = model.answer(body)
             prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
-            self._json(200, {
+            answer = {
                 "id": f"chatcmpl-{number}", "object": "chat.completion", "created": int(time.time()),
                 "model": model.model_id,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                              "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content.split()),
                           "total_tokens": prompt_tokens + len(content.split())},
-            })
+            }
+            self._json(200, model.reshape(answer) if model.reshape else answer)
 
     return Handler
 
