@@ -153,10 +153,12 @@ def test_the_chat_runner_classifies_posts_with_the_six_definitions(synthetic: Re
     task = tasks.get("so_dl_bugs")
     gold = dict(tasks.items(task, synthetic, "all").select("issue_id", "primary").rows())
 
-    def answer(body: dict) -> str:
-        text = body["messages"][-1]["content"]
-        issue = next(i for i in gold if i in text)
-        return json.dumps({"label": gold[issue]}) if int(issue) % 3 else f"I think it is {gold[issue]}."
+    from tests.test_predict import shapes
+
+    def answer(body: dict) -> str:  # every answer shape, by post: bare, JSON, upper case, prose, fenced, garbage
+        text = "\n".join(m["content"] for m in body["messages"][1:])  # a re-ask follows the post's message
+        issue = next(i for i in gold if f"Issue {i}" in text)
+        return shapes(task)[int(issue) % 6].format(label=gold[issue], upper=gold[issue].upper())
 
     model = Model(answer=answer)
     with serve(model) as url:
@@ -165,7 +167,10 @@ def test_the_chat_runner_classifies_posts_with_the_six_definitions(synthetic: Re
     assert all(dlbugs.definition(label) in system for label in dlbugs.LABELS)
     assert "Post " in model.requests[0]["messages"][-1]["content"], "the post's text is in the prompt"
     rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
-    assert len(rows) == 60 and all(r["label"] == gold[r["issue_id"]] for r in rows)
+    assert len(rows) == 60
+    for row in rows:
+        garbage = int(row["issue_id"]) % 6 == 5
+        assert row["abstained"] is garbage and row["label"] == ("" if garbage else gold[row["issue_id"]])
 
 
 def test_the_card_states_the_license_and_the_attribution_of_the_texts(synthetic_release: Path) -> None:
