@@ -341,3 +341,27 @@ def test_systems_the_permutation_test_cannot_separate_share_a_dense_rank(synthet
              if r.entry.task == "manifestation" and r.entry.kind == "submission"}
     assert ranks["strong"] == 1
     assert ranks["first"] == ranks["twin"] == 2, "dense ranks: no number is skipped"
+
+
+def test_the_page_sets_each_table_beside_its_chart_of_the_entries_with_a_point_with_dates_and_models(
+        synthetic_release: Path, tmp_path: Path) -> None:
+    board = tmp_path / "board.jsonl"
+    for name in ("metadata", "majority"):
+        preds = tmp_path / f"{name}.csv"
+        assert cli("baseline", name, "--task", "impact", "--release", str(synthetic_release), "--out",
+                   str(preds)).returncode == 0
+        added = cli("leaderboard", "add", str(preds), "--task", "impact", "--board", str(board), "--name",
+                    f"system {name}", "--model-cutoff", "2023-01-01", "--release", str(synthetic_release))
+        assert added.returncode == 0, added.stderr
+    assert cli("leaderboard", "render", "--board", str(board), "--out", str(tmp_path / "site"), "--release",
+               str(synthetic_release)).returncode == 0
+    page = (tmp_path / "site" / "leaderboard.html").read_text()
+    impact = next(part for part in page.split('<div class="group">')[1:] if "system metadata" in part)
+    table, _, rest = impact.partition("</table>")
+    chart = rest.split("</figure>")[0]
+    assert "<figure><svg" in chart, "the chart sits in the same row as its table"
+    header = table.split("</thead>")[0]
+    assert "<th>date</th>" in header and "<th>model</th>" in header and 'class="sortable"' in table
+    assert "cut-off 2023-01-01, after the labels went public" in table
+    assert "system metadata" in chart and "baseline: stratified" not in chart, "only this group's entries"
+    assert "How to submit" in page

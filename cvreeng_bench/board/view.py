@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..release import Release
 
 FORMATS = ("table", "json", "markdown")
-COLUMNS = ("rank", "name", "kind", "verification", "score", "95% CI", "n", "date", "note")
+COLUMNS = ("rank", "name", "kind", "verification", "score", "95% CI", "n", "date", "model", "note")
 RULE = ("Ranked: entries whose stored predictions the board re-scored to the numbers shown and that beat chance "
         "(label-permutation test, 5%); an entry shares the rank of the one above when a paired permutation test "
         "cannot separate them at 5%. Reference lines are never ranked.")
@@ -51,8 +51,12 @@ def cells(row: Ranked) -> list[str]:
     interval = "" if entry.ci_low is None or entry.ci_high is None else f"{entry.ci_low:.3f}-{entry.ci_high:.3f}"
     rank = str(row.rank) if row.rank is not None else ("ref" if row.status == "reference" else "-")
     score = "" if entry.score is None else f"{entry.score:.3f}{spread}"
+    model = entry.model or ""
+    if entry.model_cutoff:
+        risk = ", after the labels went public" if entry.contamination_risk else ""
+        model += f" (cut-off {entry.model_cutoff}{risk})"
     return [rank, entry.name, entry.kind, row.verification, score, interval, str(entry.n or ""), entry.date or "",
-            _note(row)]
+            model.strip(), _note(row)]
 
 
 def to_dict(row: Ranked) -> dict[str, Any]:
