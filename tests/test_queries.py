@@ -288,3 +288,13 @@ def test_report_tables_align_text_left_numbers_right_and_notes_start_as_sentence
     assert first_row.startswith("<tr><td>") and "<td class='n'>" in first_row, "text left, numbers right"
     notes = re.findall(r"\(n = \d+\)\. (\w)", page)
     assert len(notes) == 6 and all(n.isupper() for n in notes)
+
+
+def test_a_figure_of_many_categories_gives_each_its_own_colour(synthetic_release: Path) -> None:
+    from cvreeng_bench import charts
+
+    query = queries.find("fig10")
+    spec = charts.figure(query, cvreeng_bench.rq("fig10", synthetic_release)).to_dict()
+    scale = next(layer["encoding"]["color"]["scale"] for layer in spec["layer"] if "domain" in
+                 layer["encoding"]["color"].get("scale", {}))
+    assert len(scale["domain"]) >= 14 and len(set(scale["range"])) == len(scale["domain"])
