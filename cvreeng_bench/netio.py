@@ -41,8 +41,9 @@ def read_capped(answer: http.client.HTTPResponse, url: str, *, max_body: int = M
                 deadline_s: float = REQUEST_DEADLINE_S) -> bytes:
     try:
         declared = int(answer.getheader("content-length") or 0)
-    except ValueError:  # a garbage length: read and cap as if none was sent
-        declared = 0
+    except ValueError as error:  # on a kept-alive connection the body would have no end: refused at once
+        raise AnswerError(f"{url}: the answer's Content-Length {str(answer.getheader('content-length'))[:40]!r} "
+                          "is not a number; refused") from error
     if declared > max_body:
         raise AnswerError(f"{url}: the answer is {declared} bytes, more than {max_body}")
     start, chunks, size = time.monotonic(), [], 0

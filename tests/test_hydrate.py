@@ -314,3 +314,33 @@ def test_a_cache_with_fields_of_the_wrong_type_is_refused_in_one_line(tmp_path: 
                  "--with-text", str(tmp_path / "cache"), "-q")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "fields of the wrong type (title, body, labels)" in result.stderr and not (tmp_path / "rel").exists()
+
+
+@pytest.mark.parametrize(("status", "data", "headers"), [
+    (200, b'{"number": 1}', {"x-ratelimit-remaining": "abc", "x-ratelimit-reset": "soon", "x-ratelimit-limit": "-"}),
+    (200, b'{"number": 1}', {"Content-Length": "abc"}),
+    (200, b"[" * 100_000 + b"]" * 100_000, {}),
+    (429, b'{"message": "slow down"}', {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+    (403, b'{"message": "rate"}', {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1e400"}),
+    (200, b'{"number": 1, "comments_url": "x"}', {"Link": '<http://127.0.0.1:99999/x>; rel="next"'}),
+    (301, b"", {"Location": "http://[::1"}),
+], ids=["garbage-rate-headers", "content-length-abc", "deeply-nested", "retry-after-date", "reset-1e400",
+        "link-port-99999", "location-unparseable"])
+def test_a_hostile_api_answer_is_survived_or_refused_in_one_line(tmp_path: Path, status: int, data: bytes,
+                                                                 headers: dict[str, str]) -> None:
+    world = World({"ultralytics/yolov5": {1: 0}})
+    world.raw["/repos/ultralytics/yolov5/issues/1"] = (status, data, headers)
+    start = time.monotonic()
+    with serve(world) as url:
+        result = cli("hydrate", "--issues-file", str(_ids(tmp_path)), "--cache", str(tmp_path / "cache"),
+                     "--api-url", url, "-q")
+    assert "Traceback" not in result.stderr and result.returncode in (0, 2), result.stderr
+    assert time.monotonic() - start < 30, "a broken answer is refused, not retried until every timeout ran out"
+    if result.returncode == 2:
+        assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
+def _ids(tmp_path: Path) -> Path:
+    path = tmp_path / "ids.txt"
+    path.write_text("ultralytics/yolov5#1\n", encoding="utf-8")
+    return path
