@@ -65,8 +65,13 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
     """Create the repository if needed, upload the folder in one commit, tag it; returns the commit URL."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, HFValidationError, HTTPError, OfflineModeIsEnabled
+    from huggingface_hub.utils import disable_progress_bars
+    from huggingface_hub.utils import logging as hub_logging
 
     plan(release, repo_id)  # validates the id
+    # The library's per-file bars and retry chatter would bury the one line that says what happened.
+    disable_progress_bars()
+    hub_logging.set_verbosity_error()
     folder, info = release.folder, release.manifest
     api = HfApi(endpoint=endpoint, token=token)
     tag = f"v{info['dataset_version']}"
@@ -86,9 +91,15 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
         api.create_tag(repo_id, tag=tag, repo_type="dataset", revision=commit.oid,
                        tag_message=f"dataset {info['dataset_version']}, content sha256 {info['content_sha256']}")
     except HfHubHTTPError as error:  # the Hub answered, and said no
-        raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {error}") from error
+        said = " ".join(str(error).split())[:500] or type(error).__name__  # one line, the server's reason kept
+        raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {said}") from error
     except HTTPError as error:  # the HTTP client's own errors: no answer at all
         raise PublishError(f"cannot reach the Hub at {api.endpoint}: {error}") from error
+    except RuntimeError as error:  # the library wraps a failed LFS upload (a 5xx after its retries) in this
+        cause = error.__cause__
+        said = " ".join(str(cause).split())[:300] if cause is not None else ""
+        raise PublishError(f"the upload of {folder} to {repo_id} failed: {str(error)[:200]}"
+                           + (f" ({said})" if said else "")) from error
     except (OfflineModeIsEnabled, HFValidationError, OSError, ValueError, KeyError) as error:  # offline, bad answer
         raise PublishError(f"cannot publish {folder} to {repo_id}: {str(error)[:200]}") from error
     return commit.commit_url

@@ -26,6 +26,9 @@ class Hub:
     tags: dict[str, str] = field(default_factory=dict)  # "repo@tag" -> commit oid
     calls: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # a misbehaving Hub: the LFS PUT answered with this status; the commit redirected to this URL
+    lfs_put_status: int | None = None
+    commit_redirect: str | None = None
 
 
 def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
@@ -59,6 +62,9 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
             oid = self.path.rsplit("/", 1)[-1]
             with hub.lock:
                 hub.calls.append(f"PUT {self.path}")
+                if hub.lfs_put_status is not None:
+                    self._reply(hub.lfs_put_status, {"error": "Internal Server Error"})
+                    return
                 if hashlib.sha256(body).hexdigest() != oid:
                     self._reply(400, {"error": "oid mismatch"})
                     return
@@ -111,6 +117,11 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, {"files": [{"path": f["path"], "shouldIgnore": False, "oid": None,
                                              "uploadMode": "lfs" if f["path"].endswith(".parquet") else "regular"}
                                             for f in files]})
+            elif verb == "commit" and hub.commit_redirect:
+                self.send_response(307)
+                self.send_header("Location", hub.commit_redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif verb == "commit":
                 items = [json.loads(line) for line in body.splitlines() if line.strip()]
                 stored = hub.files.setdefault(repo, {})

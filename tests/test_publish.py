@@ -68,3 +68,38 @@ def test_an_unreachable_hub_is_one_line_without_traceback(synthetic_release: Pat
     result = publish(synthetic_release, url, "hf_x")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: cannot reach the Hub at") or "cannot publish" in result.stderr
+
+
+def test_an_lfs_upload_failure_or_a_redirected_commit_is_one_line_and_the_token_stays_home(
+        synthetic_release: Path) -> None:
+    import http.server
+    import threading
+    import time
+
+    seen: list[str | None] = []
+
+    class Elsewhere(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        for hub in (Hub(lfs_put_status=500),
+                    Hub(commit_redirect=f"http://127.0.0.1:{other.server_address[1]}/api/datasets/x/y/commit/main")):
+            start = time.monotonic()
+            with serve(hub) as url:
+                result = publish(synthetic_release, url, hub.token)
+            assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+            assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+            assert time.monotonic() - start < 120
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert hub.token not in " ".join(str(s) for s in seen), "the token never follows a redirect off the Hub"
