@@ -53,11 +53,7 @@ def _class_names(column: Column) -> list[str] | None:
     """The labels of a column that holds a declared label set (a taxonomy dimension, or the posts' classes)."""
     if column.dimension is not None:
         return list(taxonomy.labels(column.dimension))
-    if column.name == "label" and column.description.startswith("Kind of deep-learning bug"):
-        from .dlbugs import LABELS
-
-        return list(LABELS)
-    return None
+    return list(column.classes) or None
 
 
 def _feature(column: Column) -> dict[str, Any]:

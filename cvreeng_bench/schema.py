@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import taxonomy
+from . import dlbugs, taxonomy
 
 if TYPE_CHECKING:
     import polars as pl
@@ -26,6 +26,7 @@ class Column:
     description: str
     nullable: bool = True
     dimension: str | None = None
+    classes: tuple[str, ...] = ()  # the label set of a label column outside the taxonomy (the posts' classes)
 
 
 def _labels(names: Iterable[tuple[str, str]], *, nullable: bool = False) -> tuple[Column, ...]:
@@ -179,7 +180,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("text", "string", "Title and body as upstream flattened them (code inline, one line)", False),
         Column("tags", "list<string>", "The post's Stack Overflow tags", False),
         Column("label", "string", "Kind of deep-learning bug, or Others (not a DL bug); see the label table",
-               False),
+               False, classes=dlbugs.LABELS),
         Column("label_num", "int32", "Upstream's class number (0 model ... 5 Others)", False),
         Column("source_row", "int32", "Line of the upstream dataset.csv", False),
     ),

@@ -139,10 +139,10 @@ def validate(tables: dict[str, pl.DataFrame]) -> list[Problem]:
     if "defects" in tables and not errors(problems):
         problems += check_taxonomy_rules(tables["defects"])
     problems += check_table4(tables)
-    if "so_posts" in tables:
-        from .dlbugs import LABELS
-
-        stray = tables["so_posts"].filter(~tables["so_posts"]["label"].is_in(list(LABELS)))
-        problems += [Problem(f"so_posts {row['post_id']}", f"label {row['label']!r} is not in the label table")
-                     for row in stray.iter_rows(named=True)]
+    for config, frame in tables.items():  # label columns with a declared label set outside the taxonomy
+        for column in SCHEMAS.get(config, ()):
+            if column.classes and column.name in frame.columns:
+                values = frame[column.name].to_list()
+                problems += [Problem(f"{config} row {i}", f"{column.name} {value!r} is not in the label table")
+                             for i, value in enumerate(values) if value is not None and value not in column.classes]
     return sorted(problems, key=lambda p: SEVERITIES.index(p.severity))

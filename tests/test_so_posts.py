@@ -177,3 +177,15 @@ def test_the_card_states_the_license_and_the_attribution_of_the_texts(synthetic_
     card = (synthetic_release / "README.md").read_text("utf-8")
     assert "Apache-2.0" in card and "CC BY-SA" in card and "https://stackoverflow.com/q/" in card
     assert "60 Stack Overflow questions" in card
+
+
+def test_validation_names_a_post_label_outside_the_declared_classes(synthetic: Release) -> None:
+    import polars as pl
+
+    from cvreeng_bench.validate import validate
+
+    posts = synthetic.frame("so_posts").with_columns(
+        pl.when(pl.col("post_id") == pl.col("post_id").min()).then(pl.lit("bugs")).otherwise(pl.col("label"))
+        .alias("label"))
+    problems = [str(p) for p in validate({"so_posts": posts})]
+    assert any("so_posts row 0" in p and "label 'bugs' is not in the label table" in p for p in problems), problems
