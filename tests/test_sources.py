@@ -157,3 +157,21 @@ def test_offline_without_a_mirror_the_error_names_the_three_ways_to_supply_the_d
         line = result.stderr.strip().splitlines()[-1]
         assert "--upstream DIR" in line and sources.ENV_VAR in line and "network" in line, line
         assert "Traceback" not in result.stderr
+
+
+def test_a_second_source_downloads_verified_through_the_same_fetch(tmp_path: Path) -> None:
+    from tests.synthetic import write_posts
+
+    posts = write_posts(tmp_path / "mirror")
+    served = posts.parent  # <mirror>/DL_bug_classification/<commit>/, as raw.githubusercontent.com lays it out
+    pinned = sources.SourceFile("posts", "dataset.csv", sources.sha256_of(posts), "synthetic posts")
+    source = sources.Source("posts-test", 1, sources.SO_POSTS.repository, sources.SO_POSTS.commit, "2026-01-01",
+                            (pinned,), license="test", citation="none", required=False)
+    with serve(served) as (url, seen):
+        fetched = sources.fetch(url, tmp_path / "cache", progress=False, source=source)
+        assert (fetched / "dataset.csv").read_bytes() == posts.read_bytes() and seen == ["dataset.csv"]
+        sources.fetch(url, tmp_path / "cache", progress=False, source=source)
+        assert seen == ["dataset.csv"], "a verified copy is not downloaded again"
+    with serve(served, corrupt=".csv") as (url, _), pytest.raises(sources.SourceError, match="sha256 mismatch"):
+        sources.fetch(url, tmp_path / "other", progress=False, source=source)
+    assert not (tmp_path / "other" / "dataset.csv").exists()
