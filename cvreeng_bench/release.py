@@ -133,6 +133,12 @@ class Release:
             return scored[source]
         return self.content_sha256
 
+    def why_absent(self, source: str) -> str:
+        """Why the build left an optional source out (as ``release.json`` records it; text only)."""
+        absent = self.manifest.get("sources_absent")
+        why = absent.get(source) if isinstance(absent, dict) else None
+        return why[:300] if isinstance(why, str) else "the release was built without it"
+
     @property
     def configs(self) -> list[str]:
         return sorted(self.manifest["configs"])

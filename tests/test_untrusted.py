@@ -106,3 +106,20 @@ def test_allow_files_opts_out_for_a_user_who_wants_to_copy_out(synthetic_release
 def test_every_task_config_is_reachable_from_sql(synthetic_release: Path) -> None:
     result = cli("sql", "SELECT count(*) AS n FROM root_cause", "--format", "csv", "--release", str(synthetic_release))
     assert result.returncode == 0 and result.stdout.splitlines()[1].isdigit(), result.stderr
+
+
+def test_odd_optional_manifest_fields_are_read_as_data_never_trusted_as_types(synthetic_release: Path,
+                                                                              tmp_path: Path) -> None:
+    folder = _copy(synthetic_release, tmp_path)
+
+    def odd(manifest: dict) -> None:
+        manifest["sources_absent"] = ["not", "a", "mapping"]
+        manifest["scored_sha256"] = 42
+        del manifest["configs"]["so_posts"]
+        manifest["task_configs"].pop("so_dl_bugs")
+
+    _edit(folder, odd)
+    for args in (("tasks", "show", "so_dl_bugs"), ("leaderboard", "show"), ("rq", "fig9")):
+        result = cli(*args, "--release", str(folder))
+        assert "Traceback" not in result.stderr and result.returncode in (0, 2), (args, result.stderr)
+    assert "the release was built without it" in cli("tasks", "show", "so_dl_bugs", "--release", str(folder)).stderr

@@ -58,7 +58,7 @@ def _scorable(entries: list[Entry], release: Release) -> tuple[list[Entry], dict
         if source is None or release.has(POPULATION_CONFIG[source]):
             kept.append(entry)
             continue
-        why = release.manifest.get("sources_absent", {}).get(source, f"the release has no {POPULATION_CONFIG[source]}")
+        why = release.why_absent(source)
         count, _ = elsewhere.get(entry.task, (0, why))
         elsewhere[entry.task] = (count + 1, f"this release was built without source {source} ({why})")
     return kept, elsewhere

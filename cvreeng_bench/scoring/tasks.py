@@ -239,7 +239,7 @@ def items(task: Task, release: Release, split: str | None = None) -> pl.DataFram
                         "older, and new predictions are scored against the current version")
     needed = POPULATION_CONFIG[task.source]
     if not release.has(needed):
-        why = release.manifest.get("sources_absent", {}).get(task.source, "the release was built without it")
+        why = release.why_absent(task.source)
         raise TaskError(f"task {task.key} needs the {needed} config, absent from this release: {why}")
 
     def population() -> pl.DataFrame:
