@@ -136,8 +136,8 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     found = sources.resolve(upstream, verify=verify, progress=progress)
     optional, absent = sources.resolve_optional(upstream, verify=verify, progress=progress)
     tables, problems = assemble(found, errata_path)
-    if "so-posts" in optional:
-        posts = read_posts(optional["so-posts"]["posts"])
+    if sources.SO_POSTS.name in optional:
+        posts = read_posts(optional[sources.SO_POSTS.name]["posts"])
         problems += posts.problems
         if not errors(posts.problems):
             tables["so_posts"] = frame("so_posts", posts.rows)
@@ -179,10 +179,10 @@ def scored_hashes(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
     a board entry stays current on any release holding the same data for its task, whatever else it holds."""
     import polars as pl
 
-    from .scoring.tasks import REGISTRY, STUDY
+    from .scoring.tasks import REGISTRY, SO_POSTS, STUDY
     from .write import content_hash
 
-    configs = {STUDY: ("annotations", "defects", "issues", "repositories", "taxonomy"), "so-posts": ("so_posts",)}
+    configs = {STUDY: ("annotations", "defects", "issues", "repositories", "taxonomy"), SO_POSTS: ("so_posts",)}
     out = {}
     for source, names in configs.items():
         if not all(name in tables for name in names):

@@ -189,3 +189,8 @@ def test_validation_names_a_post_label_outside_the_declared_classes(synthetic: R
         .alias("label"))
     problems = [str(p) for p in validate({"so_posts": posts})]
     assert any("so_posts row 0" in p and "label 'bugs' is not in the label table" in p for p in problems), problems
+
+
+def test_the_scorer_names_the_sources_as_the_source_registry_does() -> None:
+    assert {tasks.STUDY, tasks.SO_POSTS} == set(sources.SOURCES.names())
+    assert set(tasks.POPULATION_CONFIG) == set(sources.SOURCES.names())

@@ -35,9 +35,6 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC) if value else None
 
 
-TRUNCATED = "truncated"  # the done table's status of an issue whose comments went past the page cap
-
-
 def _checked(issue: Any, issue_id: str, cache_path: Path) -> dict[str, Any]:
     """A cached issue object whose fields have the types the GitHub API gives, else one clear error."""
     text_fields = ("title", "body", "state", "author_association", "created_at", "closed_at", "repository_url")
@@ -57,7 +54,7 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
     import duckdb
 
     from ..schema import frame
-    from .run import snapshot_time
+    from .run import TRUNCATED, snapshot_time
 
     if not Path(cache_path).is_file():
         raise CvreengError(f"no hydrate cache at {cache_path}; run `cvreeng-bench hydrate --cache {cache_path}`")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..threads import render
-from .tasks import SO_POSTS, Task, TaskError
+from .tasks import SO_POSTS, Task, TaskError, post_items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,7 +30,7 @@ def inputs(task: Task, release: Release, track: str) -> pl.DataFrame:
 
     fields = task.text_fields(track)
     if task.source == SO_POSTS:  # a post carries its inputs and its one text itself
-        posts = release.frame("so_posts").with_columns(pl.col("post_id").cast(pl.String).alias("issue_id"))
+        posts = post_items(release.frame("so_posts"))
         return posts.select("issue_id", *task.inputs, *([pl.col("text").alias(TEXT)] if fields else []))
     frame = release.frame("issues").select("issue_id", *task.inputs)
     if not fields:

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from .splits import SIDED, TEST, TRAIN
-from .tasks import ALL, SO_POSTS, STUDY, Task, items
+from .tasks import ALL, SO_POSTS, STUDY, Task, items, post_items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -66,7 +66,7 @@ def task_frames(task: Task, tables: dict[str, pl.DataFrame]) -> dict[str, pl.Dat
     texts: tuple[str, ...] = ()
     if task.source == SO_POSTS:  # a post's declared inputs and its one text live in so_posts
         texts = ("text",)
-        posts = tables["so_posts"].with_columns(pl.col("post_id").cast(pl.String).alias("issue_id"))
+        posts = post_items(tables["so_posts"])
         frame = frame.join(posts.select("issue_id", *task.inputs, *texts), on="issue_id", how="left")
     else:
         frame = frame.join(tables["issues"].select("issue_id", *task.inputs), on="issue_id", how="left")

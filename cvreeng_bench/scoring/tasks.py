@@ -208,9 +208,8 @@ def gold(task: Task, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     import polars as pl
 
     if task.source == SO_POSTS:
-        posts = tables["so_posts"]
-        return posts.select(pl.col("post_id").cast(pl.String).alias("issue_id"), pl.col("label").alias("primary"),
-                            pl.concat_list(pl.col("label")).alias("gold"))
+        return post_items(tables["so_posts"]).select(
+            "issue_id", pl.col("label").alias("primary"), pl.concat_list(pl.col("label")).alias("gold"))
     issues, defects = tables["issues"], tables["defects"]
     if task.dimension == "is_reengineering":
         frame = issues.select("issue_id", pl.when(pl.col("is_reengineering")).then(pl.lit(SCREENING_LABELS[0]))
@@ -225,6 +224,13 @@ def gold(task: Task, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
             .filter(pl.col("label").is_not_null()))
     return (live.group_by("issue_id", maintain_order=True)
             .agg(pl.col("label").first().alias("primary"), pl.col("label").unique(maintain_order=True).alias("gold")))
+
+
+def post_items(posts: pl.DataFrame) -> pl.DataFrame:
+    """The so_posts rows with the item id the scorer keys on (``issue_id``: the post id as text)."""
+    import polars as pl
+
+    return posts.with_columns(pl.col("post_id").cast(pl.String).alias("issue_id"))
 
 
 def items(task: Task, release: Release, split: str | None = None) -> pl.DataFrame:
