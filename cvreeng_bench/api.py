@@ -111,25 +111,14 @@ def sql(query: str, release: ReleaseLike = None, *, allow_files: bool = False) -
     >>> sql("SELECT stage, count(*) AS n FROM defects GROUP BY ALL ORDER BY n DESC", release="release").columns
     ['stage', 'n']
     """
-    import duckdb
     import polars as pl
 
-    from .errors import CvreengError
+    from .queries import one_statement
 
     opened = open_release(release)
     con = opened.connect(allow_files=True) if allow_files else opened.cursor()
     try:
-        try:
-            statements = con.extract_statements(query)
-        except duckdb.Error as error:
-            raise CvreengError(str(error).splitlines()[0]) from error
-        if len(statements) != 1:
-            raise CvreengError(f"one SQL statement at a time, got {len(statements)}")
-        try:
-            result = con.sql(query)
-        except duckdb.Error as error:
-            raise CvreengError(str(error).splitlines()[0]) from error
-        return result.pl() if result is not None else pl.DataFrame()
+        return one_statement(con, query, lambda relation: relation.pl(), pl.DataFrame())
     finally:
         con.close()
 

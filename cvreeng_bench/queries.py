@@ -10,9 +10,10 @@ Filters (``repo_type="Zoo"``, ``framework="PyTorch"``, ``family="YOLO"``, ...) n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CvreengError
 from .resources import resource_dir
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .release import Release
 
 from .printing import FORMATS
+
+T = TypeVar("T")
 
 
 class QueryError(CvreengError):
@@ -169,15 +172,20 @@ def run(name: str, release: Release, *, filters: dict[str, Any] | None = None,
     return release.memo(key, compute).clone()
 
 
-def _execute(query: Query, con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> pl.DataFrame:
+def _run_query(query: Query, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """One query file as a relation on ``con``; a config the release lacks is named."""
     import duckdb
 
     try:
-        apply_filters(con, filters)
-        return con.sql(sql_text(query.name)).pl()
+        return con.sql(sql_text(query.name))
     except duckdb.CatalogException as error:  # a release from another version that lacks a config
         raise QueryError(f"{query.name}.sql cannot run on this release ({error}); rebuild it with "
                          "`cvreeng-bench build`") from error
+
+
+def _execute(query: Query, con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> pl.DataFrame:
+    apply_filters(con, filters)
+    return _run_query(query, con).pl()
 
 
 def run_all(release: Release, *, filters: dict[str, Any] | None = None) -> dict[str, pl.DataFrame]:
@@ -198,39 +206,40 @@ def print_rows(selected: list[Query], release: Release, *, filters: dict[str, An
                ) -> list[tuple[Query, list[str], list[tuple[Any, ...]]]]:
     """Each selected query's columns and rows, from one confined DuckDB connection over the release's files:
     the print path, which needs neither polars nor pyarrow."""
-    import duckdb
-
     con = release.connect(only=QUERY_CONFIGS)
     try:
         apply_filters(con, filters or {})
         out = []
         for query in selected:
-            try:
-                cursor = con.execute(sql_text(query.name))
-            except duckdb.CatalogException as error:
-                raise QueryError(f"{query.name}.sql cannot run on this release ({error}); rebuild it with "
-                                 "`cvreeng-bench build`") from error
-            out.append((query, [d[0] for d in cursor.description or []], cursor.fetchall()))
+            relation = _run_query(query, con)
+            out.append((query, list(relation.columns), relation.fetchall()))
         return out
     finally:
         con.close()
 
 
-def sql_rows(query: str, release: Release, *, allow_files: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """One SQL statement over the release (confined to its folder unless ``allow_files``): columns and rows."""
+def one_statement(con: duckdb.DuckDBPyConnection, query: str, fetch: Callable[[duckdb.DuckDBPyRelation], T],
+                  empty: T) -> T:
+    """``fetch`` of ``query``'s result on ``con`` when it is exactly one statement; ``empty`` for a statement
+    without rows (SET, CREATE VIEW ...). DuckDB's errors, at planning or while fetching, become one line. The
+    user's SQL runs here and only here."""
     import duckdb
 
+    try:
+        statements = con.extract_statements(query)
+        if len(statements) != 1:
+            raise CvreengError(f"one SQL statement at a time, got {len(statements)}")
+        relation = con.sql(query)
+        return fetch(relation) if relation is not None else empty
+    except duckdb.Error as error:
+        raise CvreengError(str(error).splitlines()[0]) from error
+
+
+def sql_rows(query: str, release: Release, *, allow_files: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """One SQL statement over the release (confined to its folder unless ``allow_files``): columns and rows."""
     con = release.connect(allow_files=allow_files)
     try:
-        try:
-            statements = con.extract_statements(query)
-            if len(statements) != 1:
-                raise CvreengError(f"one SQL statement at a time, got {len(statements)}")
-            cursor = con.execute(query)
-            if cursor.description is None:  # a statement without a result (SET, CREATE VIEW ...)
-                return [], []
-            return [d[0] for d in cursor.description], cursor.fetchall()
-        except duckdb.Error as error:
-            raise CvreengError(str(error).splitlines()[0]) from error
+        nothing: tuple[list[str], list[tuple[Any, ...]]] = ([], [])
+        return one_statement(con, query, lambda relation: (list(relation.columns), relation.fetchall()), nothing)
     finally:
         con.close()
