@@ -180,6 +180,19 @@ def cli(*args: str) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue())
 
 
+def board_of_baselines(release: Path, board: Path, task: str, name: str, *extra: str) -> Path:
+    """A board holding the metadata and majority baselines of ``task`` as submissions (``name`` formats each
+    entry's name from the baseline's), added through the command line; returns the board."""
+    for baseline in ("metadata", "majority"):
+        preds = board.with_name(f"{baseline}.csv")
+        made = cli("baseline", baseline, "--task", task, "--release", str(release), "--out", str(preds))
+        assert made.returncode == 0, made.stderr
+        added = cli("leaderboard", "add", str(preds), "--task", task, "--board", str(board), "--name",
+                    name.format(baseline), *extra, "--release", str(release))
+        assert added.returncode == 0, added.stderr
+    return board
+
+
 def hydrated_release(folder: Path, upstream: Path, errata: Path, signal: dict[str, list[str]] | None = None) -> Path:
     """A release of the synthetic artifact with issue threads hydrated from the fake GitHub API (one comment
     each); ``signal``: issue id -> the words the fake API writes its title and body from."""

@@ -20,7 +20,7 @@ from cvreeng_bench.scoring import agreement as ceiling
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.evaluate import PredictionError
 from cvreeng_bench.scoring.evaluate import evaluate_file as evaluate
-from tests.conftest import cli
+from tests.conftest import board_of_baselines, cli
 
 
 @pytest.fixture(scope="module")
@@ -345,14 +345,8 @@ def test_systems_the_permutation_test_cannot_separate_share_a_dense_rank(synthet
 
 def test_the_page_sets_each_table_beside_its_chart_of_the_entries_with_a_point_with_dates_and_models(
         synthetic_release: Path, tmp_path: Path) -> None:
-    board = tmp_path / "board.jsonl"
-    for name in ("metadata", "majority"):
-        preds = tmp_path / f"{name}.csv"
-        assert cli("baseline", name, "--task", "impact", "--release", str(synthetic_release), "--out",
-                   str(preds)).returncode == 0
-        added = cli("leaderboard", "add", str(preds), "--task", "impact", "--board", str(board), "--name",
-                    f"system {name}", "--model-cutoff", "2023-01-01", "--release", str(synthetic_release))
-        assert added.returncode == 0, added.stderr
+    board = board_of_baselines(synthetic_release, tmp_path / "board.jsonl", "impact", "system {}",
+                               "--model-cutoff", "2023-01-01")
     assert cli("leaderboard", "render", "--board", str(board), "--out", str(tmp_path / "site"), "--release",
                str(synthetic_release)).returncode == 0
     page = (tmp_path / "site" / "leaderboard.html").read_text()

@@ -24,7 +24,7 @@ from cvreeng_bench import queries
 from cvreeng_bench.api import open_release
 from cvreeng_bench.report import render
 from cvreeng_bench.resources import resource_dir
-from tests.conftest import cli
+from tests.conftest import board_of_baselines, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,12 +114,18 @@ def test_the_report_has_six_figures_tables_and_tests(synthetic_release: Path) ->
     assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained: nothing to fetch
 
 
-def test_the_report_renders_in_headless_chromium(synthetic_release: Path, tmp_path: Path) -> None:
+def _chromium() -> str:
+    """The headless browser the page tests use: required in CI (.ci/run installs it), else skipped with why."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         if os.environ.get("CI"):
             pytest.fail("CI must install chromium (see .ci/run)")
         pytest.skip("chromium is not installed")
+    return browser
+
+
+def test_the_report_renders_in_headless_chromium(synthetic_release: Path, tmp_path: Path) -> None:
+    browser = _chromium()
     result = cli("report", "--release", str(synthetic_release), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -257,22 +263,11 @@ def _overflow(page: Path, browser: str, tmp_path: Path) -> dict:
 @pytest.mark.parametrize("page", ["report", "leaderboard"])
 def test_at_1280_px_nothing_widens_the_page_past_the_window(synthetic_release: Path, tmp_path: Path,
                                                             page: str) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install chromium (see .ci/run)")
-        pytest.skip("chromium is not installed")
+    browser = _chromium()
     args = ["report"]
     if page == "leaderboard":  # a board with current entries of this release, names long enough to wrap
-        board = tmp_path / "board.jsonl"
-        for name in ("metadata", "majority"):
-            preds = tmp_path / f"{name}.csv"
-            assert cli("baseline", name, "--task", "root_cause", "--release", str(synthetic_release), "--out",
-                       str(preds)).returncode == 0
-            added = cli("leaderboard", "add", str(preds), "--task", "root_cause", "--board", str(board), "--name",
-                        f"a system with a rather long descriptive name, {name}, to wrap ", "--release",
-                        str(synthetic_release))
-            assert added.returncode == 0, added.stderr
+        board = board_of_baselines(synthetic_release, tmp_path / "board.jsonl", "root_cause",
+                                   "a system with a rather long descriptive name, {}, to wrap ")
         args = ["leaderboard", "render", "--board", str(board)]
     result = cli(*args, "--release", str(synthetic_release), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
