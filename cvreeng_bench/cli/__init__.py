@@ -25,16 +25,13 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bars")
 
 
-DATA_COMMANDS = frozenset({"build", "validate", "publish", "info", "rq", "sql", "report", "hydrate"})
-
-
 def _command_of(argv: Sequence[str]) -> str | None:
     """The command name in ``argv`` (the first word that is not an option), if any."""
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-def build_parser(only_data: bool = False) -> argparse.ArgumentParser:
-    """The whole command line; ``only_data``: just the data commands, for a run of one of them (the printing
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; when ``command`` is one of the data commands, only those are registered (the printing
     commands then never import the benchmark's registries)."""
     parser = argparse.ArgumentParser(
         prog="cvreeng-bench",
@@ -48,7 +45,7 @@ def build_parser(only_data: bool = False) -> argparse.ArgumentParser:
     _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     data.register(sub, common)
-    if not only_data:
+    if command not in sub.choices:  # help, a benchmark command or a mistyped one: the whole command line
         from . import bench
 
         bench.register(sub, common)
@@ -57,7 +54,7 @@ def build_parser(only_data: bool = False) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(only_data=_command_of(words) in DATA_COMMANDS)
+    parser = build_parser(_command_of(words))
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
