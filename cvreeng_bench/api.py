@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import sources
 from ._version import __version__
 from .layout import DATASET_VERSION
 from .release import Release, ReleaseError
@@ -33,7 +32,9 @@ BASELINE_PREFIX = "baseline: "  # how the shipped board names a reference baseli
 
 
 def default_release() -> Path:
-    return sources.cache_dir() / "releases" / DATASET_VERSION
+    from .sources import cache_dir  # here: a command given --release never needs the source registry
+
+    return cache_dir() / "releases" / DATASET_VERSION
 
 
 def _opened(folder: Path) -> Release:

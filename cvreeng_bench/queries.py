@@ -178,9 +178,24 @@ def _run_query(query: Query, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyR
 
     try:
         return con.sql(sql_text(query.name))
-    except duckdb.CatalogException as error:  # a release from another version that lacks a config
-        raise QueryError(f"{query.name}.sql cannot run on this release ({error}); rebuild it with "
-                         "`cvreeng-bench build`") from error
+    except duckdb.CatalogException as error:
+        raise _lacking(query, error) from error
+
+
+def _fetch_query(query: Query, con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """One query file's columns and rows, executed once (a relation would be planned again to fetch it)."""
+    import duckdb
+
+    try:
+        con.execute(sql_text(query.name))
+    except duckdb.CatalogException as error:
+        raise _lacking(query, error) from error
+    return [column[0] for column in con.description or ()], con.fetchall()
+
+
+def _lacking(query: Query, error: Exception) -> QueryError:
+    """A release from another version that lacks a config the query reads."""
+    return QueryError(f"{query.name}.sql cannot run on this release ({error}); rebuild it with `cvreeng-bench build`")
 
 
 def _execute(query: Query, con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> pl.DataFrame:
@@ -209,11 +224,7 @@ def print_rows(selected: list[Query], release: Release, *, filters: dict[str, An
     con = release.connect(only=QUERY_CONFIGS)
     try:
         apply_filters(con, filters or {})
-        out = []
-        for query in selected:
-            relation = _run_query(query, con)
-            out.append((query, list(relation.columns), relation.fetchall()))
-        return out
+        return [(query, *_fetch_query(query, con)) for query in selected]
     finally:
         con.close()
 

@@ -228,6 +228,66 @@ def test_a_hand_edited_score_or_digest_is_never_ranked(synthetic: Release, fresh
     assert zeroed.status == "unverified" and "missing or changed" in zeroed.reason
 
 
+def _stratified(task: tasks.Task, opened: Release, seed: int) -> list[dict]:
+    """A chance system: each issue gets a label drawn at the gold's own frequencies."""
+    rng = np.random.default_rng(seed)
+    scored = tasks.items(task, opened)
+    primary = scored["primary"].to_list()
+    return [{"issue_id": i, "label": str(label)}
+            for i, label in zip(scored["issue_id"], rng.choice(primary, size=len(primary)), strict=True)]
+
+
+def test_chance_systems_pass_the_chance_line_about_five_times_in_a_hundred(synthetic: Release) -> None:
+    from cvreeng_bench.scoring.metrics import chance_test
+
+    task = tasks.get("stage")
+    gold = tasks.items(task, synthetic)["gold"].to_list()
+    passed = [chance_test(gold, [r["label"] for r in _stratified(task, synthetic, seed)], task.labels, "macro_f1",
+                          n_rounds=500, seed=seed)["p_value"] < 0.05 for seed in range(60)]
+    assert sum(passed) <= 9, f"{sum(passed)} of 60 chance systems beat chance at 5%"  # P(X >= 10) < 0.2%
+
+
+def test_the_luckiest_of_forty_stratified_seeds_never_shares_rank_one_with_an_informative_system(
+        synthetic: Release, synthetic_release: Path, tmp_path: Path) -> None:
+    from cvreeng_bench.scoring.evaluate import evaluate as score
+    from cvreeng_bench.scoring.predictions import from_frame
+
+    task = tasks.get("stage")
+    seeds = {seed: score(from_frame(pl.DataFrame(_stratified(task, synthetic, seed)), f"seed {seed}"), task,
+                         synthetic, n_resamples=10).score for seed in range(40)}
+    lucky = max(seeds, key=seeds.__getitem__)
+    board = tmp_path / "board.jsonl"
+    for name, rows in (("lucky seed", _stratified(task, synthetic, lucky)),
+                       ("informative", _informative(task, synthetic, 0.6))):
+        added = cli("leaderboard", "add", str(_write(tmp_path / f"{name}.csv", rows)), "--task", "stage", "--name",
+                    name, "--board", str(board), "--release", str(synthetic_release), "-q")
+        assert added.returncode == 0, added.stderr
+    rows = ranked_rows(board, synthetic)
+    good, chance = _status(rows, "informative", "stage"), _status(rows, "lucky seed", "stage")
+    assert good.rank == 1
+    assert chance.rank is None or chance.rank > 1, (chance.status, chance.rank, chance.p_vs_chance)
+
+
+def test_a_label_beside_abstained_true_is_refused_naming_the_row(synthetic: Release, synthetic_release: Path,
+                                                                   tmp_path: Path) -> None:
+    task = tasks.get("impact")
+    rows = [{**r, "abstained": "false"} for r in _informative(task, synthetic, 0.6)]
+    rows[3] = {**rows[3], "abstained": "true"}
+    path = _write(tmp_path / "abstained.csv", rows)
+    result = cli("evaluate", str(path), "--task", "impact", "--release", str(synthetic_release))
+    assert result.returncode == 2 and rows[3]["issue_id"] in result.stderr and "abstained=true" in result.stderr
+    rows[3] = {**rows[3], "label": ""}
+    scored = cli("evaluate", str(_write(tmp_path / "declined.csv", rows)), "--task", "impact", "--format", "json",
+                 "--release", str(synthetic_release))
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["n_abstained"] == 1
+
+
+def test_the_release_says_the_labels_are_public_since_the_artifacts_first_commit(synthetic: Release) -> None:
+    assert synthetic.manifest["labels_public_since"] == "2022-03-04"
+    assert "132ca941" in synthetic.manifest["labels_public_since_source"]
+
+
 def test_eight_concurrent_adds_keep_all_eight(synthetic: Release, synthetic_release: Path, tmp_path: Path) -> None:
     import subprocess
     import sys
