@@ -15,6 +15,7 @@ import cvreeng_bench
 from cvreeng_bench import paper
 from cvreeng_bench.layout import MANIFEST
 from cvreeng_bench.release import Release
+from tests.conftest import cli
 
 
 def test_the_release_has_the_papers_headline_counts(release: Path) -> None:
@@ -122,3 +123,15 @@ def test_load_without_a_release_builds_one_into_the_user_cache_once(tmp_path: Pa
     assert (built / MANIFEST).stat().st_mtime_ns == stamp, "the second call reuses the built release"
     with pytest.raises(api.ReleaseError, match="config 'nope' is not in the release"):
         cvreeng_bench.load("nope")
+
+
+@pytest.mark.parametrize(("task", "n"), [("root_cause", 334), ("screening", 427)])
+def test_an_out_of_fold_file_is_scored_on_every_issue_of_the_main_split(release: Path, tmp_path: Path, task: str,
+                                                                        n: int) -> None:
+    out = tmp_path / f"{task}.csv"
+    made = cli("baseline", "metadata", "--task", task, "--out", str(out), "--release", str(release))
+    assert made.returncode == 0, made.stderr
+    scored = cli("evaluate", str(out), "--task", task, "--split", "fold", "--format", "json", "--release", str(release))
+    assert scored.returncode == 0, scored.stderr
+    result = json.loads(scored.stdout)
+    assert result["split"] == "fold" and result["n"] == n and result["n_missing"] == 0
