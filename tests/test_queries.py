@@ -150,6 +150,8 @@ def test_the_wheel_ships_the_sql_files_and_cards(tmp_path: Path) -> None:
         assert f"cvreeng_bench/queries/{query.name}.sql" in names
     assert "cvreeng_bench/data_cards/dataset_card.md" in names
     assert "cvreeng_bench/errata.csv" in names
+    only_the_package = {"cvreeng_bench", f"cvreeng_bench-{cvreeng_bench.__version__}.dist-info"}
+    assert {name.split("/")[0] for name in names} <= only_the_package, "no benchmarks or tests in the wheel"
 
 
 def test_a_chart_is_refused_before_anything_is_printed(synthetic_release: Path, tmp_path: Path) -> None:
