@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS: list[dict] = []
+PAIRS = 15  # interleaved whole-process runs of each side (with 7, three runs here gave 0.593, 0.606, 0.625)
 
 
 def report(name: str, value: float, budget: float, unit: str, *, baseline: float | None = None,
@@ -150,11 +151,11 @@ def section_queries(release: Path, quick: bool) -> None:
            baseline_name="the same SQL executed each time")
     cli = str(Path(sys.executable).with_name("cvreeng-bench"))
     ratio, ours, theirs = paired([cli, "rq", "all", "--release", str(release)],
-                                 [sys.executable, "-c", PANDAS_PATH, _defects_csv()], 7)
+                                 [sys.executable, "-c", PANDAS_PATH, _defects_csv()], PAIRS)
     report("cvreeng-bench rq all over the authors' pandas path (whole process, paired median ratio)", ratio, 0.6,
            "x")
     print(f"      rq all {ours:.3f} s, the pandas path (read the CSV, lower-case, six crosstabs) {theirs:.3f} s "
-          "(medians of 7 interleaved runs)")
+          f"(medians of {PAIRS} interleaved runs)")
 
     rows = 1_000_000 if quick else 10_000_000
     scaling = subprocess.run([sys.executable, __file__, "--scaling-child", str(release), str(rows)],
