@@ -247,11 +247,20 @@ def _predict(baseline: Baseline, task: Task, train: list[dict[str, Any]], test: 
                             f"input (inputs: {', '.join(task.inputs)})") from error
 
 
+def _embeddings_memo(release: Release) -> dict[str, Any]:
+    """Text -> sentence vector, one per release object, shared by every baseline and by transfer."""
+    return release.memo(("text-embeddings",), dict)
+
+
+def _predictions(ids: list[str], labels: list[str]) -> pl.DataFrame:
+    import polars as pl
+
+    return pl.DataFrame({"issue_id": ids, "label": labels}, schema={"issue_id": pl.String, "label": pl.String})
+
+
 def run(name: str, task: Task, release: Release, split: str | None = None, *, seed: int = 0,
         track: str | None = None) -> pl.DataFrame:
     """Predictions (issue_id, label) of one baseline for the scored items of a task's split."""
-    import polars as pl
-
     baseline = get(name)
     if not baseline.fits(task):
         raise BaselineError(f"baseline {name} reads {', '.join(baseline.needs)}, which task {task.key} does not "
@@ -262,7 +271,7 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
         why = ("needs a text track (triage or full-thread)" if baseline.needs_text
                else "reads no text: use --track metadata")
         raise BaselineError(f"baseline {name} {why}")
-    memo: dict[str, Any] = release.memo(("text-embeddings",), dict)  # text -> vector, shared by every baseline
+    memo = _embeddings_memo(release)
     frame = items(task, release, ALL).join(inputs(task, release, track), on="issue_id", how="left")
     rows = frame.to_dicts()
     if split not in SIDED:  # fold and all: out-of-fold predictions for every issue
@@ -273,12 +282,10 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
             labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
             predicted.update(zip((r["issue_id"] for r in test), labels, strict=True))
         ids = [r["issue_id"] for r in rows]
-        return pl.DataFrame({"issue_id": ids, "label": [predicted[i] for i in ids]})
+        return _predictions(ids, [predicted[i] for i in ids])
     train = [r for r in rows if r[split] == TRAIN]
     test = [r for r in rows if r[split] == TEST]
-    labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
-    return pl.DataFrame({"issue_id": [r["issue_id"] for r in test], "label": labels},
-                        schema={"issue_id": pl.String, "label": pl.String})
+    return _predictions([r["issue_id"] for r in test], _predict(baseline, task, train, test, seed=seed, memo=memo))
 
 
 def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, seed: int = 0,
@@ -286,8 +293,6 @@ def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, 
     """Predictions (issue_id, label) for every item of ``test_task`` by a text baseline trained on every item of
     ``train_task`` (another source): both read only the text of ``track``, and training keeps the items whose
     label is in both label spaces, so every prediction is a label the test task scores."""
-    import polars as pl
-
     baseline = get(name)
     if not baseline.needs_text:
         raise BaselineError(f"baseline {name} reads no text; across sources only the text is shared: use one of "
@@ -295,7 +300,7 @@ def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, 
     shared = [label for label in test_task.labels if label in train_task.labels]
     if not shared:
         raise BaselineError(f"tasks {train_task.key} and {test_task.key} share no label")
-    memo: dict[str, Any] = release.memo(("text-embeddings",), dict)  # text -> vector, shared by every baseline
+    memo = _embeddings_memo(release)
 
     def rows(task: Task) -> list[dict[str, Any]]:
         frame = items(task, release, ALL).select("issue_id", "primary").join(
@@ -304,6 +309,5 @@ def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, 
 
     train = [r for r in rows(train_task) if r["primary"] in shared]
     test = rows(test_task)
-    labels = _predict(baseline, test_task, train, test, seed=seed, memo=memo)
-    return pl.DataFrame({"issue_id": [r["issue_id"] for r in test], "label": labels},
-                        schema={"issue_id": pl.String, "label": pl.String})
+    return _predictions([r["issue_id"] for r in test], _predict(baseline, test_task, train, test, seed=seed,
+                                                                 memo=memo))
