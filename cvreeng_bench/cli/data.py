@@ -70,7 +70,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_rq(args: argparse.Namespace) -> int:
     from ..api import open_release
-    from ..queries import QUERIES, find, format_frame, parse_filters, print_rows, run_all
+    from ..printing import format_rows
+    from ..queries import QUERIES, find, parse_filters, print_rows, run
 
     filters = parse_filters(args.where)
     selected = list(QUERIES) if args.name == "all" else [find(args.name)]
@@ -80,22 +81,18 @@ def cmd_rq(args: argparse.Namespace) -> int:
 
         targets = charts.targets(selected, args.chart)
     release = open_release(args.release)
-    if not targets:  # printing only: DuckDB rows straight to text, no polars or pyarrow
-        from ..printing import format_rows
-
-        for query, columns, rows in print_rows(selected, release, filters=filters):
-            if len(selected) > 1 and args.format in ("table", "markdown"):
-                print(f"\n## {query.title}\n")
-            sys.stdout.write(format_rows(columns, rows, args.format))
-        return 0
-    results = run_all(release, filters=filters)
-    for query in selected:
-        frame = results[query.label]
+    frames = {}
+    if targets:  # a chart is drawn from the frame: the selected queries through polars
+        frames = {q.label: run(q.name, release, filters=filters) for q in selected}
+        sections = [(q, frames[q.label].columns, frames[q.label].rows()) for q in selected]
+    else:  # printing only: DuckDB rows straight to text, no polars or pyarrow
+        sections = print_rows(selected, release, filters=filters)
+    for query, columns, rows in sections:
         if len(selected) > 1 and args.format in ("table", "markdown"):
             print(f"\n## {query.title}\n")
-        sys.stdout.write(format_frame(frame, args.format))
+        sys.stdout.write(format_rows(columns, rows, args.format))
         if query.label in targets:
-            charts.save(charts.figure(query, frame, filters), targets[query.label], scale=args.scale)
+            charts.save(charts.figure(query, frames[query.label], filters), targets[query.label], scale=args.scale)
             print(f"chart written to {targets[query.label]}", file=sys.stderr)
     return 0
 
