@@ -125,6 +125,10 @@ class Upstream:
     def __getitem__(self, key: str) -> Path:
         return self.paths[key]
 
+    def file_sha256(self) -> dict[str, str]:
+        """Each file's path in its repository -> sha256 (as read here, else as pinned): what a manifest records."""
+        return {f.path: self.sha256.get(f.key, f.sha256) for f in self.source.files}
+
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()

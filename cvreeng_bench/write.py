@@ -125,11 +125,11 @@ def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream,
         "labels_public_since_source": paper.LABELS_PUBLIC_SINCE_SOURCE,
         "upstream": {"repository": sources.UPSTREAM_REPO, "commit": sources.UPSTREAM_COMMIT,
                      "verified": upstream.verified,
-                     "files": {f.path: upstream.sha256.get(f.key, f.sha256) for f in sources.FILES}},
+                     "files": upstream.file_sha256()},
         "configs": {name: {"rows": frame.height} for name, frame in sorted(tables.items())},
         "sources": {name: {"repository": found.source.repository, "commit": found.source.commit,
                            "verified": found.verified, "license": found.source.license,
-                           "files": {f.path: found.sha256.get(f.key, f.sha256) for f in found.source.files}}
+                           "files": found.file_sha256()}
                     for name, found in sorted((optional or {}).items())},
         "sources_absent": dict(sorted((absent or {}).items())),
     }
