@@ -199,12 +199,12 @@ def read_agreement(path: Path) -> Rows:
             try:
                 values = sheet_rows(sheets[title])
             except ValueError as error:  # too large, or a part that does not parse
-                out.problems.append(Problem(f"{path.name} sheet {title!r}", str(error)))
+                out.problems.append(Problem(where(path, sheet=title), str(error)))
                 continue
             header = [str(v).strip() if v is not None else "" for v in values[0]] if values else []
             columns = {i: AGREEMENT_COLUMNS[h] for i, h in enumerate(header) if h in AGREEMENT_COLUMNS}
             if "Issue #" not in header or set(columns.values()) != set(taxonomy.ANNOTATED):
-                out.problems.append(Problem(f"{path.name} sheet {title!r}", f"unexpected header {header!r}"))
+                out.problems.append(Problem(where(path, sheet=title), f"unexpected header {header!r}"))
                 continue
             items: list[dict[str, Any]] = []
             for number, row in enumerate(values[1:], start=2):
@@ -215,7 +215,7 @@ def read_agreement(path: Path) -> Rows:
                 issue = row[header.index("Issue #")]
                 if isinstance(issue, (int, float)) and not isinstance(issue, bool):
                     if not (math.isfinite(issue) and float(issue).is_integer() and 0 < issue <= INT32_MAX):
-                        out.problems.append(Problem(f"{path.name} sheet {title!r} row {number}, column 'Issue #'",
+                        out.problems.append(Problem(where(path, number, "Issue #", sheet=title),
                                                     f"not an issue number: {shown(str(issue))}"))
                         continue
                     record["issue_number"] = int(issue)

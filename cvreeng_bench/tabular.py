@@ -33,8 +33,8 @@ def shown(value: str, limit: int = 80) -> str:
     return repr(value[:limit]) + (f" (cut; {len(value)} characters)" if len(value) > limit else "")
 
 
-def where(path: Path, row: int | None = None, column: str | None = None) -> str:
-    text = path.name
+def where(path: Path, row: int | None = None, column: str | None = None, *, sheet: str | None = None) -> str:
+    text = path.name if sheet is None else f"{path.name} sheet {sheet!r}"
     if row is not None:
         text += f" row {row}"
     if column is not None:

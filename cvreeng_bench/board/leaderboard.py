@@ -185,10 +185,11 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
 
 
 def is_current(entry: Entry, release: Release) -> bool:
-    if entry.task not in REGISTRY or REGISTRY.get(entry.task).version != entry.task_version:
+    task = REGISTRY.get(entry.task) if entry.task in REGISTRY else None
+    if task is None or task.version != entry.task_version:
         return False
-    source = REGISTRY.get(entry.task).source
-    return entry.dataset_version == release.dataset_version and entry.content_sha256 == release.scored_sha256(source)
+    return (entry.dataset_version == release.dataset_version
+            and entry.content_sha256 == release.scored_sha256(task.source))
 
 
 def _shipped() -> set[tuple[object, ...]]:
