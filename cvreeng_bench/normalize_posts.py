@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .dlbugs import KINDS, LABELS, POST_URL
-from .normalize import RowReader, Rows, read_csv, shown, where
 from .problems import Problem
+from .tabular import RowReader, Rows, read_csv, shown, where
 
 HEADER = ("Id", "Text", "Tags", "Label", "LabelNum")
 _TAGS = re.compile(r"^\|(?:[^|\s]+\|)+$")

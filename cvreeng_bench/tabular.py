@@ -43,8 +43,6 @@ def where(path: Path, row: int | None = None, column: str | None = None, *, shee
 
 
 MAX_ROWS = 20_000  # the pinned CSVs hold 348, 93 and 600 rows
-INT32_MAX = 2**31 - 1
-ANCHOR = re.compile(r"#issue-\d+$")  # a link to an issue's first comment rather than to the issue
 
 
 def read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, list[str]]], list[Problem]]:
@@ -114,7 +112,6 @@ def zip_bomb(path: Path) -> str | None:
         return (f"refused before opening: its parts expand to {expanded} bytes ({expanded / packed:.0f}x); a "
                 f"workbook may expand at most {MAX_XLSX_RATIO}x and to {MAX_XLSX_BYTES >> 20} MiB")
     return None
-
 
 
 MAX_SHEET_ROWS, MAX_SHEET_COLUMNS = 10_000, 64  # the workbook's sheets hold about 130 rows of 9 columns
