@@ -28,6 +28,7 @@ from .splits import SEED, SIDED, SPLITS, TEST, assign, repository_holdout
 STUDY, SO_POSTS = "study", "so-posts"  # the sources a task's population comes from (sources.SOURCES names)
 # The config each source's items live in (a task of an absent source cannot be scored on that release).
 POPULATION_CONFIG = {STUDY: "issues", SO_POSTS: "so_posts"}
+GOLD_CONFIGS = {STUDY: ("issues", "defects"), SO_POSTS: ("so_posts",)}  # the configs gold() reads
 
 if TYPE_CHECKING:
     import polars as pl
@@ -250,8 +251,7 @@ def items(task: Task, release: Release, split: str | None = None) -> pl.DataFram
 
     def population() -> pl.DataFrame:
         splits = release.frame("splits").filter(pl.col("task") == task.name).drop("task", "task_version")
-        configs = ("so_posts",) if task.source == SO_POSTS else ("issues", "defects")
-        return gold(task, {c: release.frame(c) for c in configs}).join(
+        return gold(task, {c: release.frame(c) for c in GOLD_CONFIGS[task.source]}).join(
             splits, on="issue_id", how="inner").sort("issue_id")
 
     frame = release.memo(("items", task.key), population)
