@@ -384,8 +384,8 @@ def section_power(release: Release) -> None:
                     a, b = pair(float(step), share)
                     test = metrics.permutation_test(gold, a, b, task.labels, "macro_f1", n_rounds=500,
                                                     seed=int(rng.integers(1 << 31)))
-                    hits += test["p_value"] < 0.05
-                    gaps.append(test["difference"])
+                    hits += test.p_value < 0.05
+                    gaps.append(test.difference)
                 power, gap = hits / runs, float(np.mean(gaps))
                 if power >= 0.8:
                     found[design][task.name] = before[1] + (gap - before[1]) * (0.8 - before[0]) / (power - before[0])
@@ -535,9 +535,64 @@ def section_hydrate(quick: bool) -> None:
     print(f"      serial {times[1]:.1f} s, concurrency 8 {times[8]:.1f} s")
 
 
+def _board_of(release: Path, folder: Path, size: int) -> Path:
+    """A board of ``size`` distinct submissions over the study's tasks (each right on about 60% of the items, a
+    random label elsewhere), their predictions stored beside it, as `leaderboard add` would leave them."""
+    import numpy as np
+    import polars as pl
+
+    from cvreeng_bench.api import open_release
+    from cvreeng_bench.board.entries import write
+    from cvreeng_bench.board.leaderboard import from_result
+    from cvreeng_bench.scoring import tasks
+    from cvreeng_bench.scoring.evaluate import evaluate
+    from cvreeng_bench.scoring.predictions import from_frame, write_predictions
+
+    opened = open_release(release)
+    study = [t for t in tasks.REGISTRY.latest() if opened.has(tasks.POPULATION_CONFIG[t.source])]
+    (folder / "submissions").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    entries = []
+    for i in range(size):
+        task = study[i % len(study)]
+        scored = tasks.items(task, opened)
+        labels = [p if rng.random() < 0.6 else task.labels[rng.integers(len(task.labels))] for p in scored["primary"]]
+        frame = pl.DataFrame({"issue_id": scored["issue_id"], "label": labels})
+        predictions = from_frame(frame, f"system {i}")
+        write_predictions(frame, folder / "submissions" / f"{predictions.digest}.csv")
+        entries.append(from_result(evaluate(predictions, task, opened, n_resamples=1000), name=f"system {i}"))
+    board = folder / "board.jsonl"
+    write(board, entries)
+    return board
+
+
+def section_board(release: Path, quick: bool) -> None:
+    """Reading a board re-scores from the memo and runs no system: show and render of 1,000 entries against the
+    same commands on an empty board, whole process, with the memo warm (a first read fills it)."""
+    size = 200 if quick else 1000
+    folder = Path(tempfile.mkdtemp())
+    board = _board_of(release, folder, size)
+    empty = folder / "empty" / "board.jsonl"
+    empty.parent.mkdir()
+    empty.write_text("")
+    env = {**os.environ, "CVREENG_BOARD_MEMO": str(folder / "memo.sqlite")}
+    command = str(Path(sys.executable).with_name("cvreeng-bench"))
+    for action in ("show", "render"):
+        def run(path: Path, action: str = action) -> list[str]:
+            out = ["--out", str(path.parent / "site")] if action == "render" else []
+            return [command, "leaderboard", action, "--board", str(path), *out, "--release", str(release)]
+
+        start = time.perf_counter()
+        subprocess.run(run(board), check=True, capture_output=True, env=env)
+        cold = time.perf_counter() - start
+        warm, base = wall(run(board), 3, env), wall(run(empty), 3, env)
+        report(f"leaderboard {action}, {size} entries (memo warm; the first read took {cold:.1f} s)", warm,
+               3 * base, "s", baseline=base, baseline_name="the same command on an empty board")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("release", "queries", "scoring", "power", "hydrate", "predict"))
+    parser.add_argument("--only", choices=("release", "queries", "scoring", "power", "board", "hydrate", "predict"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -548,7 +603,7 @@ def main() -> int:
     mirror = os.environ.get("CVREENG_UPSTREAM") or str(ROOT.parent / "shared" / "upstream")
     os.environ["CVREENG_UPSTREAM"] = mirror
     release = Path(tempfile.mkdtemp()) / "release"
-    sections = [args.only] if args.only else ["release", "queries", "scoring", "hydrate", "predict"]
+    sections = [args.only] if args.only else ["release", "queries", "scoring", "board", "hydrate", "predict"]
     if "release" in sections:
         section_release(release, mirror)
     else:
@@ -562,6 +617,8 @@ def main() -> int:
         from cvreeng_bench.api import open_release
 
         section_power(open_release(release))
+    if "board" in sections:
+        section_board(release, args.quick)
     if "hydrate" in sections:
         section_hydrate(args.quick)
     if "predict" in sections:

@@ -30,15 +30,17 @@ if TYPE_CHECKING:
         leaderboard,
         load,
         open_release,
+        regenerate,
         rq,
         sql,
         submit,
         tasks,
         transfer,
+        verify,
     )
 
-__all__ = ["__version__", "baseline", "compare", "connect", "evaluate", "leaderboard", "load", "open_release", "rq",
-           "sql", "submit", "tasks", "transfer"]
+__all__ = ["__version__", "baseline", "compare", "connect", "evaluate", "leaderboard", "load", "open_release",
+           "regenerate", "rq", "sql", "submit", "tasks", "transfer", "verify"]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,16 +23,14 @@ if TYPE_CHECKING:
     from .board.leaderboard import Ranked
     from .scoring.predictions import Predictions
     from .scoring.results import Comparison, Result
-    from .scoring.runs import RunRecord
     from .scoring.tasks import Task
 
 ReleaseLike = Release | str | os.PathLike[str] | None
 _OPEN: dict[Path, Release] = {}  # opened Release objects by folder (the objects hold the state)
-BASELINE_PREFIX = "baseline: "  # how the shipped board names a reference baseline's entry
 
 
 def default_release() -> Path:
-    from .sources import cache_dir  # here: a command given --release never needs the source registry
+    from .layout import cache_dir
 
     return cache_dir() / "releases" / DATASET_VERSION
 
@@ -227,74 +225,88 @@ def transfer(name: str, train: str, test: str, release: ReleaseLike = None, *, s
 
 def leaderboard(board: str | os.PathLike[str] | None = None, release: ReleaseLike = None, *,
                 task: str | None = None, verified_only: bool = False, warn: list[str] | None = None) -> list[Ranked]:
-    """The board (default: the shipped one) re-scored and ranked, as typed rows.
+    """The board (default: the shipped one) re-scored and ranked, as typed rows. Reads only: re-scores come from
+    this machine's memo once computed, and no system is run.
 
     >>> rows = leaderboard(release="release", task="stage")
     >>> {r.entry.task for r in rows}, {r.status for r in rows} <= {"ranked", "below chance", "reference", "older"}
     ({'stage'}, True)
     """
     from . import board as boards
+    from .board.memo import default
+
+    memo = default()
+    try:
+        return boards.ranked(Path(board) if board is not None else None, open_release(release), task=task,
+                             verified_only=verified_only, warn=warn, memo=memo)
+    finally:
+        memo.close()
+
+
+def verify(board: str | os.PathLike[str] | None = None, release: ReleaseLike = None, *,
+           warn: list[str] | None = None) -> list[tuple[Entry, bool]]:
+    """Re-check every tier a board's entries claim (re-run package baselines, recompute the raters' agreement,
+    re-parse stored model answers); those that hold are shown with their tier from then on on this machine.
+
+    >>> checked = verify("baselines.jsonl", release="release")  # the board regenerate's example wrote
+    >>> len(checked) > 10, all(held for _, held in checked)
+    (True, True)
+    """
+    from . import board as boards
+    from .board.memo import default
+    from .provenance import rederive
 
     opened = open_release(release)
-    return boards.ranked(Path(board) if board is not None else None, opened, task=task,
-                         verified_only=verified_only, warn=warn,
-                         reproduce_tier=lambda entry, path: _stored_run_reproduces(entry, path, opened))
-
-
-def _stored_run_reproduces(entry: Entry, path: Path, release: Release) -> bool:
-    """Whether stored predictions re-derive: a baseline re-run on ``release`` gives the same rows, or a chat-model
-    run's record and raw answers (beside the predictions) re-parse to its labels."""
-    from .errors import CvreengError
-    from .scoring import runs
-    from .scoring.predictions import read_predictions
-
+    memo = default()
     try:
-        predictions = read_predictions(path)
-        if entry.name.startswith(BASELINE_PREFIX):  # a baseline is re-run: deterministic, so the digest must match
-            frame = baseline(entry.name.removeprefix(BASELINE_PREFIX), f"{entry.task}@v{entry.task_version}",
-                             split=entry.split, track=entry.track, release=release)
-            from .scoring.predictions import from_frame
+        return boards.verify(Path(board) if board is not None else None, opened,
+                             lambda entry, path: rederive(entry, path, opened), memo=memo, warn=warn)
+    finally:
+        memo.close()
 
-            return from_frame(frame).digest == predictions.digest == entry.predictions_sha256
-        record = runs.read(path, predictions.digest)
-    except CvreengError:
-        return False
-    return record is not None and _reproduces(predictions, record, path)
+
+def regenerate(board: str | os.PathLike[str], release: ReleaseLike = None, *, shipped: bool = False) -> list[Entry]:
+    """Re-run every package baseline and the raters' agreement into a board (its submissions are kept); the
+    package's own shipped board only with ``shipped=True``.
+
+    >>> rows = regenerate("baselines.jsonl", release="release")
+    >>> sorted({str(r.verification) for r in rows}), "metadata@v1" in {r.baseline for r in rows}
+    (['reproduced'], True)
+    """
+    from .board.memo import default
+    from .shipped import regenerate as remake
+
+    memo = default()
+    try:
+        return remake(open_release(release), Path(board), shipped=shipped, memo=memo)
+    finally:
+        memo.close()
 
 
 def submit(board: str | os.PathLike[str], file: str | os.PathLike[str], release: ReleaseLike = None,
            **fields: Any) -> Entry:
     """Score a predictions file (or a result with ``predictions=``) and add it to a board; a chat-model run whose
-    run record and raw answers re-parse to its labels is entered as ``reproduced``.
+    stored raw answers parse (with the prompt its run record names) to exactly its labels is ``consistent``,
+    anything else ``self-reported``: a submission is never ``reproduced``.
 
     >>> entry = submit("board.jsonl", "preds.csv", release="release", task="stage", name="my model")
-    >>> entry.name, entry.verification, entry.split
+    >>> entry.name, str(entry.verification), entry.split
     ('my model', 'self-reported', 'fold')
     """
     from .board.leaderboard import submit as add
+    from .board.memo import default
+    from .provenance import consistent
 
     opened = open_release(release)
     path = Path(file)
     predictions = fields.pop("predictions", None)
     raw_from = Path(predictions) if predictions is not None else path
-    return add(Path(board), path, opened, predictions=Path(predictions) if predictions else None,
-               reproduce=lambda preds, record: _reproduces(preds, record, raw_from), **fields)
-
-
-def _reproduces(predictions: Predictions, record: RunRecord, path: Path) -> bool:
-    import polars as pl
-
-    from .scoring.tasks import get
-    from .systems.predict import reproduces
-
+    memo = default()
     try:
-        frame = pl.read_ndjson(path) if path.suffix.lower() in (".jsonl", ".ndjson") else None
-    except pl.exceptions.PolarsError:
-        return False
-    raw = frame["raw"].to_list() if frame is not None and "raw" in frame.columns else None
-    if raw is not None and not all(isinstance(r, list) and all(isinstance(a, str) for a in r) for r in raw):
-        return False
-    return reproduces(predictions, record, raw, get(f"{record.task}@v{record.task_version}"))
+        return add(Path(board), path, opened, predictions=Path(predictions) if predictions else None,
+                   consistent=lambda preds, record: consistent(preds, record, raw_from), memo=memo, **fields)
+    finally:
+        memo.close()
 
 
 def _predictions(value: str | os.PathLike[str] | pl.DataFrame, name: str = "predictions") -> Predictions:

@@ -6,6 +6,9 @@ importing the layer that writes them.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 # The data's own version, independent of the package version: an erratum bumps it (see errata.csv).
 DATASET_VERSION = "1.0.0"
 MANIFEST = "release.json"
@@ -36,3 +39,11 @@ def version_tuple(text: str) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split("."))
     except ValueError:
         return (1 << 30,)
+
+
+def cache_dir() -> Path:
+    """Where downloads, default releases and the board's memo live: $CVREENG_CACHE, else the XDG cache folder."""
+    if os.environ.get("CVREENG_CACHE"):
+        return Path(os.environ["CVREENG_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cvreeng-bench"

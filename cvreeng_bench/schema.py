@@ -169,10 +169,13 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("contamination_risk", "bool", "Model cut-off on or after the labels became public"),
         Column("prompt", "string", "Prompt name and version, for a prompted model"),
         Column("notes", "string", "Free text"),
-        Column("verification", "string", "reproduced (the board produced or re-derived the predictions) or "
-               "self-reported (the submitter's word: the test gold is public)"),
+        Column("verification", "string", "reproduced (the board itself ran a deterministic system and got these "
+               "labels), consistent (the labels are the registered prompt's parse of stored raw answers; the answers "
+               "are the submitter's word) or self-reported (the submitter's word: the test gold is public)"),
         Column("model", "string", "The model behind the system (as its run record or the submitter names it)"),
         Column("fold_sd", "float64", "Standard deviation of the main score over the folds (out-of-fold entries)"),
+        Column("baseline", "string", "The package baseline the board ran (name@vN), for a baseline or chance line"),
+        Column("evidence", "string", "What the board checked when it decided the verification tier"),
     ),
     "so_posts": (
         Column("post_id", "int64", "Stack Overflow post id", False),

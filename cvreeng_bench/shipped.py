@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .board.entries import SHIPPED, SUBMISSIONS, Entry, write
-from .board.leaderboard import from_result
+from .board.entries import SHIPPED, SUBMISSIONS, Entry, Kind, LeaderboardError, Tier, read_strict, write
+from .board.leaderboard import from_result, record_tier
+from .board.memo import Memo, default
 from .scoring.agreement import FINAL_PHASE, TASK_DIMENSIONS, task_ceiling
 from .scoring.evaluate import evaluate, fold_spread
 from .scoring.predictions import from_frame, write_predictions
 from .scoring.protocol import N_RESAMPLES
 from .scoring.results import Result
 from .scoring.tasks import POPULATION_CONFIG, REGISTRY, STUDY, Task
-from .systems.baselines import BASELINES, run
+from .systems.baselines import BASELINES, EMBEDDINGS_EXTRA, run
 
 if TYPE_CHECKING:
     from .release import Release
@@ -41,10 +42,13 @@ def _baseline(task: Task, release: Release, name: str, *, today: str, n_resample
         results.append(evaluate(predictions, task, release, n_resamples=n_resamples, track=track))
         frames.append((frame, predictions))
     result = Result.from_dict({**results[0].to_dict(), "date": today})
-    kind = "trivial" if baseline.reference else "baseline"
+    kind = Kind.TRIVIAL if baseline.reference else Kind.BASELINE
     spread = fold_spread(frames[0][1], task, release) if task.split == "fold" else None
-    entry = from_result(result, name=f"baseline: {name}", kind=kind, verification="reproduced", fold_sd=spread,
-                        notes=f"cvreeng-bench {name} baseline ({baseline.description})")
+    seeds = f"seeds 0-{baseline.seeds - 1}" if baseline.seeds > 1 else "seed 0"
+    entry = from_result(result, name=f"baseline: {name}", kind=kind, verification=Tier.REPRODUCED, fold_sd=spread,
+                        notes=f"cvreeng-bench {name} baseline ({baseline.description})", baseline=baseline.key,
+                        evidence=f"the board ran baseline {baseline.key} ({seeds}, {track} track) on the release's "
+                                 f"data {result.content_sha256[:12]} itself")
     if baseline.seeds > 1:
         def mean(metric: str) -> float:
             return statistics.fmean(r.scores[metric] for r in results)
@@ -74,8 +78,9 @@ def _agreement(task: Task, release: Release, today: str, n_resamples: int) -> En
         ci95=rater["ci95"], per_label=[], confusion=None, n_resamples=n_resamples, seed=0,
         labels_public_since=release.manifest.get("labels_public_since"))
     flag = f"; instrument differed: {found['instrument_flag']}" if found["instrument_flag"] else ""
-    entry = from_result(result, name="agreement: rater 1 vs rater 2 (gold)", kind="agreement",
-                        verification="reproduced",
+    entry = from_result(result, name="agreement: rater 1 vs rater 2 (gold)", kind=Kind.AGREEMENT,
+                        verification=Tier.REPRODUCED,
+                        evidence="the board computed it from the release's annotations config itself",
                         notes=f"inter-rater agreement on all {rater['n']} {FINAL_PHASE}-phase workbook items linked to "
                               f"issues (not a ceiling); {rater['outside_label_space']} rater values outside the label "
                               f"space count as errors{flag}")
@@ -113,13 +118,44 @@ def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | No
     return rows
 
 
-def regenerate(release: Release, board: Path = SHIPPED) -> list[Entry]:
-    """Write the shipped board (and its stored predictions), dropping stored files no entry names."""
+def baseline_entry(task: Task, release: Release, name: str, track: str, n_resamples: int = N_RESAMPLES) -> Entry:
+    """The entry the board makes for a package baseline (its predictions are not stored)."""
+    return _baseline(task, release, name, today="", n_resamples=n_resamples, store=None, track=track)
+
+
+def agreement_entry(task: Task, release: Release, n_resamples: int = N_RESAMPLES) -> Entry | None:
+    return _agreement(task, release, "", n_resamples)
+
+
+def _package_made(entry: Entry) -> bool:
+    return entry.baseline is not None or entry.kind is Kind.AGREEMENT
+
+
+def regenerate(release: Release, board: Path, *, shipped: bool = False, memo: Memo | None = None) -> list[Entry]:
+    """Re-run every package baseline (and the raters' agreement) into ``board``: its package-made entries are
+    replaced, its submissions kept. Refused for the package's own shipped board unless ``shipped``, and refused
+    when an entry of the board belongs to a baseline this machine cannot run (never dropped for a missing extra).
+    Stored prediction files that no entry names are removed."""
+    if board.resolve() == SHIPPED.resolve() and not shipped:
+        raise LeaderboardError(f"{board} is the package's shipped board; write it only on purpose (--shipped)")
+    if not board.parent.is_dir():
+        raise LeaderboardError(f"{board.parent} is not a folder; create it first")
+    current = read_strict(board) if board.exists() else []
+    cannot = sorted({e.baseline for e in current if e.baseline is not None
+                     and e.baseline.split("@")[0] in BASELINES and not BASELINES.get(e.baseline.split("@")[0])
+                     .runs_here()})
+    if cannot:
+        raise LeaderboardError(f"{board} holds entries of {', '.join(cannot)}, which need the embeddings extra on this "
+                               f"machine; regenerating would drop them. Install it first: {EMBEDDINGS_EXTRA}")
     folder = board.parent / SUBMISSIONS
-    rows = entries(release, store=folder)
+    rows = [*entries(release, store=folder), *(e for e in current if not _package_made(e))]
     write(board, rows)
     keep = {r.predictions_sha256 for r in rows}
     for path in folder.glob("*"):
         if path.name.split(".")[0] not in keep:
             path.unlink()
+    memo = memo or default()
+    for row in rows:
+        if _package_made(row):
+            record_tier(memo, row)
     return rows

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CvreengError
+from .layout import cache_dir
 from .registry import Registry
 
 ENV_VAR = "CVREENG_UPSTREAM"
@@ -136,14 +137,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def cache_dir() -> Path:
-    """Where downloads and default releases live: $CVREENG_CACHE, else the XDG cache folder."""
-    if os.environ.get("CVREENG_CACHE"):
-        return Path(os.environ["CVREENG_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "cvreeng-bench"
 
 
 def _local_root(folder: Path, source: Source) -> Path | None:

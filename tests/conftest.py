@@ -42,6 +42,16 @@ def mirror_path() -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def board_memo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One board memo for the session, never the user's: what a test proves about tiers rests on this run alone."""
+    from cvreeng_bench.board.memo import MEMO_ENV
+
+    path = tmp_path_factory.mktemp("memo") / "board-memo.sqlite"
+    os.environ[MEMO_ENV] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     return mirror_path()

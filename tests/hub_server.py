@@ -12,8 +12,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from cvreeng_bench.testing import QuietServer
 
 
 @dataclass
@@ -153,7 +155,7 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serve(hub: Hub) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(hub))
+    server = QuietServer(("127.0.0.1", 0), _handler(hub))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

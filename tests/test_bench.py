@@ -173,10 +173,10 @@ def test_the_permutation_test_matches_exact_mcnemar_on_accuracy() -> None:
     b = ["a"] * 42 + ["b"] * 18  # 8 discordant items, all in A's favour
     result = metrics.permutation_test(gold, a, b, ["a", "b"], "accuracy", n_rounds=20_000, seed=1)
     exact = min(1.0, 2 * sum(comb(8, k) for k in range(1)) / 2**8)  # two-sided exact binomial, 8 of 8
-    assert result["p_value"] == pytest.approx(exact, abs=0.004)
-    assert result["test"].startswith("paired approximate-randomization")
+    assert result.p_value == pytest.approx(exact, abs=0.004)
+    assert result.test.startswith("paired approximate-randomization")
     same = metrics.permutation_test(gold, a, a, ["a", "b"], "accuracy", n_rounds=200)
-    assert same["p_value"] == 1.0 and same["difference"] == 0
+    assert same.p_value == 1.0 and same.difference == 0
 
 
 def test_the_permutation_test_matches_brute_force_enumeration_of_every_swap() -> None:
@@ -198,16 +198,16 @@ def test_the_permutation_test_matches_brute_force_enumeration_of_every_swap() ->
         reached += abs(macro(left) - macro(right)) >= abs(observed) - 1e-12
     exact = reached / 2 ** len(gold)
     result = metrics.permutation_test(gold, a, b, labels, "macro_f1", n_rounds=40_000, seed=3)
-    assert result["difference"] == pytest.approx(observed)
-    assert result["p_value"] == pytest.approx(exact, abs=0.01)
+    assert result.difference == pytest.approx(observed)
+    assert result.p_value == pytest.approx(exact, abs=0.01)
 
 
 def test_no_p_value_is_below_one_over_rounds_plus_one() -> None:
     gold = [["a"]] * 200
     result = metrics.permutation_test(gold, ["a"] * 200, ["b"] * 200, ["a", "b"], "macro_f1", n_rounds=99)
-    assert result["p_value"] == pytest.approx(1 / 100)
+    assert result.p_value == pytest.approx(1 / 100)
     chance = metrics.chance_test(gold, ["a"] * 200, ["a", "b"], "macro_f1", n_rounds=99)
-    assert chance["p_value"] == 1.0, "a constant system never beats chance"
+    assert chance.p_value == 1.0, "a constant system never beats chance"
 
 
 # --- predictions files --------------------------------------------------------------------------------
@@ -299,15 +299,57 @@ def test_text_baselines_refuse_a_release_without_texts(synthetic: Release) -> No
         baselines.run("tfidf", tasks.get("stage"), synthetic, "holdout")
 
 
-def test_a_baseline_that_reads_an_undeclared_column_fails(synthetic: Release, monkeypatch) -> None:
-    def peeks(task, train, labels, test, *, seed, memo):  # the annotators' same-code answer defines the reporter type
-        return [row["same_code"] for row in test]
-
+def _register(monkeypatch, name: str, predictor) -> None:
     registry: Registry[baselines.Baseline] = Registry("baseline")
-    registry.register(baselines.Baseline("peek", peeks))
+    registry.register(baselines.Baseline(name, predictor))
     monkeypatch.setattr(baselines, "BASELINES", registry)
+
+
+def test_a_baseline_that_reads_an_undeclared_column_fails(synthetic: Release, monkeypatch) -> None:
+    def peeks(view, *, seed, memo):  # the annotators' same-code answer defines the reporter type
+        return [row["same_code"] for row in view.test]
+
+    _register(monkeypatch, "peek", peeks)
     with pytest.raises(baselines.BaselineError, match="reads 'same_code', which task reporter@v3 does not declare"):
         baselines.run("peek", tasks.get("reporter"), synthetic, "holdout")
+
+
+@pytest.mark.parametrize("field", ["primary", "gold", "stratum", "label", "labels", "fold", "holdout", "root_cause"])
+@pytest.mark.parametrize("split", ["fold", "holdout"])
+def test_a_baseline_that_reads_the_gold_of_the_items_it_predicts_fails(synthetic: Release, monkeypatch, field: str,
+                                                                       split: str) -> None:
+    def peeks(view, *, seed, memo):  # the review's probe: return each test row's own gold
+        return [row[field] for row in view.test]
+
+    _register(monkeypatch, "peek", peeks)
+    with pytest.raises(baselines.BaselineError, match=f"reads '{field}'"):
+        baselines.run("peek", tasks.get("root_cause"), synthetic, split)
+
+
+def test_nothing_a_system_is_handed_holds_a_label_of_the_items_it_predicts(synthetic: Release, monkeypatch) -> None:
+    task = tasks.get("root_cause")
+    gold = dict(zip(*tasks.items(task, synthetic, "all").select("issue_id", "primary").to_dict().values(),
+                    strict=True))
+    seen: list = []
+
+    def probe(view, *, seed, memo):
+        assert {n for n in dir(view) if not n.startswith("_")} == {"task", "track", "train", "labels", "test",
+                                                                    "test_ids"}
+        assert not hasattr(view.task, "release") and not hasattr(view.task, "frame")
+        test_ids = set(view.test_ids)
+        assert not test_ids & {row["issue_id"] for row in view.train}, "a predicted item is never a train row"
+        assert len(view.labels) == len(view.train)
+        for row in view.test:
+            assert set(row) == {"issue_id", *task.inputs}, "declared inputs only"
+            with pytest.raises(TypeError):
+                row["primary"] = "x"  # read-only
+        assert all(not isinstance(v, (list, tuple, dict)) or not test_ids & set(map(str, v)) for v in memo.values())
+        seen.append(len(view.test))
+        return [view.labels[0]] * len(view.test)
+
+    _register(monkeypatch, "probe", probe)
+    predictions = baselines.run("probe", task, synthetic, "fold")
+    assert len(seen) == 5 and sum(seen) == predictions.height == len(gold)
 
 
 def test_a_subset_of_issues_can_be_scored_on_its_own(synthetic_release: Path, tmp_path: Path,

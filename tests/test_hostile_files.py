@@ -14,6 +14,7 @@ import pytest
 
 from cvreeng_bench import sources
 from cvreeng_bench.normalize import DEFECT_COLUMNS
+from cvreeng_bench.testing import QuietServer
 from tests.conftest import cli, write_csv
 from tests.synthetic import HEADER, defects, write_upstream
 
@@ -161,7 +162,7 @@ def test_a_non_json_hub_answer_is_one_line(synthetic_release: Path, tmp_path: Pa
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    server = QuietServer(("127.0.0.1", 0), Html)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         copy = tmp_path / "release"

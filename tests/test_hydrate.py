@@ -117,7 +117,7 @@ def test_secrets_in_text_are_redacted() -> None:
 
 def test_build_with_text_adds_issue_texts_and_the_text_tracks_use_them(text_release: Path) -> None:
     from cvreeng_bench.api import open_release
-    from cvreeng_bench.scoring import tasks
+    from cvreeng_bench.scoring import inputs, tasks
     from cvreeng_bench.systems import baselines
 
     opened = open_release(text_release)
@@ -129,8 +129,8 @@ def test_build_with_text_adds_issue_texts_and_the_text_tracks_use_them(text_rele
     for track in ("triage", "full-thread"):
         predictions = baselines.run("tfidf", tasks.get("screening"), opened, "holdout", track=track)
         assert sorted(predictions["issue_id"]) == sorted(scored["issue_id"]), track
-    triage = baselines.inputs(tasks.get("stage"), opened, "triage")
-    full = baselines.inputs(tasks.get("stage"), opened, "full-thread")
+    triage = inputs.inputs(tasks.get("stage"), opened, "triage")
+    full = inputs.inputs(tasks.get("stage"), opened, "full-thread")
     assert not triage["text"].str.contains("--- comment").any(), "triage text holds no comment"
     assert full["text"].str.contains("--- comment").all()
     leak = (text_release / "leak_report.json").read_text()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cvreeng_bench import sources
+from cvreeng_bench.testing import QuietServer
 
 
 @contextmanager
@@ -43,7 +44,7 @@ def serve(root: Path, *, corrupt: str | None = None) -> Iterator[tuple[str, list
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = QuietServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 from .entries import SHIPPED, LeaderboardError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ..release import Release
     from .entries import Entry
-    from .leaderboard import Ranked
+    from .leaderboard import Ranked, Rederive
+    from .memo import Memo
 
 
 def resolve(board: Path | None) -> Path:
@@ -27,13 +26,10 @@ def resolve(board: Path | None) -> Path:
     return board
 
 
-def ranked(board: Path | None, release: Release, *, task: str | None = None, verified_only: bool = False,
-           warn: list[str] | None = None, reproduce_tier: Callable[[Entry, Path], bool] | None = None) -> list[Ranked]:
-    """The board's entries re-scored and ranked; lines that are not entries are listed in ``warn``. A board in
-    which no line is an entry (a CSV given by mistake) is refused."""
+def _entries(board: Path | None, release: Release, warn: list[str] | None) -> tuple[Path, list[Entry]]:
+    """The board's path and the entries this release can score; lines that are not entries are listed in ``warn``.
+    A board in which no line is an entry (a CSV given by mistake) is refused."""
     from .entries import read
-    from .leaderboard import rank
-    from .view import select
 
     path = resolve(board)
     entries, skipped = read(path)
@@ -44,7 +40,26 @@ def ranked(board: Path | None, release: Release, *, task: str | None = None, ver
     entries, elsewhere = _scorable(entries, release)
     if warn is not None and elsewhere:
         warn.extend(f"{n} entries of task {name} not shown: {why}" for name, (n, why) in sorted(elsewhere.items()))
-    return select(rank(entries, release, path, reproduce_tier=reproduce_tier), task, verified_only)
+    return path, entries
+
+
+def ranked(board: Path | None, release: Release, *, task: str | None = None, verified_only: bool = False,
+           warn: list[str] | None = None, memo: Memo | None = None) -> list[Ranked]:
+    """The board's entries re-scored (through the memo) and ranked; no system runs."""
+    from .leaderboard import rank
+    from .view import select
+
+    path, entries = _entries(board, release, warn)
+    return select(rank(entries, release, path, memo=memo), task, verified_only)
+
+
+def verify(board: Path | None, release: Release, rederive: Rederive, *, memo: Memo,
+           warn: list[str] | None = None) -> list[tuple[Entry, bool]]:
+    """Re-check every claimed tier of a board through ``rederive`` and record in ``memo`` the ones that hold."""
+    from .leaderboard import verify_entries
+
+    path, entries = _entries(board, release, warn)
+    return verify_entries(entries, path, rederive, memo)
 
 
 def _scorable(entries: list[Entry], release: Release) -> tuple[list[Entry], dict[str, tuple[int, str]]]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,9 +29,36 @@ from ..schema import SCHEMAS
 SHIPPED = Path(__file__).with_name("leaderboard.jsonl")
 SUBMISSIONS = "submissions"  # folder beside a board holding the predictions of its entries
 SHIPPED_SUBMISSIONS = SHIPPED.parent / SUBMISSIONS
-RANKED_KINDS, REFERENCE_KINDS = ("submission", "baseline"), ("trivial", "agreement")
-KINDS = (*RANKED_KINDS, *REFERENCE_KINDS)
-TIERS = ("reproduced", "self-reported")
+
+
+class Kind(StrEnum):
+    """What an entry is: ranked kinds (a submission, a package baseline) or reference lines (never ranked)."""
+
+    SUBMISSION = "submission"
+    BASELINE = "baseline"
+    TRIVIAL = "trivial"  # a chance line
+    AGREEMENT = "agreement"  # the raters' inter-rater agreement
+
+    @property
+    def ranked(self) -> bool:
+        return self in (Kind.SUBMISSION, Kind.BASELINE)
+
+
+class Tier(StrEnum):
+    """What the board checked about where an entry's labels came from (decided at add or regenerate)."""
+
+    REPRODUCED = "reproduced"  # the board itself ran a deterministic system and got exactly these labels
+    CONSISTENT = "consistent"  # the labels are the registered prompt's parse of stored raw answers
+    SELF_REPORTED = "self-reported"  # the submitter's word only
+
+
+TIER_MEANINGS = {
+    Tier.REPRODUCED: "the board itself ran a deterministic system (a package baseline) and got exactly these labels",
+    Tier.CONSISTENT: "the labels are exactly the registered prompt's parse of the stored raw answers; the answers and "
+                     "the run record (model, date) are the submitter's word, since a hosted model cannot be re-run",
+    Tier.SELF_REPORTED: "the submitter's word only: the test gold is public, so nothing rules out tuning on it",
+}
+KINDS, TIERS = tuple(Kind), tuple(Tier)
 MAX_NAME, MAX_URL, MAX_NOTES = 120, 500, 1000
 MAX_BOARD_BYTES = 32 << 20
 _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int32": (int,), "float64": (int, float), "bool": (bool,)}
@@ -44,7 +72,7 @@ class LeaderboardError(CvreengError):
 class Entry:
     name: str
     url: str | None
-    kind: str
+    kind: Kind
     task: str
     task_version: int
     split: str
@@ -69,9 +97,11 @@ class Entry:
     contamination_risk: bool | None
     prompt: str | None
     notes: str | None
-    verification: str | None
+    verification: Tier
     model: str | None
     fold_sd: float | None
+    baseline: str | None  # the package baseline the board ran, name@vN (its identity; never read from the name)
+    evidence: str | None  # what the board checked when it decided ``verification``
 
     @property
     def key(self) -> tuple[str, int, str, str]:
@@ -79,10 +109,11 @@ class Entry:
 
     @property
     def ranked_kind(self) -> bool:
-        return self.kind in RANKED_KINDS
+        return self.kind.ranked
 
     def to_row(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The entry as plain JSON values (states as their strings)."""
+        return {f: str(v) if isinstance(v, StrEnum) else v for f, v in dataclasses.asdict(self).items()}
 
     def replace(self, **changes: Any) -> Entry:
         return make(self.to_row() | changes, "entry")
@@ -118,11 +149,15 @@ def _problems(row: dict[str, Any]) -> list[str]:
 
 
 def make(row: dict[str, Any], where: str) -> Entry:
-    """An entry from a row, checked against the schema; every problem named in one error."""
+    """An entry from a row, checked against the schema; every problem named in one error. A row without a tier is
+    self-reported (boards written before tiers were stored)."""
     problems = _problems(row)
     if problems:
         raise LeaderboardError(f"{where}: " + "; ".join(problems))
-    return Entry(**{name: row.get(name) for name in FIELDS})  # type: ignore[arg-type]  # checked just above
+    values = {name: row.get(name) for name in FIELDS}
+    values["kind"] = Kind(row["kind"])
+    values["verification"] = Tier(row.get("verification") or Tier.SELF_REPORTED)
+    return Entry(**values)  # type: ignore[arg-type]  # checked just above
 
 
 def check_fields(name: str, url: str, model_cutoff: str | None, notes: str) -> list[str]:

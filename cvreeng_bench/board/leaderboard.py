@@ -2,27 +2,34 @@
 board re-scores itself.
 
 ``submit`` reads the predictions once, scores them, refuses a claimed result that does not re-score to the
-same numbers and predictions already on the board (same content under any name or row order), stores the
-file under ``submissions/`` beside the board (named by the predictions' digest) and appends the entry
-under the board's lock.
+same numbers and predictions already on the board (same content under any name or row order), decides the
+entry's verification tier once (with its evidence), stores the file under ``submissions/`` beside the board
+(named by the predictions' digest) and appends the entry under the board's lock.
 
-``rank`` re-scores every current entry from its stored predictions against the release. An entry is
-ranked only when its stored numbers equal the re-score and it beats chance (a label-permutation test at
-5%); ranked entries of one task, split and track get dense ranks, and one shares the rank of the entry
-above when a paired permutation test cannot separate them at 5%. Reference lines (chance baselines, the
-raters' agreement) are never ranked. An entry is ``reproduced`` when it is the package's own shipped
-entry, or when the caller's ``reproduce`` check re-derived its predictions (a chat-model run whose run
-record and raw answers re-parse to the submitted labels); everything else is ``self-reported``.
+``rank`` reads: it re-scores every current entry from its stored predictions (through the board's memo, keyed
+by the predictions' digest, the scored data and the protocol, so a second read computes nothing) and runs no
+system. An entry is ranked only when its stored numbers equal the re-score and it beats chance (a
+label-permutation test at 5%); ranked entries of one task, split and track get dense ranks, and one shares the
+rank of the entry above when a paired permutation test cannot separate them at 5%. Reference lines (chance
+baselines, the raters' agreement) are never ranked.
+
+A tier stored in a board file is a claim: it is shown only when this package made it (the entry is the package's
+shipped entry, or this machine's memo records that this package decided or re-checked exactly this entry);
+otherwise the entry is shown as self-reported, with the reason. ``verify`` re-checks claims through a caller's
+``rederive`` (the API re-runs package baselines and re-parses stored answers) and records what holds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,23 +45,39 @@ from .entries import (
     SHIPPED_SUBMISSIONS,
     SUBMISSIONS,
     Entry,
+    Kind,
     LeaderboardError,
+    Tier,
     check_fields,
     make,
     read,
     update,
 )
+from .memo import Memo, default, key
 
 if TYPE_CHECKING:
     from ..release import Release
 
-STATUSES = ("ranked", "below chance", "reference", "unverified", "older")
+
+class Status(StrEnum):
+    RANKED = "ranked"
+    BELOW_CHANCE = "below chance"
+    REFERENCE = "reference"
+    UNVERIFIED = "unverified"
+    OLDER = "older"
+
+
+STATUSES = tuple(Status)
 BOARD_ROUNDS = 2000  # permutation rounds per test on the board (p resolves to 1/2001; the level is 0.05)
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-Reproduce = Callable[[Predictions, runs.RunRecord], bool]
+# (predictions, their run record) -> whether the labels are the registered prompt's parse of the stored answers
+Consistent = Callable[[Predictions, runs.RunRecord], bool]
+# (entry, its stored predictions or None) -> whether this package re-derives the entry's claimed tier
+Rederive = Callable[[Entry, "Path | None"], bool]
 COMPARED = ("n", "score", "ci_low", "ci_high", "accuracy", "macro_f1", "kappa")
-GOLD_NOTE = ("The test gold is public (it ships in the release), so a self-reported entry rests on its submitter's "
-             "word; reproduced entries were produced or re-derived by the board itself.")
+GOLD_NOTE = ("The test gold is public (it ships in the release): a self-reported entry rests on its submitter's "
+             "word, a consistent one on the submitter's stored model answers; only reproduced entries were produced "
+             "by the board itself.")
 
 
 @dataclass(frozen=True)
@@ -62,9 +85,9 @@ class Ranked:
     """One entry as the board shows it: rank (an integer, or None when not ranked) and why."""
 
     entry: Entry
-    status: str  # one of STATUSES
+    status: Status
     rank: int | None
-    verification: str  # reproduced or self-reported, as the board judges it (never as the file claims)
+    verification: Tier  # as this package judges it (a claim in the file counts only when this package made it)
     p_vs_chance: float | None
     reason: str
 
@@ -73,10 +96,10 @@ class Ranked:
         return f"{self.entry.task}/{self.entry.split}/{self.entry.track}"
 
 
-def from_result(result: Result, *, name: str, url: str = "", kind: str = "submission",
+def from_result(result: Result, *, name: str, url: str = "", kind: Kind = Kind.SUBMISSION,
                 model_cutoff: str | None = None, notes: str = "", prompt: str | None = None,
-                verification: str = "self-reported", model: str | None = None,
-                fold_sd: float | None = None) -> Entry:
+                verification: Tier = Tier.SELF_REPORTED, model: str | None = None,
+                fold_sd: float | None = None, baseline: str | None = None, evidence: str | None = None) -> Entry:
     """A board entry from an ``evaluate`` result."""
     problems = check_fields(name, url, model_cutoff, notes)
     if problems:
@@ -92,25 +115,54 @@ def from_result(result: Result, *, name: str, url: str = "", kind: str = "submis
         "score_sd": None, "accuracy": result.scores["accuracy"], "macro_f1": result.scores["macro_f1"],
         "kappa": result.scores["kappa"], "n": result.n, "model_cutoff": model_cutoff,
         "labels_public_since": public, "contamination_risk": bool(model_cutoff and public and model_cutoff >= public),
-        "prompt": prompt, "notes": notes or None, "verification": verification, "model": model, "fold_sd": fold_sd,
+        "prompt": prompt, "notes": notes or None, "verification": str(verification), "model": model,
+        "fold_sd": fold_sd, "baseline": baseline, "evidence": evidence,
     }, name)
 
 
-def stored(board: Path, entry: Entry) -> Path | None:
+def identity(entry: Entry) -> str:
+    """The sha256 of the whole entry: a tier decided for it holds for exactly these fields."""
+    return hashlib.sha256(json.dumps(entry.to_row(), sort_keys=True).encode()).hexdigest()
+
+
+def record_tier(memo: Memo, entry: Entry) -> None:
+    """Note in this machine's memo that this package decided (or re-checked) the entry's tier."""
+    if entry.verification is not Tier.SELF_REPORTED:
+        memo.put(key("tier", identity(entry)), str(entry.verification))
+
+
+def _file_digest(path: Path, memo: Memo) -> str | None:
+    """The predictions digest of a stored file, read once per file content (the memo is keyed by its bytes)."""
+    try:
+        raw = hashlib.sha256(path.read_bytes()).hexdigest() if path.stat().st_size <= (64 << 20) else None
+    except OSError:
+        return None
+    if raw is None:
+        return None
+    name = key("file", raw)
+    found = memo.get(name)
+    if isinstance(found, str):
+        return found
+    try:
+        digest = read_predictions(path).digest
+    except PredictionError:
+        return None
+    memo.put(name, digest)
+    return digest
+
+
+def stored(board: Path, entry: Entry, memo: Memo | None = None) -> Path | None:
     """The stored predictions of an entry (beside the board, or shipped with the package), when present and
     unchanged (their digest re-checked)."""
     digest = entry.predictions_sha256 or ""
     if not _DIGEST.fullmatch(digest):
         return None
+    memo = memo or Memo(None)
     for folder in (board.parent / SUBMISSIONS, SHIPPED_SUBMISSIONS):
         for suffix in FORMATS:
             path = folder / f"{digest}{suffix}"
-            if path.is_file():
-                try:
-                    if read_predictions(path).digest == digest:
-                        return path
-                except PredictionError:
-                    continue
+            if path.is_file() and _file_digest(path, memo) == digest:
+                return path
     return None
 
 
@@ -122,13 +174,20 @@ def verify(claimed: Result, scored: Result) -> list[str]:
             for key in keys if theirs[key] != mine[key]]
 
 
+CONSISTENT_EVIDENCE = ("the labels are exactly the parse, by prompt {prompt} (sha256 {sha}), of the raw answers "
+                       "stored beside them; the answers and the run record are the submitter's word")
+SELF_EVIDENCE = "a predictions file only: the labels are the submitter's word"
+
+
 def submit(board: Path, file: Path, release: Release, *, predictions: Path | None = None, task: str | None = None,
            split: str | None = None, track: str | None = None, name: str, url: str = "",
            model_cutoff: str | None = None, notes: str | None = None,
-           reproduce: Reproduce | None = None) -> Entry:
+           consistent: Consistent | None = None, memo: Memo | None = None) -> Entry:
     """Score and add a system. ``file`` is a predictions file, or an ``evaluate --out`` result (``.json``) whose
     ``predictions`` must re-score to the same numbers. Task, split and track default to what the result or the
-    predictions' run record says; the run record also gives the prompt, the model and its cut-off."""
+    predictions' run record says; the run record also gives the prompt, the model and its cut-off. The entry is
+    ``consistent`` when ``consistent`` confirms its labels parse from its stored raw answers, else
+    ``self-reported``; a submission is never ``reproduced`` (the board cannot re-run a hosted model)."""
     claimed = Result.read(file) if file.suffix.lower() == ".json" else None
     if claimed is not None and predictions is None:
         raise LeaderboardError(f"{file.name} is a result: give the predictions it scored with --predictions FILE; "
@@ -158,10 +217,12 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
         if differences:
             raise LeaderboardError(f"{file.name} does not match its predictions; refused:\n  "
                                    + "\n  ".join(differences))
-    reproduced = record is not None and reproduce is not None and reproduce(read_in, record)
+    parsed = record is not None and consistent is not None and consistent(read_in, record)
+    evidence = (CONSISTENT_EVIDENCE.format(prompt=record.prompt, sha=record.prompt_sha256[:16])
+                if parsed and record is not None else SELF_EVIDENCE)
     entry = from_result(scored, name=name, url=url, model_cutoff=cutoff, notes=notes or "",
                         prompt=record.prompt if record else None, model=record.model if record else None,
-                        verification="reproduced" if reproduced else "self-reported")
+                        verification=Tier.CONSISTENT if parsed else Tier.SELF_REPORTED, evidence=evidence)
 
     def append(current: list[Entry]) -> list[Entry]:
         holder = next((e for e in current if e.predictions_sha256 == entry.predictions_sha256
@@ -169,6 +230,10 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
         if holder is not None:
             raise LeaderboardError(f"these predictions are already on the board as {holder.name!r} ({holder.task}@v"
                                    f"{holder.task_version}, {holder.split}, {holder.track}); refused")
+        taken = next((e for e in current if e.name == entry.name and e.key == entry.key), None)
+        if taken is not None:
+            raise LeaderboardError(f"the board already has an entry named {entry.name!r} for {taken.task}@v"
+                                   f"{taken.task_version} ({taken.split}, {taken.track}); choose another --name")
         folder = board.parent / SUBMISSIONS
         folder.mkdir(exist_ok=True)
         target = folder / f"{entry.predictions_sha256}{source.suffix.lower()}"
@@ -181,6 +246,7 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
         return [*current, entry]
 
     update(board, append)
+    record_tier(memo or default(), entry)
     return entry
 
 
@@ -192,81 +258,126 @@ def is_current(entry: Entry, release: Release) -> bool:
             and entry.content_sha256 == release.scored_sha256(task.source))
 
 
-def _shipped() -> set[tuple[object, ...]]:
+def _shipped() -> set[str]:
     entries, _ = read(SHIPPED)
-    return {tuple(e.to_row().values()) for e in entries}
+    return {identity(e) for e in entries}
 
 
-def _rescored(entry: Entry, path: Path, release: Release) -> tuple[Result | None, str]:
+def trusted(entry: Entry, memo: Memo, shipped: set[str]) -> tuple[Tier, str]:
+    """The tier shown for an entry, and why a claimed tier is not: a claim counts only when this package made it
+    (a shipped entry, or one this machine's memo records)."""
+    claimed = entry.verification
+    if claimed is Tier.SELF_REPORTED:
+        return claimed, ""
+    ident = identity(entry)
+    if ident in shipped or memo.get(key("tier", ident)) == str(claimed):
+        return claimed, ""
+    return Tier.SELF_REPORTED, (f"the file claims {claimed}, which this package did not decide or re-check here "
+                                "(`cvreeng-bench leaderboard verify`)")
+
+
+def _scores(entry: Entry, path: Path, release: Release, memo: Memo) -> dict[str, float] | str:
+    """The board's own re-score of stored predictions (memoized): every compared number and the p-value against
+    chance; or why they cannot be scored."""
+    task = get(entry.task)
+    name = key("score", entry.predictions_sha256, task.key, entry.split, entry.track,
+               release.scored_sha256(task.source), release.dataset_version, BOARD_ROUNDS)
+    found = memo.get(name)
+    if isinstance(found, dict) and all(isinstance(found.get(k), (int, float)) for k in (*COMPARED, "p_chance")):
+        return found
     try:
-        result = evaluate(read_predictions(path), get(entry.task), release, entry.split, track=entry.track,
-                          allow_missing=True)
+        result = evaluate(read_predictions(path), task, release, entry.split, track=entry.track, allow_missing=True)
     except PredictionError as error:
-        return None, f"stored predictions no longer score: {str(error).splitlines()[-1][:120]}"
+        return f"stored predictions no longer score: {str(error).splitlines()[-1][:120]}"
     low, high = result.interval
-    mine = {"n": result.n, "score": result.score, "ci_low": low, "ci_high": high, **result.scores}
+    scored, gold = items_and_gold(task, release, entry.split)
+    labels = read_predictions(path).labels_for(scored, MISSING)
+    chance = chance_test(gold, labels, task.labels, task.main_score, n_rounds=BOARD_ROUNDS)
+    mine = {"n": result.n, "score": result.score, "ci_low": low, "ci_high": high, **result.scores,
+            "p_chance": chance.p_value}
+    if all(isinstance(v, (int, float)) and math.isfinite(v) for v in mine.values()):
+        memo.put(name, mine)
+    return mine
+
+
+def _differs(entry: Entry, mine: dict[str, float]) -> str:
     claimed = entry.to_row()
     off = [k for k in COMPARED if claimed[k] is None or abs(float(claimed[k]) - float(mine[k])) > 1e-9]
-    if off:
-        return None, "stored numbers differ from the re-score (" + ", ".join(
-            f"{k} {claimed[k]} vs {mine[k]:.4f}" for k in off[:3]) + ")"
-    return result, ""
+    return "" if not off else "stored numbers differ from the re-score (" + ", ".join(
+        f"{k} {claimed[k]} vs {mine[k]:.4f}" for k in off[:3]) + ")"
 
 
-def rank(entries: list[Entry], release: Release, board: Path, *, reproduce_tier: Callable[[Entry, Path], bool]
-         | None = None) -> list[Ranked]:
-    """Every entry with its status, grouped by task, split and track (groups sorted, best first)."""
+def _separated(release: Release, board: Path, memo: Memo, above: Entry, entry: Entry) -> bool:
+    """Whether a paired permutation test tells two neighbours apart at 5% (memoized by both digests)."""
+    task = get(entry.task)
+    name = key("pair", above.predictions_sha256, entry.predictions_sha256, task.key, entry.split,
+               release.scored_sha256(task.source), release.dataset_version, BOARD_ROUNDS)
+    found = memo.get(name)
+    if isinstance(found, (int, float)) and not isinstance(found, bool):
+        return found < ALPHA
+    scored, gold = items_and_gold(task, release, entry.split)
+    labels = [read_predictions(p).labels_for(scored, MISSING) if p is not None else []
+              for p in (stored(board, above, memo), stored(board, entry, memo))]
+    p = permutation_test(gold, labels[0], labels[1], task.labels, task.main_score, n_rounds=BOARD_ROUNDS).p_value
+    memo.put(name, p)
+    return p < ALPHA
+
+
+def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | None = None) -> list[Ranked]:
+    """Every entry with its status, grouped by task, split and track (groups sorted, best first). Reads only:
+    stored predictions are re-scored through the memo (this user's, unless one is given), and no system is run."""
+    memo = memo or default()
     shipped = _shipped()
     out: list[Ranked] = []
+    for group_key in sorted({e.key for e in entries}, key=lambda k: (k[0], -k[1], k[2], k[3])):
+        systems: list[tuple[Entry, float, Tier, str]] = []
+        for entry in (e for e in entries if e.key == group_key):
+            tier, why = trusted(entry, memo, shipped)
 
-    def tier(entry: Entry, path: Path | None) -> str:
-        if tuple(entry.to_row().values()) in shipped:
-            return "reproduced"
-        if entry.verification == "reproduced" and path is not None and reproduce_tier is not None \
-                and reproduce_tier(entry, path):
-            return "reproduced"
-        return "self-reported"
+            def shown(status: Status, reason: str, p: float | None = None, *, entry: Entry = entry,
+                      tier: Tier = tier, why: str = why) -> Ranked:
+                return Ranked(entry, status, None, tier, p, "; ".join(r for r in (reason, why) if r))
 
-    for key in sorted({e.key for e in entries}, key=lambda k: (k[0], -k[1], k[2], k[3])):
-        group = [e for e in entries if e.key == key]
-        systems: list[tuple[Entry, list[str], float, str]] = []
-        for entry in group:
-            path = stored(board, entry) if entry.predictions_sha256 else None
             if not is_current(entry, release):
-                out.append(Ranked(entry, "older", None, tier(entry, path), None, "scored on another task or dataset "
-                                  "version"))
+                out.append(shown(Status.OLDER, "scored on another task or dataset version"))
                 continue
             if not entry.ranked_kind:
-                out.append(Ranked(entry, "reference", None, tier(entry, path), None, "reference line"))
+                out.append(shown(Status.REFERENCE, "reference line"))
                 continue
+            path = stored(board, entry, memo)
             if path is None:
-                out.append(Ranked(entry, "unverified", None, tier(entry, path), None,
-                                  "stored predictions missing or changed"))
+                out.append(shown(Status.UNVERIFIED, "stored predictions missing or changed"))
                 continue
-            result, why = _rescored(entry, path, release)
-            if result is None:
-                out.append(Ranked(entry, "unverified", None, tier(entry, path), None, why))
+            mine = _scores(entry, path, release, memo)
+            problem = mine if isinstance(mine, str) else _differs(entry, mine)
+            if isinstance(mine, str) or problem:
+                out.append(shown(Status.UNVERIFIED, problem))
                 continue
-            scored, gold = items_and_gold(get(entry.task), release, entry.split)
-            labels = read_predictions(path).labels_for(scored, MISSING)
-            task = get(entry.task)
-            chance = chance_test(gold, labels, task.labels, task.main_score, n_rounds=BOARD_ROUNDS)
-            if chance["p_value"] >= ALPHA:
-                out.append(Ranked(entry, "below chance", None, tier(entry, path), chance["p_value"],
-                                  f"does not beat chance (p = {chance['p_value']:.3f})"))
+            if mine["p_chance"] >= ALPHA:
+                out.append(shown(Status.BELOW_CHANCE, f"does not beat chance (p = {mine['p_chance']:.3f})",
+                                 mine["p_chance"]))
                 continue
-            systems.append((entry, labels, chance["p_value"], tier(entry, path)))
+            systems.append((entry, mine["p_chance"], tier, why))
         systems.sort(key=lambda s: -(s[0].score or 0.0))
-        position, previous = 0, None
-        for entry, labels, p, verification in systems:
-            separated = True
-            if previous is not None:
-                task = get(entry.task)
-                _, gold = items_and_gold(task, release, entry.split)
-                test = permutation_test(gold, previous, labels, task.labels, task.main_score, n_rounds=BOARD_ROUNDS)
-                separated = test["p_value"] < ALPHA
-            position += 1 if separated or previous is None else 0
-            out.append(Ranked(entry, "ranked", position, verification, p, ""))
-            previous = labels
+        position, above = 0, None
+        for entry, p, tier, why in systems:
+            if above is None or _separated(release, board, memo, above, entry):
+                position += 1
+            out.append(Ranked(entry, Status.RANKED, position, tier, p, why))
+            above = entry
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(out, key=lambda r: (r.group, order[r.status], r.rank or 0, -(r.entry.score or 0.0)))
+
+
+def verify_entries(entries: list[Entry], board: Path, rederive: Rederive, memo: Memo) -> list[tuple[Entry, bool]]:
+    """Re-check every entry that claims more than self-reported: ``rederive`` re-runs what the package can run;
+    each entry that holds is recorded in the memo (so ``show`` honours it), and each is returned with the verdict."""
+    out = []
+    for entry in entries:
+        if entry.verification is Tier.SELF_REPORTED:
+            continue
+        held = rederive(entry, stored(board, entry, memo) if entry.predictions_sha256 else None)
+        if held:
+            record_tier(memo, entry)
+        out.append((entry, held))
+    return out

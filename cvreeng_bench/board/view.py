@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 from ..scoring.tasks import REGISTRY
 from ..text import printable
-from .entries import LeaderboardError
-from .leaderboard import GOLD_NOTE, Ranked
+from .entries import TIER_MEANINGS, LeaderboardError, Tier
+from .leaderboard import GOLD_NOTE, Ranked, Status
 
 if TYPE_CHECKING:
     from ..release import Release
@@ -24,14 +24,15 @@ COLUMNS = ("rank", "name", "kind", "verification", "score", "95% CI", "n", "date
 RULE = ("Ranked: entries whose stored predictions the board re-scored to the numbers shown and that beat chance "
         "(label-permutation test, 5%); an entry shares the rank of the one above when a paired permutation test "
         "cannot separate them at 5%. Reference lines are never ranked.")
+TIERS = "Tiers: " + "; ".join(f"{tier}: {meaning}" for tier, meaning in TIER_MEANINGS.items()) + "."
 
 
 def _note(row: Ranked) -> str:
     notes = [row.reason] if row.reason else []
     entry = row.entry
-    if row.verification == "self-reported":
+    if row.verification is Tier.SELF_REPORTED:
         notes.append(f"track {entry.track} self-declared")
-    if row.p_vs_chance is not None and row.status == "ranked":
+    if row.p_vs_chance is not None and row.status is Status.RANKED:
         notes.append(f"p vs chance {row.p_vs_chance:.4f}")
     if entry.contamination_risk:
         notes.append(f"contamination risk: model cut-off {entry.model_cutoff} on or after the labels were public "
@@ -49,7 +50,7 @@ def cells(row: Ranked) -> list[str]:
     entry = row.entry
     spread = f" ±{entry.score_sd:.3f}" if entry.score_sd else ""
     interval = "" if entry.ci_low is None or entry.ci_high is None else f"{entry.ci_low:.3f}-{entry.ci_high:.3f}"
-    rank = str(row.rank) if row.rank is not None else ("ref" if row.status == "reference" else "-")
+    rank = str(row.rank) if row.rank is not None else ("ref" if row.status is Status.REFERENCE else "-")
     score = "" if entry.score is None else f"{entry.score:.3f}{spread}"
     model = entry.model or ""
     if entry.model_cutoff:
@@ -73,19 +74,20 @@ def select(rows: list[Ranked], task: str | None, verified_only: bool = False) ->
         name = REGISTRY.get(task).name  # an unknown task is an error, never an empty board
         rows = [r for r in rows if r.entry.task == name]
     if verified_only:
-        rows = [r for r in rows if r.verification == "reproduced"]
+        rows = [r for r in rows if r.verification is Tier.REPRODUCED]
     return rows
 
 
 def show(rows: list[Ranked], fmt: str = "table") -> str:
     if fmt not in FORMATS:
         raise LeaderboardError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    current = [r for r in rows if r.status != "older"]
-    old = [r for r in rows if r.status == "older"]
+    current = [r for r in rows if r.status is not Status.OLDER]
+    old = [r for r in rows if r.status is Status.OLDER]
     if fmt == "json":
-        return json.dumps({"note": GOLD_NOTE, "rule": RULE, "current": [to_dict(r) for r in current],
-                           "older": [to_dict(r) for r in old]}, indent=2, default=str) + "\n"
-    out = [GOLD_NOTE, RULE, ""]
+        return json.dumps({"note": GOLD_NOTE, "rule": RULE, "tiers": {str(t): m for t, m in TIER_MEANINGS.items()},
+                           "current": [to_dict(r) for r in current], "older": [to_dict(r) for r in old]},
+                          indent=2, default=str) + "\n"
+    out = [GOLD_NOTE, RULE, TIERS, ""]
     for group in dict.fromkeys(r.group for r in current):
         members = [r for r in current if r.group == group]
         metric = members[0].entry.main_score
@@ -123,7 +125,7 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
     reference entries with their intervals, dates, model details and how to submit."""
     import jinja2
 
-    current = [r for r in rows if r.status != "older"]
+    current = [r for r in rows if r.status is not Status.OLDER]
     groups = []
     for group in dict.fromkeys(r.group for r in current):
         members = [r for r in current if r.group == group]
@@ -132,7 +134,7 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(PAGE.read_text("utf-8")).render(
         version=release.dataset_version, groups=groups, columns=COLUMNS, note=GOLD_NOTE, rule=RULE,
-        older=[r for r in rows if r.status == "older"])
+        tiers=[(str(t), m) for t, m in TIER_MEANINGS.items()], older=[r for r in rows if r.status is Status.OLDER])
     if not out.parent.is_dir():
         raise LeaderboardError(f"{out.parent} is not a folder; create it first")
     out.mkdir(exist_ok=True)
@@ -149,7 +151,7 @@ def _chart(members: list[Ranked]) -> str | None:
 
     from ..charts import svg
 
-    data = [{"name": printable(r.entry.name, 40), "status": r.status, "score": r.entry.score,
+    data = [{"name": printable(r.entry.name, 40), "status": str(r.status), "score": r.entry.score,
              "low": r.entry.ci_low if r.entry.ci_low is not None else r.entry.score,
              "high": r.entry.ci_high if r.entry.ci_high is not None else r.entry.score}
             for r in members if r.entry.score is not None]

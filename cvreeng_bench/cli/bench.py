@@ -10,6 +10,7 @@ from ..errors import CvreengError
 from ..scoring.protocol import N_RESAMPLES, N_ROUNDS
 from ..scoring.tasks import SPLIT_NAMES, TRACKS
 from ..systems.baselines import BASELINES
+from . import board
 from .common import command, release_option
 
 
@@ -154,44 +155,6 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from ..api import leaderboard, open_release, submit
-    from ..board.view import render, show
-    from ..text import printable
-
-    release = open_release(args.release)
-    if args.action == "regenerate":
-        from ..board.entries import SHIPPED
-        from ..shipped import regenerate
-
-        target = args.out if args.out is not None else SHIPPED
-        rows = regenerate(release, target)
-        print(f"{len(rows)} entries written to {target}; rebuild the release to ship them")
-        return 0
-    if args.action == "add":
-        if args.file is None or not args.name:
-            raise CvreengError("leaderboard add needs PREDICTIONS (or RESULT.json with --predictions) and --name")
-        entry = submit(args.board or Path("leaderboard.jsonl"), args.file, release, predictions=args.predictions,
-                       task=args.task, split=args.split, track=args.track, name=args.name, url=args.url or "",
-                       model_cutoff=args.model_cutoff, notes=args.notes)
-        print(f"added {printable(entry.name)} ({entry.task}@v{entry.task_version}, {entry.split}, {entry.track}: "
-              f"{entry.main_score} {entry.score:.3f}, {entry.verification}) to {args.board or 'leaderboard.jsonl'}")
-        if entry.contamination_risk:
-            print(f"note: flagged as a contamination risk (model cut-off {entry.model_cutoff} is on or after the "
-                  f"labels became public, {entry.labels_public_since})")
-        return 0
-    warnings: list[str] = []
-    ranked = leaderboard(args.board, release, task=args.task, verified_only=args.verified_only, warn=warnings)
-    for line in warnings:
-        print(f"warning: {printable(line)}; skipped", file=sys.stderr)
-    if args.action == "show":
-        sys.stdout.write(show(ranked, args.format))
-    else:
-        for path in render(ranked, release, args.out or Path("leaderboard")):
-            print(f"written {path}")
-    return 0
-
-
 def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
     p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
@@ -305,25 +268,5 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES)
 
-    p = command(sub, common, "leaderboard", "Add a system (scored by the harness) to the board, show or render it; "
-                "regenerate the shipped board.", example="cvreeng-bench leaderboard add preds.csv --task root_cause "
-                "--track triage --name my-model --url https://example.org", handler=cmd_leaderboard)
-    p.add_argument("action", choices=("add", "show", "render", "regenerate"))
-    p.add_argument("file", type=Path, nargs="?", metavar="PREDICTIONS",
-                   help="with add: the predictions file (or an `evaluate --out` RESULT.json with --predictions)")
-    p.add_argument("--predictions", type=Path, default=None, help="with add RESULT.json: the predictions it scored")
-    p.add_argument("--task", help="with add: the task (default: the result's); with show: only this task")
-    p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="with add: the split (default: the task's)")
-    p.add_argument("--track", default=None, choices=tuple(TRACKS), help="with add: what the system read")
-    p.add_argument("--board", type=Path, default=None,
-                   help="board file, with its predictions under submissions/ beside it (add: default "
-                   "./leaderboard.jsonl, started from the shipped entries; show/render: default the shipped board)")
-    p.add_argument("--verified-only", action="store_true", help="with show/render: only reproduced entries")
-    p.add_argument("--name", help="with add: the system's name")
-    p.add_argument("--url", help="with add: where the system is described (http or https)")
-    p.add_argument("--model-cutoff", help="with add: training-data cut-off of a pretrained model (YYYY-MM-DD)")
-    p.add_argument("--notes", help="with add: free text")
-    p.add_argument("--format", choices=("table", "json", "markdown"), default="table", help="with show")
-    p.add_argument("--out", type=Path, default=None, help="with render: output folder (default ./leaderboard); "
-                   "with regenerate: the board file (default: the package's shipped board)")
-    release_option(p)
+    board.register(sub, common)
+

@@ -146,7 +146,9 @@ def compare(a: Predictions, b: Predictions, task: Task, release: Release, split:
     gold, left, _ = align(task, scored, population, a)
     _, right, _ = align(task, scored, population, b)
     result = permutation_test(gold, left, right, task.labels, metric or task.main_score, n_rounds=n_rounds, seed=seed)
-    return Comparison(task=task.name, task_version=task.version, split=split, a=a.source, b=b.source, **result)
+    return Comparison(task=task.name, task_version=task.version, split=split, a=a.source, b=b.source,
+                      metric=result.metric, difference=result.difference, p_value=result.p_value, n=result.n,
+                      n_rounds=result.n_rounds, seed=result.seed, test=result.test)
 
 
 

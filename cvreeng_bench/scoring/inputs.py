@@ -1,13 +1,17 @@
 """What a system may read for a task: the task's declared inputs and, on a text track, the text of that
-track. Baselines, the chat-model runner and the task configs all take their rows from here, so an
-undeclared column is never in reach."""
+track. Baselines and the chat-model runner receive a :class:`TaskView` built here, and the task configs take
+their rows from here, so an undeclared column (and the gold of what is predicted) is never in reach."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from ..threads import render
-from .tasks import SO_POSTS, Task, TaskError, post_items
+from .splits import N_FOLDS, SIDED, TEST, TRAIN
+from .tasks import ALL, SO_POSTS, Task, TaskError, items, post_items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,3 +45,62 @@ def inputs(task: Task, release: Release, track: str) -> pl.DataFrame:
     rendered = [track_text(t, b, c if "comments" in fields else None)
                 for t, b, c in texts.select("title", "body", "comments").rows()]
     return frame.join(pl.DataFrame({"issue_id": texts["issue_id"], TEXT: rendered}), on="issue_id", how="left")
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """Everything a system is handed for one round of training and prediction, built only from the task's
+    declared inputs (and the track's text): ``train`` rows with their ``labels`` (the first defect's label, in
+    the task's space), and the ``test`` rows to label, which carry no label, stratum, split or fold. Rows are
+    read-only mappings of ``issue_id``, the declared inputs and, on a text track, ``text``: nothing else."""
+
+    task: Task
+    track: str
+    train: tuple[Mapping[str, Any], ...]
+    labels: tuple[str, ...]
+    test: tuple[Mapping[str, Any], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.train) != len(self.labels):
+            raise TaskError(f"a view needs one label per train row ({len(self.train)} rows, {len(self.labels)} "
+                            "labels)")
+
+    @property
+    def test_ids(self) -> list[str]:
+        return [row["issue_id"] for row in self.test]
+
+
+def _rows(task: Task, release: Release, track: str) -> dict[str, Mapping[str, Any]]:
+    """issue_id -> the read-only row of what a system may read of that item."""
+    return {row["issue_id"]: MappingProxyType(row) for row in inputs(task, release, track).to_dicts()}
+
+
+def views(task: Task, release: Release, split: str, track: str) -> list[TaskView]:
+    """The rounds of a split: one view per fold on ``fold`` and ``all`` (out-of-fold, every item predicted once),
+    else one (its train side, its test side). Items keep the release's order (by id)."""
+    frame = items(task, release, ALL)
+    rows = _rows(task, release, track)
+    ids, labels = frame["issue_id"].to_list(), frame["primary"].to_list()
+    if split in SIDED:
+        sides = frame[split].to_list()
+        rounds = [([s == TRAIN for s in sides], [s == TEST for s in sides])]
+    else:
+        folds = frame["fold"].to_list()
+        rounds = [([f != fold for f in folds], [f == fold for f in folds]) for fold in range(N_FOLDS)]
+    return [TaskView(task, track, tuple(rows[i] for i, t in zip(ids, train, strict=True) if t),
+                     tuple(label for label, t in zip(labels, train, strict=True) if t),
+                     tuple(rows[i] for i, t in zip(ids, test, strict=True) if t)) for train, test in rounds]
+
+
+def across(train_task: Task, test_task: Task, release: Release, track: str, keep: Collection[str]) -> TaskView:
+    """One view across sources: every item of ``train_task`` whose label is in ``keep`` for training, every item of
+    ``test_task`` to label; both read only the track's text (the one input two sources share)."""
+    def texts(task: Task) -> dict[str, Mapping[str, Any]]:
+        frame = inputs(task, release, track).select("issue_id", TEXT)
+        return {row["issue_id"]: MappingProxyType(row) for row in frame.to_dicts()}
+
+    train_frame, train_rows = items(train_task, release, ALL), texts(train_task)
+    pairs = [(i, p) for i, p in zip(train_frame["issue_id"], train_frame["primary"], strict=True) if p in keep]
+    test_rows = texts(test_task)
+    return TaskView(test_task, track, tuple(train_rows[i] for i, _ in pairs), tuple(p for _, p in pairs),
+                    tuple(test_rows[i] for i in items(test_task, release, ALL)["issue_id"]))

@@ -175,8 +175,35 @@ def _statistic(cells: np.ndarray, k: int, metric: str) -> np.ndarray:
     return _metrics(cells, k, present)[metric]
 
 
+@dataclass(frozen=True)
+class PermutationTest:
+    """metric(A) - metric(B) on the same items and its two-sided p-value (p = (k + 1) / (rounds + 1))."""
+
+    metric: str
+    difference: float
+    p_value: float
+    n: int
+    n_rounds: int
+    seed: int
+    test: str
+
+
+@dataclass(frozen=True)
+class ChanceTest:
+    """The observed metric, the mean of the same predictions shuffled across items, and the one-sided p-value."""
+
+    metric: str
+    score: float
+    chance_mean: float
+    p_value: float
+    n: int
+    n_rounds: int
+    seed: int
+    test: str
+
+
 def permutation_test(gold: Sequence[Sequence[str]], a: Sequence[str], b: Sequence[str], labels: Sequence[str],
-                     metric: str, *, n_rounds: int = N_ROUNDS, seed: int = 0) -> dict[str, Any]:
+                     metric: str, *, n_rounds: int = N_ROUNDS, seed: int = 0) -> PermutationTest:
     """metric(A) - metric(B) and its two-sided p-value: each round swaps the two systems' predictions of each
     item with probability 1/2."""
     if metric not in METRICS:
@@ -196,12 +223,12 @@ def permutation_test(gold: Sequence[Sequence[str]], a: Sequence[str], b: Sequenc
         diffs = values[:size] - values[size:]
         reached += int(np.sum(np.abs(np.nan_to_num(diffs)) >= abs(observed) - TOLERANCE))
         done += size
-    return {"metric": metric, "difference": float(observed), "p_value": (reached + 1) / (n_rounds + 1),
-            "n": len(gold), "n_rounds": n_rounds, "seed": seed, "test": PERMUTATION_TEST}
+    return PermutationTest(metric, float(observed), (reached + 1) / (n_rounds + 1), len(gold), n_rounds, seed,
+                           PERMUTATION_TEST)
 
 
 def chance_test(gold: Sequence[Sequence[str]], predicted: Sequence[str], labels: Sequence[str], metric: str, *,
-                n_rounds: int = N_ROUNDS, seed: int = 0) -> dict[str, Any]:
+                n_rounds: int = N_ROUNDS, seed: int = 0) -> ChanceTest:
     """Whether the predictions beat chance: the p-value of the observed metric among the metrics of the same
     predictions shuffled across items (a stratified predictor with this system's own label frequencies). A
     constant system gets p = 1."""
@@ -219,5 +246,5 @@ def chance_test(gold: Sequence[Sequence[str]], predicted: Sequence[str], labels:
         scores.append(values)
         done += size
     chance = np.concatenate(scores)
-    return {"metric": metric, "score": float(observed), "chance_mean": float(chance.mean()),
-            "p_value": (reached + 1) / (n_rounds + 1), "n": len(gold), "n_rounds": n_rounds, "test": CHANCE_TEST}
+    return ChanceTest(metric, float(observed), float(chance.mean()), (reached + 1) / (n_rounds + 1), len(gold),
+                      n_rounds, seed, CHANCE_TEST)

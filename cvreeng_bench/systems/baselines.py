@@ -1,8 +1,10 @@
 """Seeded, reproducible baselines. Each trains on the train side of a split and predicts its test side
 (for ``fold``: out-of-fold predictions for every issue), one label per issue, trained on primary labels.
 
-A baseline sees only the task's declared inputs (and, for a text baseline, the text of the chosen track):
-its rows hold nothing else, so reading an undeclared column fails with a clear error.
+A baseline is handed a :class:`~cvreeng_bench.scoring.inputs.TaskView` per round: the task's declared inputs
+(and, for a text baseline, the text of the chosen track) of the train rows with their labels, and of the test
+rows without any: reading an undeclared column fails with a clear error, and the gold of what it predicts is
+not in reach.
 
 ``majority`` and ``stratified`` need nothing; ``metadata`` (logistic regression on the declared metadata
 inputs) needs scikit-learn (extra ``baselines``); ``tfidf`` and ``embeddings`` need issue texts in the
@@ -15,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -23,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CvreengError
 from ..registry import Registry
-from ..scoring.inputs import TEXT, inputs
-from ..scoring.splits import N_FOLDS, SIDED, SPLITS, TEST, TRAIN
+from ..scoring.inputs import TEXT, TaskView, across, views
 from ..scoring.tasks import ALL, Task, items
 
 if TYPE_CHECKING:
@@ -33,12 +34,13 @@ if TYPE_CHECKING:
 
     from ..release import Release
 
-# (task, train rows, their labels, test rows, *, seed, memo (per release)) -> one label per test row
+# (view of the round, *, seed, memo (per release)) -> one label per test row of the view
 Predictor = Callable[..., list[str]]
 # log1p(days since the repository was created) is about 8 for the oldest issues: scaled to about [0, 1]
 LOG_DAYS_SCALE = 8.0
-# Row keys that are bookkeeping, not inputs: the id, the label to learn and the split columns.
-NOT_FEATURES = frozenset({"issue_id", "primary", "gold", "stratum", TEXT, *SPLITS})
+# Row keys that are not metadata features: the id and the track's text (a view's rows hold nothing else besides
+# the declared inputs).
+NOT_FEATURES = frozenset({"issue_id", TEXT})
 EMBEDDINGS_EXTRA = "pip install torch==2.13.0 'cvreeng-bench[embeddings]'"
 BASELINES_EXTRA = "pip install 'cvreeng-bench[baselines]'"
 
@@ -47,45 +49,38 @@ class BaselineError(CvreengError):
     """A baseline cannot run here (missing extra or missing issue texts)."""
 
 
-def majority(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-             seed: int, memo: dict) -> list[str]:
+def _winner(labels: Iterable[str]) -> str:
+    """The most frequent label (ties broken alphabetically)."""
     counts = Counter(labels)
     top = max(counts.values())
-    winner = min(label for label, n in counts.items() if n == top)  # ties broken alphabetically
-    return [winner] * len(test)
+    return min(label for label, n in counts.items() if n == top)
 
 
-def stratified(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-               seed: int, memo: dict) -> list[str]:
+def majority(view: TaskView, *, seed: int, memo: dict) -> list[str]:
+    return [_winner(view.labels)] * len(view.test)
+
+
+def stratified(view: TaskView, *, seed: int, memo: dict) -> list[str]:
     import numpy as np
 
-    counts = Counter(labels)
+    counts = Counter(view.labels)
     names = sorted(counts)
     rng = np.random.default_rng(seed)
-    draws = rng.choice(len(names), size=len(test), p=np.array([counts[n] for n in names]) / len(labels))
+    draws = rng.choice(len(names), size=len(view.test), p=np.array([counts[n] for n in names]) / len(view.labels))
     return [names[i] for i in draws]
 
 
-def repo_majority(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-                  seed: int, memo: dict) -> list[str]:
+def repo_majority(view: TaskView, *, seed: int, memo: dict) -> list[str]:
     """Per repository, its most frequent training label; the overall majority for a repository without train
     issues (ties alphabetically). Reads only the declared ``repo`` input."""
-    overall = majority(task, train, labels, test, seed=seed, memo=memo)[0] if test else ""
-    by_repo: dict[str, Counter[str]] = {}
-    for row, label in zip(train, labels, strict=True):
-        by_repo.setdefault(row["repo"], Counter())[label] += 1
-    out = []
-    for row in test:
-        counts = by_repo.get(row["repo"])
-        if not counts:
-            out.append(overall)
-            continue
-        top = max(counts.values())
-        out.append(min(label for label, n in counts.items() if n == top))
-    return out
+    overall = _winner(view.labels) if view.test else ""
+    by_repo: dict[str, list[str]] = {}
+    for row, label in zip(view.train, view.labels, strict=True):
+        by_repo.setdefault(row["repo"], []).append(label)
+    return [_winner(by_repo[row["repo"]]) if row["repo"] in by_repo else overall for row in view.test]
 
 
-def _metadata_features(row: dict[str, Any]) -> dict[str, float]:
+def _metadata_features(row: Mapping[str, Any]) -> dict[str, float]:
     """Features from whichever declared inputs the row holds (one-hot text, list items, year, log days)."""
     features: dict[str, float] = {}
     for column, value in row.items():
@@ -117,28 +112,27 @@ def _fit_predict(x_train: Any, labels: list[str], x_test: Any, seed: int) -> lis
     return [str(p) for p in model.predict(x_test)]
 
 
-def metadata(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-             seed: int, memo: dict) -> list[str]:
+def metadata(view: TaskView, *, seed: int, memo: dict) -> list[str]:
     _classifier(seed)  # fail early with the install hint
     from sklearn.feature_extraction import DictVectorizer
 
     vectorizer = DictVectorizer()
-    x_train = vectorizer.fit_transform([_metadata_features(r) for r in train])
-    return _fit_predict(x_train, labels, vectorizer.transform([_metadata_features(r) for r in test]), seed)
+    x_train = vectorizer.fit_transform([_metadata_features(r) for r in view.train])
+    return _fit_predict(x_train, list(view.labels), vectorizer.transform([_metadata_features(r) for r in view.test]),
+                        seed)
 
 
-def _texts(rows: list[dict[str, Any]]) -> list[str]:
+def _texts(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return [r[TEXT] or "" for r in rows]
 
 
-def tfidf(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-          seed: int, memo: dict) -> list[str]:
+def tfidf(view: TaskView, *, seed: int, memo: dict) -> list[str]:
     _classifier(seed)  # fail early with the install hint
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1, max_features=50_000)
-    x_train = vectorizer.fit_transform(_texts(train))
-    return _fit_predict(x_train, labels, vectorizer.transform(_texts(test)), seed)
+    x_train = vectorizer.fit_transform(_texts(view.train))
+    return _fit_predict(x_train, list(view.labels), vectorizer.transform(_texts(view.test)), seed)
 
 
 @cache
@@ -164,10 +158,9 @@ def embed(texts: list[str], memo: dict[str, np.ndarray] | None = None) -> np.nda
     return np.vstack([memo[t] for t in texts])
 
 
-def embeddings(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-               seed: int, memo: dict) -> list[str]:
+def embeddings(view: TaskView, *, seed: int, memo: dict) -> list[str]:
     _classifier(seed)
-    return _fit_predict(embed(_texts(train), memo), labels, embed(_texts(test), memo), seed)
+    return _fit_predict(embed(_texts(view.train), memo), list(view.labels), embed(_texts(view.test), memo), seed)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -176,21 +169,21 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def definitions(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-                seed: int, memo: dict) -> list[str]:
+def definitions(view: TaskView, *, seed: int, memo: dict) -> list[str]:
     """Zero-shot, no training data: the label whose "label: definition" embedding is nearest the issue's."""
+    task = view.task
     label_vectors = _unit(embed([f"{label}: {task.definition(label)}" for label in task.labels], memo))
-    nearest = (_unit(embed(_texts(test), memo)) @ label_vectors.T).argmax(axis=1)
+    nearest = (_unit(embed(_texts(view.test), memo)) @ label_vectors.T).argmax(axis=1)
     return [task.labels[i] for i in nearest]
 
 
 KNN = 5  # neighbours that vote in the knn baseline
 
 
-def knn(task: Task, train: list[dict[str, Any]], labels: list[str], test: list[dict[str, Any]], *,
-        seed: int, memo: dict) -> list[str]:
+def knn(view: TaskView, *, seed: int, memo: dict) -> list[str]:
     """Few-shot from the train side: the majority label of the KNN most similar train issues (ties: nearest)."""
-    similarity = _unit(embed(_texts(test), memo)) @ _unit(embed(_texts(train), memo)).T
+    labels = view.labels
+    similarity = _unit(embed(_texts(view.test), memo)) @ _unit(embed(_texts(view.train), memo)).T
     out = []
     for row in similarity:
         order = row.argsort()[::-1][:KNN]
@@ -212,6 +205,10 @@ class Baseline:
     seeds: int = 1  # a stochastic baseline is shown as the mean over this many seeds
     needs: tuple[str, ...] = ()  # declared inputs it reads: it runs only on tasks that declare them
     embeds: bool = False  # reads sentence embeddings: runs only where the embeddings extra is installed
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@v{self.version}"
 
     def fits(self, task: Task) -> bool:
         return set(self.needs) <= set(task.inputs)
@@ -249,13 +246,16 @@ def get(name: str) -> Baseline:
     return BASELINES.get(name)
 
 
-def _predict(baseline: Baseline, task: Task, train: list[dict[str, Any]], test: list[dict[str, Any]], *,
-             seed: int, memo: dict) -> list[str]:
+def _predict(baseline: Baseline, view: TaskView, *, seed: int, memo: dict) -> list[str]:
     try:
-        return baseline.predictor(task, train, [r["primary"] for r in train], test, seed=seed, memo=memo)
+        labels = baseline.predictor(view, seed=seed, memo=memo)
     except KeyError as error:  # the rows hold the declared inputs only
-        raise BaselineError(f"baseline {baseline.name} reads {error}, which task {task.key} does not declare as an "
-                            f"input (inputs: {', '.join(task.inputs)})") from error
+        raise BaselineError(f"baseline {baseline.name} reads {error}, which task {view.task.key} does not declare as "
+                            f"an input (inputs: {', '.join(view.task.inputs)})") from error
+    if len(labels) != len(view.test) or not all(isinstance(label, str) for label in labels):
+        raise BaselineError(f"baseline {baseline.name} must return one label (text) per test row: {len(view.test)} "
+                            f"rows, {len(labels)} answers")
+    return list(labels)
 
 
 def _embeddings_memo(release: Release) -> dict[str, Any]:
@@ -271,7 +271,8 @@ def _predictions(ids: list[str], labels: list[str]) -> pl.DataFrame:
 
 def run(name: str, task: Task, release: Release, split: str | None = None, *, seed: int = 0,
         track: str | None = None) -> pl.DataFrame:
-    """Predictions (issue_id, label) of one baseline for the scored items of a task's split."""
+    """Predictions (issue_id, label) of one baseline for the scored items of a task's split (``fold``: out-of-fold,
+    every item once). The predictor receives only :class:`~cvreeng_bench.scoring.inputs.TaskView` objects."""
     baseline = get(name)
     if not baseline.fits(task):
         raise BaselineError(f"baseline {name} reads {', '.join(baseline.needs)}, which task {task.key} does not "
@@ -283,20 +284,11 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
                else "reads no text: use --track metadata")
         raise BaselineError(f"baseline {name} {why}")
     memo = _embeddings_memo(release)
-    frame = items(task, release, ALL).join(inputs(task, release, track), on="issue_id", how="left")
-    rows = frame.to_dicts()
-    if split not in SIDED:  # fold and all: out-of-fold predictions for every issue
-        predicted: dict[str, str] = {}
-        for fold in range(N_FOLDS):
-            train = [r for r in rows if r["fold"] != fold]
-            test = [r for r in rows if r["fold"] == fold]
-            labels = _predict(baseline, task, train, test, seed=seed, memo=memo)
-            predicted.update(zip((r["issue_id"] for r in test), labels, strict=True))
-        ids = [r["issue_id"] for r in rows]
-        return _predictions(ids, [predicted[i] for i in ids])
-    train = [r for r in rows if r[split] == TRAIN]
-    test = [r for r in rows if r[split] == TEST]
-    return _predictions([r["issue_id"] for r in test], _predict(baseline, task, train, test, seed=seed, memo=memo))
+    predicted: dict[str, str] = {}
+    for view in views(task, release, split, track):
+        predicted.update(zip(view.test_ids, _predict(baseline, view, seed=seed, memo=memo), strict=True))
+    ids = [i for i in items(task, release, ALL)["issue_id"].to_list() if i in predicted]
+    return _predictions(ids, [predicted[i] for i in ids])
 
 
 def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, seed: int = 0,
@@ -311,14 +303,5 @@ def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, 
     shared = [label for label in test_task.labels if label in train_task.labels]
     if not shared:
         raise BaselineError(f"tasks {train_task.key} and {test_task.key} share no label")
-    memo = _embeddings_memo(release)
-
-    def rows(task: Task) -> list[dict[str, Any]]:
-        frame = items(task, release, ALL).select("issue_id", "primary").join(
-            inputs(task, release, track).select("issue_id", TEXT), on="issue_id", how="left")
-        return frame.to_dicts()
-
-    train = [r for r in rows(train_task) if r["primary"] in shared]
-    test = rows(test_task)
-    return _predictions([r["issue_id"] for r in test], _predict(baseline, test_task, train, test, seed=seed,
-                                                                 memo=memo))
+    view = across(train_task, test_task, release, track, shared)
+    return _predictions(view.test_ids, _predict(baseline, view, seed=seed, memo=_embeddings_memo(release)))

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._version import __version__
-from ..scoring.inputs import TEXT, inputs
+from ..scoring.inputs import views
 from ..scoring.predictions import Predictions, from_frame
 from ..scoring.runs import RunRecord
-from ..scoring.splits import N_FOLDS, SIDED, TEST, TRAIN
-from ..scoring.tasks import ALL, Task, items
+from ..scoring.splits import SIDED
+from ..scoring.tasks import Task, items
 from .answers import parse
 from .chat import CACHE_SCHEME, PARAMS, ChatClient, ResponseCache, RunnerError, classify, redact
 from .prompts import PROMPTS, Prompt, examples, render
@@ -30,21 +30,17 @@ if TYPE_CHECKING:
 
 def jobs(task: Task, release: Release, split: str, track: str, prompt: Prompt, *, shots: int | None = None,
          ) -> list[tuple[str, list[dict[str, str]]]]:
-    """(issue id, messages) for every scored issue of the split; examples only from the side not scored."""
+    """(issue id, messages) for every scored issue of the split; examples only from the side not scored. The
+    messages are made from :class:`~cvreeng_bench.scoring.inputs.TaskView` rows: declared inputs and text only."""
     if split not in (*SIDED, "fold"):
         raise RunnerError(f"predict runs on fold or a split with a test side: {', '.join(SIDED)} (not {split})")
     if track == "metadata":
         raise RunnerError("a language model reads the issue text: use --track triage or --track full-thread")
-    frame = items(task, release, ALL).join(inputs(task, release, track), on="issue_id", how="left")
-    rows = frame.to_dicts()
-    text_of = {r["issue_id"]: r[TEXT] or "" for r in rows}
     k = prompt.shots if shots is None else shots
-    sides = ([(lambda r, f=f: r["fold"] != f, lambda r, f=f: r["fold"] == f) for f in range(N_FOLDS)]
-             if split == "fold" else [(lambda r: r[split] == TRAIN, lambda r: r[split] == TEST)])
     work = []
-    for is_train, is_test in sides:
-        shown = examples([r for r in rows if is_train(r)], k)
-        work += [(r["issue_id"], render(prompt, task, r, text_of, shown)) for r in rows if is_test(r)]
+    for view in views(task, release, split, track):
+        shown = examples(list(zip(view.train, view.labels, strict=True)), k)
+        work += [(row["issue_id"], render(prompt, task, row, shown)) for row in view.test]
     order = {issue: i for i, issue in enumerate(items(task, release, split)["issue_id"].to_list())}
     return sorted((job for job in work if job[0] in order), key=lambda job: order[job[0]])
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CvreengError
 from ..registry import Registry
+from ..scoring.inputs import TEXT
 from ..scoring.splits import SEED
 
 if TYPE_CHECKING:
@@ -71,7 +73,7 @@ class Prompt:
                            for label in task.labels)
         return self.system.format(description=task.description, labels=labels)
 
-    def issue_message(self, row: dict[str, Any], text: str, inputs: tuple[str, ...]) -> str:
+    def issue_message(self, row: Mapping[str, Any], text: str, inputs: tuple[str, ...]) -> str:
         facts = "\n".join(f"{column}: {row[column]}" for column in inputs
                           if column in row and row[column] not in (None, [], ""))
         if len(text) > MAX_TEXT_CHARS:
@@ -84,13 +86,16 @@ PROMPTS.register(Prompt("zero-shot", 1, 0, "the label set with definitions, then
 PROMPTS.register(Prompt("few-shot", 1, 4, "the label set with definitions, K solved train-side examples, the issue"))
 
 
-def examples(train: list[dict[str, Any]], k: int, seed: int = SEED) -> list[dict[str, Any]]:
+Example = tuple[Mapping[str, Any], str]  # a solved example: a view's train row and its label
+
+
+def examples(train: list[Example], k: int, seed: int = SEED) -> list[Example]:
     """K train-side issues in a seeded order, one label after another so the examples cover the labels."""
-    ordered = sorted(train, key=lambda r: hashlib.sha256(f"{seed}:{r['issue_id']}".encode()).hexdigest())
-    by_label: dict[str, list[dict[str, Any]]] = {}
-    for row in ordered:
-        by_label.setdefault(row["primary"], []).append(row)
-    chosen: list[dict[str, Any]] = []
+    ordered = sorted(train, key=lambda pair: hashlib.sha256(f"{seed}:{pair[0]['issue_id']}".encode()).hexdigest())
+    by_label: dict[str, list[Example]] = {}
+    for pair in ordered:
+        by_label.setdefault(pair[1], []).append(pair)
+    chosen: list[Example] = []
     while len(chosen) < k and any(by_label.values()):
         for label in sorted(by_label):
             if by_label[label] and len(chosen) < k:
@@ -98,14 +103,15 @@ def examples(train: list[dict[str, Any]], k: int, seed: int = SEED) -> list[dict
     return chosen
 
 
-def render(prompt: Prompt, task: Task, row: dict[str, Any], text_of: dict[str, str],
-           shots: list[dict[str, Any]] | None = None) -> list[Message]:
-    """The chat messages for one issue (``text_of``: issue id -> the track's text)."""
+def _text(row: Mapping[str, Any]) -> str:
+    return row.get(TEXT) or ""
+
+
+def render(prompt: Prompt, task: Task, row: Mapping[str, Any], shots: list[Example] | None = None) -> list[Message]:
+    """The chat messages for one issue: its row (declared inputs and the track's text) after the solved examples."""
     messages = [{"role": "system", "content": prompt.system_message(task)}]
-    for example in shots or []:
-        messages += [{"role": "user", "content": prompt.issue_message(example, text_of.get(example["issue_id"], ""),
-                                                                       task.inputs)},
-                     {"role": "assistant", "content": prompt.answer.format(label=example["primary"])}]
-    messages.append({"role": "user", "content": prompt.issue_message(row, text_of.get(row["issue_id"], ""),
-                                                                      task.inputs)})
+    for example, label in shots or []:
+        messages += [{"role": "user", "content": prompt.issue_message(example, _text(example), task.inputs)},
+                     {"role": "assistant", "content": prompt.answer.format(label=label)}]
+    messages.append({"role": "user", "content": prompt.issue_message(row, _text(row), task.inputs)})
     return messages
