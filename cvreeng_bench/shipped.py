@@ -128,7 +128,8 @@ def agreement_entry(task: Task, release: Release, n_resamples: int = N_RESAMPLES
 
 
 def _package_made(entry: Entry) -> bool:
-    return entry.baseline is not None or entry.kind is Kind.AGREEMENT
+    """Baselines, chance lines and the agreement: only the package makes them (``add`` makes submissions)."""
+    return entry.kind is not Kind.SUBMISSION
 
 
 def regenerate(release: Release, board: Path, *, shipped: bool = False, memo: Memo | None = None) -> list[Entry]:
