@@ -15,8 +15,9 @@ from cvreeng_bench import cli as cli_module
 from tests.conftest import ROOT, cli
 
 
-def commands() -> dict[str, argparse.ArgumentParser]:
-    parser = cli_module.build_parser()
+def commands(parser: argparse.ArgumentParser | None = None) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands of ``parser`` (default: the whole command line's commands)."""
+    parser = parser or cli_module.build_parser()
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
@@ -42,6 +43,15 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     documented = set(re.findall(r"cvreeng-bench ([a-z-]+)", readme))
     assert set(commands()) - documented == set()
+
+
+def test_every_leaderboard_action_is_a_subcommand_with_an_example_and_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    actions = commands(commands()["leaderboard"])
+    assert set(actions) == {"add", "show", "render", "verify", "regenerate"}
+    for name, sub in actions.items():
+        assert f"example:\n  cvreeng-bench leaderboard {name}" in sub.format_help(), name
+        assert f"cvreeng-bench leaderboard {name}" in readme, name
 
 
 def test_the_global_verbose_flag_reaches_a_command_given_before_or_after_it() -> None:
