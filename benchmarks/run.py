@@ -357,7 +357,7 @@ def section_power(release: Release) -> None:
     found: dict[str, dict[str, float]] = {design: {} for design in designs}
     runs = 80
     for task in tasks.REGISTRY.latest():
-        if task.source != tasks.STUDY or task.mapped:
+        if task.source is not tasks.STUDY or task.mapped:
             continue
         items = tasks.items(task, release, task.split)
         gold, primary = items["gold"].to_list(), items["primary"].to_list()
@@ -549,7 +549,7 @@ def _board_of(release: Path, folder: Path, size: int) -> Path:
     from cvreeng_bench.scoring.predictions import from_frame, write_predictions
 
     opened = open_release(release)
-    study = [t for t in tasks.REGISTRY.latest() if opened.has(tasks.POPULATION_CONFIG[t.source])]
+    study = [t for t in tasks.REGISTRY.latest() if opened.has(t.source.config)]
     (folder / "submissions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     entries = []

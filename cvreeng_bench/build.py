@@ -1,6 +1,6 @@
 """The build: the whole chain from the pinned artifact to a release folder.
 
-    sources.resolve -> normalize.read_* (normalize_posts for the optional second source) -> errata.apply_errata
+    sources.resolve -> normalize.read_* (each other population's reader for its optional source) -> errata.apply_errata
     -> validate.validate
     -> scoring.tasks.splits_table / scoring.leaks / the shipped board (what the release carries for the benchmark)
     -> write.write_release into a staging folder -> write.install
@@ -24,7 +24,6 @@ from . import paper, sources, taxonomy
 from .errata import ERRATA_FILE, apply_errata, read_errata
 from .link import link
 from .normalize import read_agreement, read_defects, read_non_reengineering
-from .normalize_posts import read_posts
 from .problems import Problem, errors
 from .schema import frame
 from .validate import validate
@@ -129,19 +128,22 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
     """Build the release into ``out``; raise BuildError (nothing written) when any error was found."""
     from .board.entries import SHIPPED, read_strict
     from .scoring import leaks
+    from .scoring.populations import POPULATIONS
     from .scoring.task_data import task_frames
-    from .scoring.tasks import POPULATION_CONFIG, REGISTRY, splits_table
+    from .scoring.tasks import REGISTRY, splits_table
 
     errata_path = errata_path or ERRATA_FILE
     found = sources.resolve(upstream, verify=verify, progress=progress)
     optional, absent = sources.resolve_optional(upstream, verify=verify, progress=progress)
     tables, problems = assemble(found, errata_path)
-    if sources.SO_POSTS.name in optional:
-        posts = read_posts(optional[sources.SO_POSTS.name]["posts"])
-        problems += posts.problems
-        if not errors(posts.problems):
-            tables["so_posts"] = frame("so_posts", posts.rows)
-            problems += validate({"so_posts": tables["so_posts"]})
+    for population in POPULATIONS:  # every other source of items: its reader, its config, its validation
+        if population.read is None or population.name not in optional:
+            continue
+        read = population.read(optional[population.name].paths)
+        problems += read.problems
+        if not errors(read.problems):
+            tables[population.config] = frame(population.config, read.rows)
+            problems += validate({population.config: tables[population.config]})
     if errors(problems):
         raise BuildError(problems)
     tables["splits"] = splits_table(tables)
@@ -163,7 +165,7 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
             staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the release follows the umask
             try:
                 task_tables = {task.name: (task, task_frames(task, tables)) for task in REGISTRY.latest()
-                               if POPULATION_CONFIG[task.source] in tables}
+                               if task.source.config in tables}
                 info = manifest(tables, found, optional, absent) | {"scored_sha256": scored_hashes(tables)}
                 write_release(tables, info, staging, leak_report=leak, errata=errata_path, task_tables=task_tables)
                 install(staging, out)
@@ -179,17 +181,18 @@ def scored_hashes(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
     a board entry stays current on any release holding the same data for its task, whatever else it holds."""
     import polars as pl
 
-    from .scoring.tasks import REGISTRY, SO_POSTS, STUDY
+    from .scoring.populations import POPULATIONS
+    from .scoring.tasks import REGISTRY
     from .write import content_hash
 
-    configs = {STUDY: ("annotations", "defects", "issues", "repositories", "taxonomy"), SO_POSTS: ("so_posts",)}
     out = {}
-    for source, names in configs.items():
+    for population in POPULATIONS:
+        names = population.scored_configs
         if not all(name in tables for name in names):
             continue
-        mine = sorted({t.name for t in REGISTRY if t.source == source})
-        out[source] = content_hash({name: tables[name] for name in names}
-                                   | {"splits": tables["splits"].filter(pl.col("task").is_in(mine))})
+        mine = sorted({t.name for t in REGISTRY if t.source is population})
+        out[population.name] = content_hash({name: tables[name] for name in names}
+                                            | {"splits": tables["splits"].filter(pl.col("task").is_in(mine))})
     return out
 
 

@@ -88,9 +88,9 @@ def manifest_problems(folder: Path, manifest: Any, known: frozenset[str]) -> lis
 
 def known_configs() -> frozenset[str]:
     """Every config name a release of this package may hold: the data configs and the task configs."""
-    from .schema import CONFIGS, TASK_CONFIGS
+    from . import schema
 
-    return frozenset(CONFIGS) | frozenset(TASK_CONFIGS)
+    return frozenset(schema.SCHEMAS) | frozenset(schema.TASK_CONFIGS)
 
 
 class Release:

@@ -22,10 +22,11 @@ from .board.leaderboard import from_result, record_tier
 from .board.memo import Memo, default
 from .scoring.agreement import FINAL_PHASE, TASK_DIMENSIONS, task_ceiling
 from .scoring.evaluate import evaluate, fold_spread
+from .scoring.populations import ReleaseTables
 from .scoring.predictions import from_frame, write_predictions
 from .scoring.protocol import N_RESAMPLES
 from .scoring.results import Result
-from .scoring.tasks import POPULATION_CONFIG, REGISTRY, STUDY, Task
+from .scoring.tasks import REGISTRY, Task
 from .systems.baselines import BASELINES, EMBEDDINGS_EXTRA, run
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def _agreement(task: Task, release: Release, today: str, n_resamples: int) -> En
     rater = found["rater_1_vs_gold"]
     result = Result(
         task=task.name, task_version=task.version, split=task.split, track="metadata", main_score=task.main_score,
-        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source),
+        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source.name),
         package_version=__version__,
         predictions_sha256="", date=today, n=rater["n"], labels=list(task.labels), scores=rater["scores"],
         ci95=rater["ci95"], per_label=[], confusion=None, n_resamples=n_resamples, seed=0,
@@ -87,10 +88,10 @@ def _agreement(task: Task, release: Release, today: str, n_resamples: int) -> En
     return entry.replace(predictions_sha256=None)
 
 
-def text_baselines(release: Release, task: Task | None = None) -> list[str]:
-    """The text baselines a task can run on a release: a study task none without issue texts (a post always
-    has its text); the embedding ones need the extra."""
-    if (task is None or task.source == STUDY) and not release.has("issue_texts"):
+def text_baselines(release: Release, task: Task) -> list[str]:
+    """The text baselines a task can run on a release: none where its population has no texts here (a study
+    task without issue texts; a post always has its text); the embedding ones need the extra."""
+    if not task.source.has_texts(ReleaseTables(release)):
         return []
     return [b.name for b in BASELINES if b.needs_text and b.runs_here()]
 
@@ -102,7 +103,7 @@ def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | No
     today = today or datetime.now(UTC).date().isoformat()
     rows = []
     for task in REGISTRY.latest():
-        if not release.has(POPULATION_CONFIG[task.source]):
+        if not release.has(task.source.config):
             continue
         for baseline in BASELINES:
             if baseline.shipped and baseline.fits(task):
@@ -111,7 +112,7 @@ def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | No
         for name in text_baselines(release, task):  # with texts: the text baselines, on the triage track
             rows.append(_baseline(task, release, name, today=today, n_resamples=n_resamples, store=store,
                                   track="triage"))
-        if task.source == STUDY and not task.mapped and task.dimension in TASK_DIMENSIONS:
+        if task.source.agreement and not task.mapped and task.dimension in TASK_DIMENSIONS:
             agreement = _agreement(task, release, today, n_resamples)
             if agreement is not None:
                 rows.append(agreement)

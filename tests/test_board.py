@@ -72,7 +72,7 @@ def test_tasks_json_lists_labels_inputs_tracks_and_no_annotator_made_input() -> 
 def test_the_declared_merges_are_exactly_the_labels_with_fewer_than_five_issues(opened: Release) -> None:
     defects = opened.frame("defects").filter(~pl.col("withdrawn"))
     for task in tasks.REGISTRY.latest():
-        if task.dimension == "is_reengineering" or task.mapped or task.source != tasks.STUDY:
+        if task.dimension == "is_reengineering" or task.mapped or task.source is not tasks.STUDY:
             continue
         issues = Counter(label for _, label in set(defects.select("issue_id", task.dimension).rows()))
         rare = {label for label in taxonomy.labels(task.dimension) if issues[label] < tasks.RARE_THRESHOLD

@@ -278,11 +278,12 @@ def test_redaction_is_linear_in_the_text_size() -> None:
 def test_on_a_text_release_the_text_baselines_join_the_board_on_the_triage_track(text_release: Path) -> None:
     from cvreeng_bench import shipped
     from cvreeng_bench.api import open_release
+    from cvreeng_bench.scoring.tasks import get
 
     rows = shipped.entries(open_release(text_release), n_resamples=0)
     triage = {r.name for r in rows if r.track == "triage" and r.task == "stage"}
     assert "baseline: tfidf" in triage and all(r.kind == "baseline" for r in rows if r.track == "triage")
-    assert triage >= {f"baseline: {n}" for n in shipped.text_baselines(open_release(text_release))}
+    assert triage >= {f"baseline: {n}" for n in shipped.text_baselines(open_release(text_release), get("stage"))}
 
 
 def test_a_thread_past_the_page_cap_is_kept_flagged_truncated_and_the_run_goes_on(tmp_path: Path,

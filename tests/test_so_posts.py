@@ -192,5 +192,8 @@ def test_validation_names_a_post_label_outside_the_declared_classes(synthetic: R
 
 
 def test_the_scorer_names_the_sources_as_the_source_registry_does() -> None:
-    assert {tasks.STUDY, tasks.SO_POSTS} == set(sources.SOURCES.names())
-    assert set(tasks.POPULATION_CONFIG) == set(sources.SOURCES.names())
+    from cvreeng_bench.scoring.populations import POPULATIONS
+
+    assert {p.name for p in POPULATIONS} == set(sources.SOURCES.names())
+    assert {t.source.name for t in tasks.REGISTRY} == set(sources.SOURCES.names())
+    assert all(isinstance(t.source, type(tasks.STUDY)) for t in tasks.REGISTRY), "a population object, not a string"

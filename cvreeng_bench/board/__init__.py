@@ -64,16 +64,16 @@ def verify(board: Path | None, release: Release, rederive: Rederive, *, memo: Me
 
 def _scorable(entries: list[Entry], release: Release) -> tuple[list[Entry], dict[str, tuple[int, str]]]:
     """The entries whose task's items this release holds, and per other task how many and why not."""
-    from ..scoring.tasks import POPULATION_CONFIG, REGISTRY
+    from ..scoring.tasks import REGISTRY
 
     kept: list[Entry] = []
     elsewhere: dict[str, tuple[int, str]] = {}
     for entry in entries:
         source = REGISTRY.get(entry.task).source if entry.task in REGISTRY else None
-        if source is None or release.has(POPULATION_CONFIG[source]):
+        if source is None or release.has(source.config):
             kept.append(entry)
             continue
-        why = release.why_absent(source)
+        why = release.why_absent(source.name)
         count, _ = elsewhere.get(entry.task, (0, why))
-        elsewhere[entry.task] = (count + 1, f"this release was built without source {source} ({why})")
+        elsewhere[entry.task] = (count + 1, f"this release was built without source {source.name} ({why})")
     return kept, elsewhere

@@ -255,7 +255,7 @@ def is_current(entry: Entry, release: Release) -> bool:
     if task is None or task.version != entry.task_version:
         return False
     return (entry.dataset_version == release.dataset_version
-            and entry.content_sha256 == release.scored_sha256(task.source))
+            and entry.content_sha256 == release.scored_sha256(task.source.name))
 
 
 def _shipped() -> set[str]:
@@ -281,7 +281,7 @@ def _scores(entry: Entry, path: Path, release: Release, memo: Memo) -> dict[str,
     chance; or why they cannot be scored."""
     task = get(entry.task)
     name = key("score", entry.predictions_sha256, task.key, entry.split, entry.track,
-               release.scored_sha256(task.source), release.dataset_version, BOARD_ROUNDS)
+               release.scored_sha256(task.source.name), release.dataset_version, BOARD_ROUNDS)
     found = memo.get(name)
     if isinstance(found, dict) and all(isinstance(found.get(k), (int, float)) for k in (*COMPARED, "p_chance")):
         return found
@@ -311,7 +311,7 @@ def _separated(release: Release, board: Path, memo: Memo, above: Entry, entry: E
     """Whether a paired permutation test tells two neighbours apart at 5% (memoized by both digests)."""
     task = get(entry.task)
     name = key("pair", above.predictions_sha256, entry.predictions_sha256, task.key, entry.split,
-               release.scored_sha256(task.source), release.dataset_version, BOARD_ROUNDS)
+               release.scored_sha256(task.source.name), release.dataset_version, BOARD_ROUNDS)
     found = memo.get(name)
     if isinstance(found, (int, float)) and not isinstance(found, bool):
         return found < ALPHA

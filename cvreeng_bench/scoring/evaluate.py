@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from .metrics import MISSING, permutation_test, score
+from .populations import ReleaseTables
 from .predictions import ABSTAINED, ISSUE_ID, LABEL, SHOWN, PredictionError, Predictions, read_predictions, some
 from .protocol import N_RESAMPLES, N_ROUNDS
 from .results import Comparison, Result
-from .tasks import ALL, STUDY, Task, items
+from .tasks import ALL, Task, items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -106,7 +107,7 @@ def evaluate(predictions: Predictions, task: Task, release: Release, split: str 
     per_year = _per_year(task, release, scored["issue_id"].to_list(), gold, predicted)
     return Result(
         task=task.name, task_version=task.version, split=split, track=track, main_score=task.main_score,
-        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source),
+        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source.name),
         package_version=__version__, predictions_sha256=predictions.digest,
         date=datetime.now(UTC).date().isoformat(), **scores.as_dict(),
         n_missing=sum(p == MISSING for p in predicted) - abstained, n_abstained=abstained,
@@ -117,9 +118,9 @@ def evaluate(predictions: Predictions, task: Task, release: Release, split: str 
 def _per_year(task: Task, release: Release, ids: list[str], gold: list[list[str]], predicted: list[str],
               ) -> list[dict[str, Any]]:
     """The main score per year the issue was opened (study tasks; posts carry no date)."""
-    if task.source != STUDY:
+    if task.source.date_column is None:
         return []
-    opened = dict(release.frame("issues").select("issue_id", "issue_created_at").rows())
+    opened = dict(task.source.split_columns(ReleaseTables(release)).select("issue_id", "issue_created_at").rows())
     years: dict[int, list[int]] = {}
     for position, issue in enumerate(ids):
         when = opened.get(issue)

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from .splits import SIDED, TEST, TRAIN
-from .tasks import ALL, SO_POSTS, STUDY, Task, items, post_items
+from .tasks import ALL, Task, items
 
 if TYPE_CHECKING:
     import polars as pl
@@ -47,9 +47,6 @@ def template(task: Task, release: Release, split: str | None = None) -> pl.DataF
                                                                                "label": pl.String})
 
 
-TEXT_FIELDS = ("title", "body", "comments")  # the full-thread track's fields, when the release has texts
-
-
 def task_frames(task: Task, tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """The task as ready-to-train tables, ``train`` and ``test`` sides of its main split (of holdout when the main
     split is out-of-fold; ``fold`` then gives each issue's fold): issue_id, the
@@ -63,16 +60,11 @@ def task_frames(task: Task, tables: dict[str, pl.DataFrame]) -> dict[str, pl.Dat
     sides = task.split if task.split in SIDED else "holdout"
     splits = tables["splits"].filter(pl.col("task") == task.name).select("issue_id", sides, "fold")
     frame = gold(task, tables).join(splits, on="issue_id", how="inner")
-    texts: tuple[str, ...] = ()
-    if task.source == SO_POSTS:  # a post's declared inputs and its one text live in so_posts
-        texts = ("text",)
-        posts = post_items(tables["so_posts"])
-        frame = frame.join(posts.select("issue_id", *task.inputs, *texts), on="issue_id", how="left")
-    else:
-        frame = frame.join(tables["issues"].select("issue_id", *task.inputs), on="issue_id", how="left")
-    if "issue_texts" in tables and task.source == STUDY:
-        texts = TEXT_FIELDS
-        frame = frame.join(tables["issue_texts"].select("issue_id", *texts), on="issue_id", how="left")
+    frame = frame.join(task.source.items(tables).select("issue_id", *task.inputs), on="issue_id", how="left")
+    raw = task.source.raw_texts(tables)  # the population's text fields, where this release has them
+    texts = tuple(c for c in raw.columns if c != "issue_id") if raw is not None else ()
+    if raw is not None:
+        frame = frame.join(raw, on="issue_id", how="left")
     index = {label: i for i, label in enumerate(task.labels)}
     frame = frame.sort("issue_id").with_columns(
         pl.col("primary").replace_strict(index, return_dtype=pl.Int64).alias("label"),

@@ -23,12 +23,8 @@ from typing import TYPE_CHECKING, Any
 from .. import dlbugs, taxonomy
 from ..errors import CvreengError
 from ..registry import Registry
+from .populations import SCREENING, SO_POSTS, STUDY, TRACKS, Population, ReleaseTables
 from .splits import SEED, SIDED, SPLITS, TEST, assign, repository_holdout
-
-STUDY, SO_POSTS = "study", "so-posts"  # the sources a task's population comes from (sources.SOURCES names)
-# The config each source's items live in (a task of an absent source cannot be scored on that release).
-POPULATION_CONFIG = {STUDY: "issues", SO_POSTS: "so_posts"}
-GOLD_CONFIGS = {STUDY: ("issues", "defects"), SO_POSTS: ("so_posts",)}  # the configs gold() reads
 
 if TYPE_CHECKING:
     import polars as pl
@@ -40,9 +36,6 @@ SPLIT_NAMES = (*SPLITS, ALL)
 SCREENING_LABELS = ("reengineering", "not reengineering")
 RARE_THRESHOLD = 5
 RARE = taxonomy.LOW_FREQUENCY
-# The text tracks: which issue_texts fields a system may read besides the metadata inputs.
-TRACKS: dict[str, tuple[str, ...]] = {"metadata": (), "triage": ("title", "body"),
-                                      "full-thread": ("title", "body", "comments")}
 # Issue columns known when the issue was filed and made by no annotator. The repository's framework is
 # left out: the release derives it from the annotators' per-defect framework labels.
 METADATA_INPUTS = ("repo", "repo_type", "github_labels", "issue_created_at", "days_since_repo_creation")
@@ -66,14 +59,14 @@ class Task:
     labels: tuple[str, ...]  # the task's label space, in order (merged labels replaced by the rare class)
     description: str
     version: int = 1
-    split: str = "holdout"  # default split
+    split: str = "fold"  # default split (protocol v3: out-of-fold over every item)
     main_score: str = "macro_f1"
-    inputs: tuple[str, ...] = METADATA_INPUTS
+    inputs: tuple[str, ...] = V3_INPUTS
     tracks: tuple[str, ...] = tuple(TRACKS)
-    population: str = "reengineering issues"
+    population: str = "reengineering issues"  # what its items are, in words
     merged: tuple[str, ...] = ()  # canonical labels scored as the rare class
     kept: tuple[str, ...] = ()  # labels under the threshold that stay on their own (see the description)
-    source: str = STUDY  # where the items come from
+    source: Population = STUDY  # where the items come from
     splits: tuple[str, ...] = SPLITS  # the splits its items have (posts have no repository and no date)
     # (canonical label, task label or None): a derived label space; a defect mapped to None is not scored, and
     # an issue none of whose defects maps is outside the task's population.
@@ -92,18 +85,16 @@ class Task:
         return self.track_fields(track)
 
     def track_fields(self, track: str) -> tuple[str, ...]:
-        """The text fields of a track: a post's one text (title and body, flattened upstream) on triage."""
-        if self.source == SO_POSTS:
-            return ("text",) if TRACKS[track] else ()
-        return TRACKS[track]
+        """The text fields a system reads on a track (as the task's population declares them)."""
+        return self.source.track_fields(track)
 
     def definition(self, label: str) -> str:
-        if self.source == SO_POSTS:
-            return dlbugs.definition(label)
+        if self.source.define is not None:  # the population's own label vocabulary
+            return self.source.define(label)
         if self.mapped:
             causes = [c for c, kind in self.mapped if kind == label]
             return f"{dlbugs.definition(label)} Study root causes of this kind: {', '.join(causes)}."
-        if self.dimension == "is_reengineering":
+        if self.dimension == SCREENING:
             return ("The issue holds at least one defect that arose while reengineering a model." if
                     label == SCREENING_LABELS[0] else "The issue holds no reengineering defect.")
         if label == RARE and self.merged:
@@ -120,7 +111,7 @@ class Task:
                 "split": self.split, "default_split": self.split, "labels": list(self.labels),
                 "merged": dict.fromkeys(self.merged, RARE), "kept_rare": list(self.kept),
                 "inputs": list(self.inputs), "tracks": {t: list(self.track_fields(t)) for t in self.tracks},
-                "source": self.source, "splits": list(self.splits), "mapped": dict(self.mapped),
+                "source": self.source.name, "splits": list(self.splits), "mapped": dict(self.mapped),
                 "predictions": "exactly one label per issue, from labels"}
 
 
@@ -148,17 +139,18 @@ KEPT: dict[str, tuple[str, ...]] = {"reporter": ("Replicator",)}  # 4 issues: on
 
 REGISTRY: Registry[Task] = Registry("task")
 REGISTRY.register(Task(
-    "screening", "is_reengineering", SCREENING_LABELS,
+    "screening", SCREENING, SCREENING_LABELS,
     "Is a sampled issue a reengineering defect? (334 yes, 93 no)", population="sampled issues", inputs=V1_INPUTS,
-    tracks=("metadata",)))
+    tracks=("metadata",), split="holdout"))
 for _name in taxonomy.CLASSIFIED:  # version 1: the taxonomy's labels as they are, label sets allowed
     REGISTRY.register(Task(_name, _name, taxonomy.labels(_name), f"The {_what(_name)} of a reengineering issue's "
-                           "defects (gold: the set of its defects' labels).", inputs=V1_INPUTS, tracks=("metadata",)))
+                           "defects (gold: the set of its defects' labels).", inputs=V1_INPUTS, tracks=("metadata",),
+                           split="holdout"))
 REGISTRY.register(Task(
-    "screening", "is_reengineering", SCREENING_LABELS,
+    "screening", SCREENING, SCREENING_LABELS,
     "Is a sampled issue a reengineering defect? (334 yes, 93 no). GitHub labels are not an input: upstream "
     "recorded them for reengineering issues only.", version=2, population="sampled issues",
-    inputs=tuple(c for c in METADATA_INPUTS if c != "github_labels")))
+    inputs=tuple(c for c in METADATA_INPUTS if c != "github_labels"), split="holdout"))
 for _name in taxonomy.CLASSIFIED:  # version 2: protocol v2 (one label, declared label space and inputs)
     _kept = KEPT.get(_name, ())
     REGISTRY.register(Task(
@@ -166,7 +158,7 @@ for _name in taxonomy.CLASSIFIED:  # version 2: protocol v2 (one label, declared
         f"The {_what(_name)} of a reengineering issue's defects (gold: the set of its defects' labels)."
         + (f" Kept on their own despite fewer than {RARE_THRESHOLD} issues: {', '.join(_kept)} (merging one "
            "label would only rename it)." if _kept else ""),
-        version=2, merged=MERGED[_name], kept=_kept))
+        version=2, merged=MERGED[_name], kept=_kept, split="holdout", inputs=METADATA_INPUTS))
 
 for _name in ("screening", *taxonomy.CLASSIFIED):  # version 3: protocol v3 (out-of-fold main split, v3 inputs)
     _v2 = REGISTRY.get(_name, 2)
@@ -190,7 +182,7 @@ REGISTRY.register(Task(
     "The kind of deep-learning bug a Stack Overflow post reports (model, tensor, training, gpu, api), or Others "
     "when it is not a DL bug; 600 posts, 100 per class. Scored out-of-fold over every post.",
     version=1, split="fold", inputs=("tags",), tracks=("metadata", "triage"), population="Stack Overflow posts",
-    source=SO_POSTS, splits=("holdout", "fold")))
+    source=SO_POSTS, splits=SO_POSTS.splits))
 
 
 def listing() -> str:
@@ -205,33 +197,8 @@ def get(name: str, version: int | None = None) -> Task:
 
 def gold(task: Task, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """issue_id -> gold label set (list) and primary label (the first defect's), in the task's label space.
-    ``tables``: the release's configs by name (issues and defects; so_posts for a task on the posts)."""
-    import polars as pl
-
-    if task.source == SO_POSTS:
-        return post_items(tables["so_posts"]).select(
-            "issue_id", pl.col("label").alias("primary"), pl.concat_list(pl.col("label")).alias("gold"))
-    issues, defects = tables["issues"], tables["defects"]
-    if task.dimension == "is_reengineering":
-        frame = issues.select("issue_id", pl.when(pl.col("is_reengineering")).then(pl.lit(SCREENING_LABELS[0]))
-                              .otherwise(pl.lit(SCREENING_LABELS[1])).alias("primary"))
-        return frame.with_columns(pl.concat_list("primary").alias("gold"))
-    label = pl.col(task.dimension)
-    if task.merged:
-        label = pl.when(label.is_in(list(task.merged))).then(pl.lit(RARE)).otherwise(label)
-    if task.mapped:
-        label = label.replace_strict(dict(task.mapped), default=None, return_dtype=pl.String)
-    live = (defects.filter(~pl.col("withdrawn")).sort("issue_id", "defect_index").with_columns(label.alias("label"))
-            .filter(pl.col("label").is_not_null()))
-    return (live.group_by("issue_id", maintain_order=True)
-            .agg(pl.col("label").first().alias("primary"), pl.col("label").unique(maintain_order=True).alias("gold")))
-
-
-def post_items(posts: pl.DataFrame) -> pl.DataFrame:
-    """The so_posts rows with the item id the scorer keys on (``issue_id``: the post id as text)."""
-    import polars as pl
-
-    return posts.with_columns(pl.col("post_id").cast(pl.String).alias("issue_id"))
+    ``tables``: the release's configs by name (those the task's population reads its gold from)."""
+    return task.source.gold(task, tables)
 
 
 def items(task: Task, release: Release, split: str | None = None) -> pl.DataFrame:
@@ -244,15 +211,14 @@ def items(task: Task, release: Release, split: str | None = None) -> pl.DataFram
     if not REGISTRY.is_latest(task):
         raise TaskError(f"{task.key} is superseded by {get(task.name).key}; its results stay on the board as "
                         "older, and new predictions are scored against the current version")
-    needed = POPULATION_CONFIG[task.source]
+    needed = task.source.config
     if not release.has(needed):
-        why = release.why_absent(task.source)
+        why = release.why_absent(task.source.name)
         raise TaskError(f"task {task.key} needs the {needed} config, absent from this release: {why}")
 
     def population() -> pl.DataFrame:
         splits = release.frame("splits").filter(pl.col("task") == task.name).drop("task", "task_version")
-        return gold(task, {c: release.frame(c) for c in GOLD_CONFIGS[task.source]}).join(
-            splits, on="issue_id", how="inner").sort("issue_id")
+        return gold(task, ReleaseTables(release)).join(splits, on="issue_id", how="inner").sort("issue_id")
 
     frame = release.memo(("items", task.key), population)
     if split in SIDED:
@@ -265,18 +231,14 @@ def splits_table(tables: Mapping[str, pl.DataFrame], seed: int = SEED) -> pl.Dat
     stratified on its label; a split the task's items cannot have (no repository, no date) is null."""
     import polars as pl
 
-    issues = tables["issues"]
-    held = repository_holdout(issues, seed)
     frames = []
     for task in REGISTRY.latest():
-        if POPULATION_CONFIG[task.source] not in tables:
+        if task.source.config not in tables:
             continue
-        population = gold(task, tables).rename({"primary": "stratum"})
-        if task.source == STUDY:
-            population = population.join(issues.select("issue_id", "repo", "issue_created_at"), on="issue_id")
-        else:
-            population = population.with_columns(pl.lit(None, pl.String).alias("repo"),
-                                                 pl.lit(None, pl.Datetime("us", "UTC")).alias("issue_created_at"))
+        places = task.source.split_columns(tables)
+        # Whole repositories of the population's items (all of them, whatever the task keeps) go to the test side.
+        held = repository_holdout(task.source.items(tables), seed) if task.source.repo_column else set()
+        population = gold(task, tables).rename({"primary": "stratum"}).join(places, on="issue_id")
         sides = assign(population, held, seed).with_columns(
             pl.lit(None, pl.String).alias(name) for name in SIDED if name not in task.splits)
         frames.append(sides.select(
