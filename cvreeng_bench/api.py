@@ -45,8 +45,7 @@ def _opened(folder: Path) -> Release:
 
 
 def _current(release: Release) -> bool:
-    info = release.manifest
-    return info.get("dataset_version") == DATASET_VERSION and info.get("package_version") == __version__
+    return release.manifest.dataset_version == DATASET_VERSION and release.manifest.package_version == __version__
 
 
 def open_release(path: ReleaseLike = None, *, build_if_missing: bool = True) -> Release:

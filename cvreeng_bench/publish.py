@@ -23,8 +23,8 @@ def manifest_files(release: Release) -> list[str]:
     manifest does not list (a stray ``.env``) is never uploaded, and a symlink is refused."""
     from .layout import MANIFEST
 
-    listed = release.manifest.get("files")
-    if not isinstance(listed, list) or not all(isinstance(f, str) for f in listed):
+    listed = release.manifest.files
+    if listed is None:
         raise PublishError(f"{release.folder / MANIFEST} lists no files; rebuild the release with this version")
     bad = []
     for name in [*listed, MANIFEST]:
@@ -55,8 +55,8 @@ def plan(release: Release, repo_id: str) -> list[str]:
         f"create dataset repository {repo_id} (if missing)",
         f"upload {len(files)} files ({size / 1024:.0f} KiB) from {folder}:",
         *(f"  {f}" for f in files),
-        f"commit message: cvreeng-bench release {info['dataset_version']} ({info['content_sha256'][:12]})",
-        f"tag the commit v{info['dataset_version']}",
+        f"commit message: cvreeng-bench release {info.dataset_version} ({info.content_sha256[:12]})",
+        f"tag the commit v{info.dataset_version}",
     ]
 
 
@@ -74,7 +74,7 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
     hub_logging.set_verbosity_error()
     folder, info = release.folder, release.manifest
     api = HfApi(endpoint=endpoint, token=token)
-    tag = f"v{info['dataset_version']}"
+    tag = f"v{info.dataset_version}"
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:  # a copy whose views_hf.sql names this repository
@@ -87,9 +87,9 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
                 views.write_text(views.read_text("utf-8").replace(HUB_PLACEHOLDER, repo_id), encoding="utf-8")
             commit = api.upload_folder(
                 repo_id=repo_id, repo_type="dataset", folder_path=staged,
-                commit_message=f"cvreeng-bench release {info['dataset_version']} ({info['content_sha256'][:12]})")
+                commit_message=f"cvreeng-bench release {info.dataset_version} ({info.content_sha256[:12]})")
         api.create_tag(repo_id, tag=tag, repo_type="dataset", revision=commit.oid,
-                       tag_message=f"dataset {info['dataset_version']}, content sha256 {info['content_sha256']}")
+                       tag_message=f"dataset {info.dataset_version}, content sha256 {info.content_sha256}")
     except HfHubHTTPError as error:  # the Hub answered, and said no
         said = " ".join(str(error).split())[:500] or type(error).__name__  # one line, the server's reason kept
         raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {said}") from error

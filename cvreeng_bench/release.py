@@ -11,8 +11,10 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CvreengError
@@ -93,6 +95,54 @@ def known_configs() -> frozenset[str]:
     return frozenset(schema.SCHEMAS) | frozenset(schema.TASK_CONFIGS)
 
 
+def _texts(raw: Mapping[str, Any], name: str) -> Mapping[str, str]:
+    """A section of name -> text (for an older release, or a value of another type: empty, never trusted)."""
+    value = raw.get(name)
+    if not isinstance(value, dict):
+        return MappingProxyType({})
+    return MappingProxyType({k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A release's ``release.json`` as a checked record: what the package reads of it, each field of its declared
+    type (``raw`` is the JSON object as read, for ``cvreeng-bench info``; no package code reads it)."""
+
+    dataset_version: str
+    package_version: str  # empty for a release older than the field
+    content_sha256: str
+    configs: Mapping[str, str]  # config -> its data file, relative to the folder
+    task_configs: Mapping[str, Mapping[str, str]]  # task config -> side -> its data file
+    scored_sha256: Mapping[str, str]  # population -> the content hash of what its tasks are scored on
+    sources_absent: Mapping[str, str]  # optional source -> why the build left it out
+    labels_public_since: str | None
+    files: tuple[str, ...] | None  # every file of the release (None: a release older than the list)
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> Manifest:
+        """The record of a manifest already checked by :func:`manifest_problems`; a missing or mistyped field the
+        package reads is refused in one line naming it."""
+        missing = [name for name, kind in (("dataset_version", str), ("content_sha256", str), ("configs", dict))
+                   if not isinstance(raw.get(name), kind) or not raw[name]]
+        if missing:
+            raise ReleaseError(f"{where}: {', '.join(missing)} missing, empty or of another type; this release was "
+                               "built by another version or edited by hand: rebuild it with `cvreeng-bench build`")
+        files = raw.get("files")
+        public = raw.get("labels_public_since")
+        package = raw.get("package_version")
+        return cls(
+            dataset_version=raw["dataset_version"], package_version=package if isinstance(package, str) else "",
+            content_sha256=raw["content_sha256"],
+            configs=MappingProxyType({name: meta["path"] for name, meta in raw.get("configs", {}).items()}),
+            task_configs=MappingProxyType({name: MappingProxyType(dict(meta["files"]))
+                                           for name, meta in raw.get("task_configs", {}).items()}),
+            scored_sha256=_texts(raw, "scored_sha256"), sources_absent=_texts(raw, "sources_absent"),
+            labels_public_since=public if isinstance(public, str) else None,
+            files=tuple(files) if isinstance(files, list) and all(isinstance(f, str) for f in files) else None,
+            raw=MappingProxyType(raw))
+
+
 class Release:
     """An opened release folder (built by ``cvreeng-bench build``)."""
 
@@ -102,14 +152,15 @@ class Release:
         try:
             if path.stat().st_size > MAX_MANIFEST_BYTES:
                 raise ValueError(f"{path.stat().st_size} bytes")
-            self.manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
+            raw = json.loads(path.read_text("utf-8"))
             self._stamp = path.stat().st_mtime_ns
         except (OSError, ValueError, RecursionError) as error:
             raise ReleaseError(f"{folder} is not a cvreeng-bench release (no readable {MANIFEST}); build one with "
                                f"`cvreeng-bench build --out {folder}`") from error
-        problems = manifest_problems(self.folder, self.manifest, known_configs())
+        problems = manifest_problems(self.folder, raw, known_configs())
         if problems:
             raise ReleaseError(f"{path} cannot be trusted, refused:\n  " + "\n  ".join(problems[:20]))
+        self.manifest = Manifest.parse(raw, str(path))
         self._frames: dict[str, pl.DataFrame] = {}
         self._db: duckdb.DuckDBPyConnection | None = None
         self._memo: dict[Hashable, Any] = {}
@@ -120,31 +171,26 @@ class Release:
 
     @property
     def dataset_version(self) -> str:
-        return self.manifest["dataset_version"]
+        return self.manifest.dataset_version
 
     @property
     def content_sha256(self) -> str:
-        return self.manifest["content_sha256"]
+        return self.manifest.content_sha256
 
     def scored_sha256(self, source: str) -> str:
         """The content hash of what a source's tasks are scored on (the whole release's for older releases)."""
-        scored = self.manifest.get("scored_sha256")
-        if isinstance(scored, dict) and isinstance(scored.get(source), str):
-            return scored[source]
-        return self.content_sha256
+        return self.manifest.scored_sha256.get(source, self.content_sha256)
 
     def why_absent(self, source: str) -> str:
         """Why the build left an optional source out (as ``release.json`` records it; text only)."""
-        absent = self.manifest.get("sources_absent")
-        why = absent.get(source) if isinstance(absent, dict) else None
-        return why[:300] if isinstance(why, str) else "the release was built without it"
+        return self.manifest.sources_absent.get(source, "the release was built without it")[:300]
 
     @property
     def configs(self) -> list[str]:
-        return sorted(self.manifest["configs"])
+        return sorted(self.manifest.configs)
 
     def has(self, config: str) -> bool:
-        return config in self.manifest["configs"]
+        return config in self.manifest.configs
 
     def is_stale(self) -> bool:
         """True when the folder was rebuilt (or removed) since this object read its manifest."""
@@ -155,11 +201,11 @@ class Release:
 
     def path(self, config: str) -> Path:
         if not self.has(config):
-            known = [*self.configs, *sorted(self.manifest.get("task_configs", {}))]
+            known = [*self.configs, *sorted(self.manifest.task_configs)]
             raise ReleaseError(f"config {config[:60]!r} is not in the release at {self.folder} (configs: "
                                f"{', '.join(known)}); a release built by another version may lack it: "
                                f"rebuild with `cvreeng-bench build --out {self.folder}`")
-        path = self.folder / self.manifest["configs"][config]["path"]
+        path = self.folder / self.manifest.configs[config]
         if not path.is_file():
             raise ReleaseError(f"{path} is listed in {MANIFEST} but missing; rebuild the release")
         return path
@@ -169,10 +215,10 @@ class Release:
         import polars as pl
 
         if config not in self._frames:
-            task_configs = self.manifest.get("task_configs", {})
+            task_configs = self.manifest.task_configs
             if config in task_configs and not self.has(config):  # both sides, with a split column (as in SQL)
                 sides = []
-                for side, relative in sorted(task_configs[config]["files"].items(), key=lambda kv: kv[0] != "train"):
+                for side, relative in sorted(task_configs[config].items(), key=lambda kv: kv[0] != "train"):
                     path = self.folder / relative
                     if not path.is_file():
                         raise ReleaseError(f"{path} is listed in {MANIFEST} but missing; rebuild the release")
@@ -200,8 +246,8 @@ class Release:
     def tables(self) -> dict[str, dict[str, Path]]:
         """Every config and task config with its files by split (validated names and paths)."""
         out = {name: {"train": self.path(name)} for name in self.configs}
-        for name, meta in sorted(self.manifest.get("task_configs", {}).items()):
-            out[name] = {side: self.folder / path for side, path in meta["files"].items()}
+        for name, files in sorted(self.manifest.task_configs.items()):
+            out[name] = {side: self.folder / path for side, path in files.items()}
         return out
 
     def connect(self, database: str = ":memory:", *, allow_files: bool = False, only: tuple[str, ...] | None = None,
@@ -237,7 +283,7 @@ class Release:
 
         tables, problems = {}, []
         for name in self.configs:
-            path = self.folder / self.manifest["configs"][name]["path"]
+            path = self.folder / self.manifest.configs[name]
             if not path.is_file():
                 problems.append(Problem(str(path), "listed in the manifest but missing"))
                 continue

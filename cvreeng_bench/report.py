@@ -92,10 +92,10 @@ def render(release: Release, filters: dict[str, Any] | None = None) -> str:
     where = ", ".join(f"{k} = {v}" for k, v in (filters or {}).items()) or "all defects"
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>cvreeng-bench {info['dataset_version']}: RQ1-RQ4</title><style>{STYLE}</style></head><body>",
+        f"<title>cvreeng-bench {info.dataset_version}: RQ1-RQ4</title><style>{STYLE}</style></head><body>",
         "<h1>Deep-learning model reengineering defects: RQ1-RQ4</h1>",
-        f"<p>Dataset {info['dataset_version']} (content sha256 <code>{info['content_sha256'][:16]}</code>), "
-        f"package {info['package_version']}; subset: {html.escape(where)}. Figures after Jiang et al., "
+        f"<p>Dataset {info.dataset_version} (content sha256 <code>{info.content_sha256[:16]}</code>), "
+        f"package {info.package_version}; subset: {html.escape(where)}. Figures after Jiang et al., "
         f"EMSE 2024 (doi:{paper.DOI}); percentages are shares of each bar's group, as in the paper.</p>",
     ]
     for query in FIGURES:

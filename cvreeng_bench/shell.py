@@ -33,7 +33,7 @@ def setup_sql(release: Release, *, allow_files: bool = False) -> str:
     confine = ("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; "
                f"SET allowed_directories = ['{folder}/']; SET enable_external_access = false; "
                "SET lock_configuration = true;")
-    return views_sql(release.manifest).replace("\n", " ") + ("" if allow_files else " " + confine)
+    return views_sql(release.manifest.raw).replace("\n", " ") + ("" if allow_files else " " + confine)
 
 
 def interactive(release: Release, *, use_duckdb: bool = True, allow_files: bool = False) -> int:

@@ -77,7 +77,7 @@ def _agreement(task: Task, release: Release, today: str, n_resamples: int) -> En
         package_version=__version__,
         predictions_sha256="", date=today, n=rater["n"], labels=list(task.labels), scores=rater["scores"],
         ci95=rater["ci95"], per_label=[], confusion=None, n_resamples=n_resamples, seed=0,
-        labels_public_since=release.manifest.get("labels_public_since"))
+        labels_public_since=release.manifest.labels_public_since)
     flag = f"; instrument differed: {found['instrument_flag']}" if found["instrument_flag"] else ""
     entry = from_result(result, name="agreement: rater 1 vs rater 2 (gold)", kind=Kind.AGREEMENT,
                         verification=Tier.REPRODUCED,

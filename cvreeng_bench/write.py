@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,7 +136,7 @@ def manifest(tables: dict[str, pl.DataFrame], upstream: sources.Upstream,
     }
 
 
-def views_sql(info: dict[str, Any], prefix: str = "") -> str:
+def views_sql(info: Mapping[str, Any], prefix: str = "") -> str:
     """One view per config over its parquet file(s), relative to the release folder (for the DuckDB shell)
     or under ``prefix`` (an hf:// root); a task config's view has both sides with a ``split`` column."""
     lines = [f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{prefix}{meta['path']}');"

@@ -284,8 +284,8 @@ def test_a_label_beside_abstained_true_is_refused_naming_the_row(synthetic: Rele
 
 
 def test_the_release_says_the_labels_are_public_since_the_artifacts_first_commit(synthetic: Release) -> None:
-    assert synthetic.manifest["labels_public_since"] == "2022-03-04"
-    assert "132ca941" in synthetic.manifest["labels_public_since_source"]
+    assert synthetic.manifest.labels_public_since == "2022-03-04"
+    assert "132ca941" in synthetic.manifest.raw["labels_public_since_source"]
 
 
 def test_eight_concurrent_adds_keep_all_eight(synthetic: Release, synthetic_release: Path, tmp_path: Path) -> None:

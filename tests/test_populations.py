@@ -86,8 +86,8 @@ entry = api.submit(board, folder.parent / "tfidf.csv", release=release, task="to
                    name="toy tfidf")
 rows = api.leaderboard(board, release=release, task="toy_kind")
 print(json.dumps({
-    "configs": sorted(release.tables()), "manifest_sources": sorted(release.manifest["sources"]),
-    "scored": sorted(release.manifest["scored_sha256"]), "n": scored.n, "tfidf": scored.score,
+    "configs": sorted(release.tables()), "manifest_sources": sorted(release.manifest.raw["sources"]),
+    "scored": sorted(release.manifest.scored_sha256), "n": scored.n, "tfidf": scored.score,
     "majority": api.evaluate(chance, "toy_kind", release=release).score, "per_year": scored.per_year,
     "folds": sorted(set(release.frame("splits").filter(pl.col("task") == "toy_kind")["fold"].to_list())),
     "task_config": api.load("toy_kind", release=release).columns,

@@ -35,7 +35,7 @@ def test_dry_run_prints_the_plan_and_uploads_nothing(synthetic_release: Path) ->
         result = publish(synthetic_release, url, hub.token, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert f"tag the commit v{DATASET_VERSION}" in result.stdout
-    assert Release(synthetic_release).manifest["configs"]["defects"]["path"] in result.stdout
+    assert Release(synthetic_release).manifest.configs["defects"] in result.stdout
     assert hub.calls == []
 
 

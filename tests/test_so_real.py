@@ -30,8 +30,8 @@ def test_the_real_posts_are_600_with_100_per_class_each_with_its_url(opened: Rel
     assert posts.height == 600 and posts["post_id"].is_unique().all()
     assert dict(posts.group_by("label").len().rows()) == dict.fromkeys(dlbugs.LABELS, 100)
     assert (posts["url"] == "https://stackoverflow.com/q/" + posts["post_id"].cast(str)).all()
-    assert opened.manifest["sources"]["so-posts"]["verified"] is True
-    assert opened.manifest["sources"]["so-posts"]["files"]["dataset.csv"] == sources.SO_POSTS.files[0].sha256
+    assert opened.manifest.raw["sources"]["so-posts"]["verified"] is True
+    assert opened.manifest.raw["sources"]["so-posts"]["files"]["dataset.csv"] == sources.SO_POSTS.files[0].sha256
 
 
 def _readme_scores() -> dict[tuple[str, str], float]:

@@ -123,3 +123,28 @@ def test_odd_optional_manifest_fields_are_read_as_data_never_trusted_as_types(sy
         result = cli(*args, "--release", str(folder))
         assert "Traceback" not in result.stderr and result.returncode in (0, 2), (args, result.stderr)
     assert "the release was built without it" in cli("tasks", "show", "so_dl_bugs", "--release", str(folder)).stderr
+
+
+@pytest.mark.parametrize("damage", ["empty object", "no dataset_version", "no content_sha256", "version a number",
+                                    "no configs"])
+def test_a_manifest_missing_what_the_package_reads_is_refused_in_one_line_by_every_command(
+        synthetic_release: Path, tmp_path: Path, damage: str) -> None:
+    folder = _copy(synthetic_release, tmp_path)
+
+    def damaged(manifest: dict) -> None:
+        if damage == "empty object":
+            manifest.clear()
+        elif damage == "version a number":
+            manifest["dataset_version"] = 1
+        else:
+            del manifest[damage.removeprefix("no ")]
+
+    _edit(folder, damaged)
+    preds = tmp_path / "p.csv"
+    preds.write_text("issue_id,label\nultralytics/yolov5#1,Training\n")
+    for args in (("info",), ("validate",), ("rq", "fig9"), ("sql", "SELECT 1"), ("tasks", "show", "stage"),
+                 ("evaluate", str(preds), "--task", "stage"), ("leaderboard", "show"), ("report", "--out",
+                                                                                         str(tmp_path / "r"))):
+        result = cli(*args, "--release", str(folder))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr[-800:])
+        assert len(result.stderr.strip().splitlines()) <= 3, (args, result.stderr)

@@ -64,7 +64,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from ..api import open_release
 
-    print(json.dumps(open_release(args.release).manifest, indent=2, sort_keys=True))
+    print(json.dumps(dict(open_release(args.release).manifest.raw), indent=2, sort_keys=True))
     return 0
 
 
