@@ -23,24 +23,30 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .api import (
+        agreement,
         baseline,
         compare,
         connect,
+        describe,
         evaluate,
         leaderboard,
         load,
         open_release,
+        predict,
+        prompt,
         regenerate,
         rq,
         sql,
         submit,
         tasks,
+        template,
         transfer,
         verify,
     )
 
-__all__ = ["__version__", "baseline", "compare", "connect", "evaluate", "leaderboard", "load", "open_release",
-           "regenerate", "rq", "sql", "submit", "tasks", "transfer", "verify"]
+__all__ = ["__version__", "agreement", "baseline", "compare", "connect", "describe", "evaluate", "leaderboard", "load",
+           "open_release", "predict", "prompt", "regenerate", "rq", "sql", "submit", "tasks", "template", "transfer",
+           "verify"]
 
 
 def __getattr__(name: str) -> Any:

@@ -98,4 +98,4 @@ def test_tasks_list_so_dl_bugs_and_the_default_build_carries_both_sources(releas
     listed = cli("tasks", "--release", str(release))
     assert "so_dl_bugs@v1" in listed.stdout and "bug_kind@v1" in listed.stdout
     info = open_release(release).manifest
-    assert {"so_posts", "defects"} <= set(info["configs"]) and info["sources_absent"] == {}
+    assert {"so_posts", "defects"} <= set(info.configs) and dict(info.sources_absent) == {}

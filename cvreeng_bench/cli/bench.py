@@ -28,81 +28,68 @@ def nonnegative(text: str) -> int:
 def cmd_tasks(args: argparse.Namespace) -> int:
     import json
 
-    from ..scoring.tasks import REGISTRY, get, listing
+    from ..api import describe, tasks
 
     if args.action == "show":
-        from ..api import open_release
-        from ..scoring.task_data import describe
-
         if not args.task:
             raise CvreengError("tasks show needs a task name, e.g. `cvreeng-bench tasks show root_cause`")
-        info = describe(get(args.task), open_release(args.release))
+        info = describe(args.task, args.release)
         sys.stdout.write(json.dumps(info, indent=2) + "\n" if args.format == "json" else info["text"])
         return 0
     if args.format == "json":
-        sys.stdout.write(json.dumps([t.to_dict() for t in REGISTRY.latest()], indent=2) + "\n")
+        sys.stdout.write(json.dumps([t.to_dict() for t in tasks()], indent=2) + "\n")
     else:
+        from ..scoring.tasks import listing
+
         sys.stdout.write(listing())
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from ..api import open_release
+    from ..api import predict
     from ..scoring.runs import path_for
-    from ..scoring.tasks import get
-    from ..systems.predict import predict
 
-    record = predict(get(args.task), open_release(args.release), model=args.model, api_url=args.api_url,
-                     out=args.out, split=args.split, track=args.track or "triage", prompt=args.prompt,
-                     shots=args.shots, api_key_env=args.api_key_env, cache=args.cache, concurrency=args.concurrency,
-                     max_requests=args.max_requests, model_cutoff=args.model_cutoff, progress=not args.quiet)
+    record = predict(args.task, args.release, model=args.model, api_url=args.api_url, out=args.out, split=args.split,
+                     track=args.track or "triage", prompt=args.prompt, shots=args.shots, api_key_env=args.api_key_env,
+                     cache=args.cache, concurrency=args.concurrency, max_requests=args.max_requests,
+                     model_cutoff=args.model_cutoff, progress=not args.quiet)
     print(f"{record.issues} predictions written to {args.out} ({record.abstentions} abstained; "
           f"{record.requests} requests, {record.cached_answers} cached answers); run record: {path_for(args.out)}")
     return 0
 
 
 def cmd_prompts(args: argparse.Namespace) -> int:
-    from ..api import open_release
+    from ..api import prompt
     from ..scoring.tasks import get
-    from ..systems.predict import jobs
     from ..systems.prompts import PROMPTS
     from ..text import printable
 
-    prompt = PROMPTS.get(args.name)
-    task = get(args.task)
-    work = jobs(task, open_release(args.release), args.split or task.split, args.track or "triage", prompt)
-    issue_id, messages = next(((i, m) for i, m in work if i == args.issue), work[0]) if work else ("", [])
-    if args.issue and issue_id != args.issue:
-        raise CvreengError(f"{printable(args.issue, 80)} is not scored on {task.key} ({args.split or task.split})")
-    print(f"# {prompt.key} for {task.key}, issue {printable(issue_id)} (content sha256 {prompt.sha256[:16]})\n")
+    chosen, task = PROMPTS.get(args.name), get(args.task)
+    issue_id, messages = prompt(args.name, args.task, args.release, issue=args.issue, split=args.split,
+                                track=args.track or "triage")
+    print(f"# {chosen.key} for {task.key}, issue {printable(issue_id)} (content sha256 {chosen.sha256[:16]})\n")
     for message in messages:
         print(f"## {message['role']}\n\n{printable(message['content'], 1 << 20)}\n".replace("\\n", "\n"))
     return 0
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from ..api import open_release
-    from ..scoring.predictions import write_predictions
-    from ..scoring.task_data import template
-    from ..scoring.tasks import get
+    from ..api import template
 
-    frame = template(get(args.task), open_release(args.release), args.split)
-    write_predictions(frame, args.out)
+    frame = template(args.task, args.release, split=args.split, out=args.out)
     print(f"{frame.height} issues to predict written to {args.out}: fill in one label per issue")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..api import open_release
-    from ..scoring.evaluate import evaluate_file
-    from ..scoring.tasks import get
+    from ..api import evaluate
 
     subset = None
     if args.subset:
         subset = {line.strip() for line in args.subset.read_text("utf-8").splitlines() if line.strip()}
-    result = evaluate_file(args.predictions, get(args.task), open_release(args.release), args.split,
-                           track=args.track or "metadata", allow_missing=args.allow_missing,
-                           n_resamples=args.resamples, seed=args.seed, subset=subset)
+    options = {"track": args.track} if args.track else {}
+    result = evaluate(args.predictions, args.task, args.release, split=args.split, allow_missing=args.allow_missing,
+                      n_resamples=args.resamples, seed=args.seed, subset=subset, **options)
     sys.stdout.write(result.to_json() if args.format == "json" else result.table())
     if args.out:
         args.out.write_text(result.to_json(), encoding="utf-8")
@@ -110,25 +97,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..api import open_release
-    from ..scoring.evaluate import compare
-    from ..scoring.predictions import read_predictions
-    from ..scoring.tasks import get
+    from ..api import compare
 
-    result = compare(read_predictions(args.a), read_predictions(args.b), get(args.task), open_release(args.release),
-                     args.split, metric=args.metric, n_rounds=args.rounds, seed=args.seed)
+    result = compare(args.a, args.b, args.task, args.release, split=args.split, metric=args.metric,
+                     n_rounds=args.rounds, seed=args.seed)
     sys.stdout.write(result.to_json() if args.format == "json" else result.table())
     return 0
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from ..api import open_release
-    from ..scoring.predictions import write_predictions
-    from ..scoring.tasks import get
-    from ..systems.baselines import run
+    from ..api import baseline
 
-    frame = run(args.name, get(args.task), open_release(args.release), args.split, seed=args.seed, track=args.track)
-    write_predictions(frame, args.out)
+    frame = baseline(args.name, args.task, args.release, split=args.split, seed=args.seed, track=args.track,
+                     out=args.out)
     print(f"{frame.height} predictions written to {args.out}")
     return 0
 
@@ -146,11 +127,11 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from ..api import open_release
-    from ..scoring.agreement import ceiling, table
+    from ..api import agreement
+    from ..scoring.agreement import table
     from ..scoring.results import dumps
 
-    result = ceiling(open_release(args.release), n_resamples=args.resamples)
+    result = agreement(args.release, n_resamples=args.resamples)
     sys.stdout.write(dumps(result) if args.format == "json" else table(result))
     return 0
 
