@@ -164,11 +164,11 @@ def tasks_section(info: dict[str, Any], tasks: dict[str, Any]) -> str:
     it, its labels with definitions."""
     if not info.get("task_configs"):
         return "This release has no task configs."
-    parts = ["One config per benchmark task (protocol v2), ready to train on: the `train` and `test` sides of "
-             "the task's default split, a `fold` column for cross-validation, only the task's declared inputs "
-             "(no annotator-made column), the issue texts when the release has them, and the gold as class "
-             "indices in the task's label order (`label`: the first defect's; `labels`: every label of the "
-             "issue, any of which counts as correct; `label_text`: the name).", ""]
+    parts = ["One config per benchmark task (protocol v3), ready to train on: the `train` and `test` sides of "
+             "the holdout split (the main split is out-of-fold: the `fold` column gives each issue's fold), only "
+             "the task's declared inputs (no annotator-made column), the issue texts when the release has them, "
+             "and the gold as class indices in the task's label order (`label`: the first defect's; `labels`: "
+             "every label of the issue, any of which counts as correct; `label_text`: the name).", ""]
     for name, meta in sorted(info["task_configs"].items()):
         task = tasks[name]
         labels = "\n".join(f"| {i} | {label} | {task.definition(label)} |" for i, label in enumerate(task.labels))

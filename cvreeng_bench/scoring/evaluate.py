@@ -49,7 +49,7 @@ def align(task: Task, scored: pl.DataFrame, population: pl.DataFrame, prediction
     several = [r[ISSUE_ID] for r in rows if r[LABEL] and (";" in r[LABEL] or r[LABEL].startswith("["))
                and r[LABEL] not in task.labels]
     if several:
-        reasons.append(f"{len(several)} prediction(s) with several labels ({_some(several)}): protocol v2 takes "
+        reasons.append(f"{len(several)} prediction(s) with several labels ({_some(several)}): the protocol takes "
                        "exactly one label per issue")
     allowed = set(task.labels)
     outside = sorted({r[LABEL] for r in rows if r[LABEL] and r[LABEL] not in allowed and r[ISSUE_ID] not in several})

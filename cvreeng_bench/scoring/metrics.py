@@ -4,7 +4,7 @@ Every reported metric depends only on how many items show each (gold, prediction
 items with replacement is exactly a multinomial draw over the pattern counts. That makes 1,000 resamples
 of a million predictions a handful of small matrix products.
 
-Scoring rules (protocol v2, documented in the README):
+Scoring rules (unchanged since protocol v2; the README's "Scoring protocol v3" documents them):
 
 * one label per issue; it is correct when it is one of the issue's gold labels. For the confusion matrix,
   kappa and per-label scores, the gold label of an issue is the predicted one when it is among the gold

@@ -2,7 +2,8 @@
 
 A task's definition never changes in place: a changed task is registered again under a new version, and
 results always name the version they were scored against (as mteb does). Version 1 of every task stays
-registered so that its results remain visible (as older); version 2 is scoring protocol v2 (README):
+registered so that its results remain visible (as older); version 2 was protocol v2, and version 3, the current
+one, is protocol v3 (README): out-of-fold over every item is the main split, ``github_labels`` is no input, and
 
 * the unit is the issue; gold is the set of its defects' labels in the task's label space;
 * the label space is the taxonomy's labels with those of fewer than :data:`RARE_THRESHOLD` issues in the
