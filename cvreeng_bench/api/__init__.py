@@ -13,6 +13,6 @@ from .bench import agreement, baseline, compare, describe, evaluate, predict, pr
 from .board import leaderboard, regenerate, submit, verify
 from .data import ReleaseLike, connect, default_release, load, open_release, rq, sql
 
-__all__ = ["Release", "ReleaseError", "ReleaseLike", "agreement", "baseline", "compare", "connect", "default_release", "describe", "evaluate",
-           "leaderboard", "load", "open_release", "predict", "prompt", "regenerate", "rq", "sql", "submit", "tasks",
-           "template", "transfer", "verify"]
+__all__ = ["Release", "ReleaseError", "ReleaseLike", "agreement", "baseline", "compare", "connect", "default_release",
+           "describe", "evaluate", "leaderboard", "load", "open_release", "predict", "prompt", "regenerate", "rq", "sql",
+           "submit", "tasks", "template", "transfer", "verify"]
