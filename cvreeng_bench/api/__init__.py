@@ -14,5 +14,5 @@ from .board import leaderboard, regenerate, submit, verify
 from .data import ReleaseLike, connect, default_release, load, open_release, rq, sql
 
 __all__ = ["Release", "ReleaseError", "ReleaseLike", "agreement", "baseline", "compare", "connect", "default_release",
-           "describe", "evaluate", "leaderboard", "load", "open_release", "predict", "prompt", "regenerate", "rq", "sql",
-           "submit", "tasks", "template", "transfer", "verify"]
+           "describe", "evaluate", "leaderboard", "load", "open_release", "predict", "prompt", "regenerate", "rq",
+           "sql", "submit", "tasks", "template", "transfer", "verify"]
