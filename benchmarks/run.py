@@ -84,7 +84,7 @@ for bars, segments in [("Project Type", "Manifestation"), ("Reporter", "Manifest
 
 
 def _defects_csv() -> str:
-    from cvreeng_bench import sources
+    from cvreeng_bench.pipeline import sources
 
     return str(sources.resolve(progress=False)["defects"])
 

@@ -1,6 +1,6 @@
 """cvreeng-bench: the defect study of Jiang et al. (EMSE 2024) as a dataset, queries and a benchmark.
 
-The build is a chain of one module per stage (``build`` runs it):
+The build is a chain of one module per stage in ``pipeline`` (``build`` runs it):
 
     sources (fetch + verify) -> normalize (raw strings to the taxonomy) -> errata (reviewed corrections)
     -> validate (problems list) -> write (Hugging Face layout: parquet + cards)

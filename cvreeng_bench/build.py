@@ -20,14 +20,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import paper, sources, taxonomy
-from .errata import ERRATA_FILE, apply_errata, read_errata
-from .link import link
-from .normalize import read_agreement, read_defects, read_non_reengineering
+from . import paper, taxonomy
+from .pipeline import sources
+from .pipeline.errata import ERRATA_FILE, apply_errata, read_errata
+from .pipeline.link import link
+from .pipeline.normalize import read_agreement, read_defects, read_non_reengineering
+from .pipeline.validate import validate
+from .pipeline.write import STAGING, BuildError, install, manifest, recover, replaceable, write_release
 from .problems import Problem, errors
 from .schema import frame
-from .validate import validate
-from .write import STAGING, BuildError, install, manifest, recover, replaceable, write_release
 
 if TYPE_CHECKING:
     import polars as pl
@@ -181,9 +182,9 @@ def scored_hashes(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
     a board entry stays current on any release holding the same data for its task, whatever else it holds."""
     import polars as pl
 
+    from .pipeline.write import content_hash
     from .scoring.populations import POPULATIONS
     from .scoring.tasks import REGISTRY
-    from .write import content_hash
 
     out = {}
     for population in POPULATIONS:

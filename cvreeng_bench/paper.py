@@ -2,14 +2,14 @@
 
 Jiang, Banna, Vivek, Goel, Synovic, Thiruvathukal, Davis. "Challenges and Practices of Deep Learning Model
 Reengineering: A Case Study on Computer Vision". Empirical Software Engineering 29, 2024.
-doi:10.1007/s10664-023-10415-3
+doi:10.1007/s10664-024-10521-0
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-DOI = "10.1007/s10664-023-10415-3"
+DOI = "10.1007/s10664-024-10521-0"
 CITATION = (
     "Wenxin Jiang, Vishnu Banna, Naveen Vivek, Abhinav Goel, Nicholas Synovic, George K. Thiruvathukal, "
     "James C. Davis. Challenges and Practices of Deep Learning Model Reengineering: A Case Study on Computer "

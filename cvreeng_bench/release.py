@@ -277,9 +277,9 @@ class Release:
         """Every problem of the written release: missing files, a changed content hash, bad tables."""
         import polars as pl
 
+        from .pipeline.validate import validate
+        from .pipeline.write import content_hash
         from .problems import Problem
-        from .validate import validate
-        from .write import content_hash
 
         tables, problems = {}, []
         for name in self.configs:

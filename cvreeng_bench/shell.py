@@ -27,7 +27,7 @@ def duckdb_shell() -> str | None:
 
 def setup_sql(release: Release, *, allow_files: bool = False) -> str:
     """The statements the shell runs first: the views, then (unless allowed) the confinement."""
-    from .write import views_sql
+    from .pipeline.write import views_sql
 
     folder = str(release.folder).replace("'", "''")
     confine = ("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; "

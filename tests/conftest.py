@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cvreeng_bench import sources
+from cvreeng_bench.pipeline import sources
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFECT_HEADER = ["", "URL", "Repo owner", "Repo name", "Issue #", "Repo type", "Research Prototype",
@@ -146,7 +146,7 @@ def tiny_upstream(tmp_path: Path):
         if non_reengineering is None:
             non_reengineering = [non_reengineering_row(0, "ultralytics/yolov3", 9)]
         write_csv(root / "CV_Reengineeirng_Defects.csv", header or DEFECT_HEADER, defects)
-        from cvreeng_bench.normalize import NON_REENGINEERING_HEADER
+        from cvreeng_bench.pipeline.normalize import NON_REENGINEERING_HEADER
 
         write_csv(root / "Non_Reengineering_Defects.csv", list(NON_REENGINEERING_HEADER), non_reengineering)
         write_agreement(root / "Cohen's Kappa Calculation.xlsx")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cvreeng_bench import sources, taxonomy
+from cvreeng_bench import taxonomy
+from cvreeng_bench.pipeline import sources
 
 REPOS = (("tensorflow/models", "Zoo Repository", "tensorflow"), ("open-mmlab/mmdetection", "Zoo Repository", "pytorch"),
          ("pytorch/vision", "Zoo Repository", "pytorch"), ("facebookresearch/detectron2", "Zoo Repository", "pytorch"),
@@ -97,7 +98,7 @@ def posts() -> list[list[str]]:
 
 def write_posts(root: Path) -> Path:
     """The synthetic second source under ``root`` in the mirror layout."""
-    from cvreeng_bench.normalize_posts import HEADER as POSTS_HEADER
+    from cvreeng_bench.pipeline.normalize_posts import HEADER as POSTS_HEADER
     from tests.conftest import write_csv
 
     path = root / sources.SO_POSTS.folder / sources.SO_POSTS.commit / "dataset.csv"
@@ -128,7 +129,7 @@ def write_agreement(path: Path, rows: list[dict[str, str]]) -> None:
 
 def write_upstream(root: Path) -> Path:
     """The synthetic artifact under ``root`` in the mirror layout; returns ``root`` (pass it as upstream)."""
-    from cvreeng_bench.normalize import NON_REENGINEERING_HEADER
+    from cvreeng_bench.pipeline.normalize import NON_REENGINEERING_HEADER
     from tests.conftest import write_csv
 
     folder = root / sources.STUDY.folder / sources.STUDY.commit / "Defect-study"

@@ -96,8 +96,8 @@ def test_every_command_refuses_bad_input_with_exit_2_and_no_traceback(corpus: Pa
 
 
 def test_a_flood_of_bad_rows_is_cut_short_with_a_count(tmp_path: Path) -> None:
-    from cvreeng_bench import sources
-    from cvreeng_bench.normalize import DEFECT_COLUMNS
+    from cvreeng_bench.pipeline import sources
+    from cvreeng_bench.pipeline.normalize import DEFECT_COLUMNS
     from tests.synthetic import write_upstream
 
     upstream = write_upstream(tmp_path / "upstream")

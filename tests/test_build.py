@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from cvreeng_bench import build as builder
-from cvreeng_bench import write as rel
 from cvreeng_bench.layout import DATASET_VERSION, MANIFEST, version_tuple
+from cvreeng_bench.pipeline import write as rel
 from cvreeng_bench.release import Release
 from tests.conftest import DEFECT_HEADER, defect_row, non_reengineering_row
 
@@ -266,7 +266,7 @@ def test_a_giant_cell_is_a_row_error_not_a_crash(tiny_upstream, tmp_path: Path) 
 
 
 def test_the_shipped_errata_apply_cleanly_to_the_pinned_artifact(mirror: Path, tmp_path: Path) -> None:
-    from cvreeng_bench.errata import ERRATA_FILE, read_errata
+    from cvreeng_bench.pipeline.errata import ERRATA_FILE, read_errata
 
     folder, problems = builder.build(tmp_path / "rel", mirror, progress=False)  # the shipped errata.csv
     assert [p for p in problems if p.severity == "error"] == []

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cvreeng_bench import sources
 from cvreeng_bench.api import open_release
 from cvreeng_bench.build import build
+from cvreeng_bench.pipeline import sources
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.task_data import describe
 

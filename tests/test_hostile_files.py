@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cvreeng_bench import sources
-from cvreeng_bench.normalize import DEFECT_COLUMNS
+from cvreeng_bench.pipeline import sources
+from cvreeng_bench.pipeline.normalize import DEFECT_COLUMNS
 from cvreeng_bench.testing import QuietServer
 from tests.conftest import cli, write_csv
 from tests.synthetic import HEADER, defects, write_upstream

@@ -194,3 +194,25 @@ def tasks_is(name: str):
     import polars as pl
 
     return pl.col("task") == name
+
+
+def test_every_file_that_cites_the_paper_uses_its_one_doi() -> None:
+    """The DOI is declared once (paper.DOI: Springer's article page of this paper); no tracked file carries another."""
+    import re
+    import subprocess
+
+    from cvreeng_bench import paper
+    from tests.conftest import ROOT
+
+    assert paper.DOI == "10.1007/s10664-024-10521-0"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    cited = {}
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in (".parquet", ".xlsx", ".png") or not path.is_file():
+            continue
+        found = set(re.findall(r"10\.1007/s10664-[0-9-]+", path.read_text("utf-8", errors="replace")))
+        if found:
+            cited[name] = found
+    assert {"README.md", "CITATION.cff", "pyproject.toml", "cvreeng_bench/paper.py"} <= set(cited)
+    assert {name: dois for name, dois in cited.items() if dois != {paper.DOI}} == {}

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from cvreeng_bench import api, schema, sources
+from cvreeng_bench import api, schema
+from cvreeng_bench.pipeline import sources
 from cvreeng_bench.problems import Problem
 from cvreeng_bench.scoring import populations, tasks
 

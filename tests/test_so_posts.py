@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cvreeng_bench import dlbugs, sources, taxonomy
+from cvreeng_bench import dlbugs, taxonomy
 from cvreeng_bench.api import open_release, transfer
-from cvreeng_bench.normalize_posts import HEADER, read_posts
+from cvreeng_bench.pipeline import sources
+from cvreeng_bench.pipeline.normalize_posts import HEADER, read_posts
 from cvreeng_bench.release import Release
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.evaluate import evaluate
@@ -182,7 +183,7 @@ def test_the_card_states_the_license_and_the_attribution_of_the_texts(synthetic_
 def test_validation_names_a_post_label_outside_the_declared_classes(synthetic: Release) -> None:
     import polars as pl
 
-    from cvreeng_bench.validate import validate
+    from cvreeng_bench.pipeline.validate import validate
 
     posts = synthetic.frame("so_posts").with_columns(
         pl.when(pl.col("post_id") == pl.col("post_id").min()).then(pl.lit("bugs")).otherwise(pl.col("label"))

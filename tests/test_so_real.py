@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cvreeng_bench import dlbugs, sources
+from cvreeng_bench import dlbugs
 from cvreeng_bench.api import open_release
 from cvreeng_bench.board.entries import SHIPPED, read_strict
+from cvreeng_bench.pipeline import sources
 from cvreeng_bench.release import Release
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.evaluate import evaluate

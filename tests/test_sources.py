@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cvreeng_bench import sources
+from cvreeng_bench.pipeline import sources
 from cvreeng_bench.testing import QuietServer
 
 

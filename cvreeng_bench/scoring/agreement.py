@@ -1,6 +1,6 @@
 """The human ceiling: how well the study's raters did, scored with the classifiers' own code.
 
-Each workbook item linked to a dataset issue (``annotations.issue_id``, see :mod:`cvreeng_bench.link`) is
+Each workbook item linked to a dataset issue (``annotations.issue_id``, see :mod:`cvreeng_bench.pipeline.link`) is
 scored like a prediction: each rater's label, mapped into the task's label space, against the released
 gold set of that issue. A rater value outside the label space (an older-instrument value with no
 canonical label, or ``n/a``) counts as an error and is reported. Rater 1 against rater 2 is reported too.

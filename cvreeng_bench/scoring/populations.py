@@ -191,7 +191,7 @@ def _post_texts(tables: Tables, fields: tuple[str, ...]) -> pl.DataFrame:
 
 
 def _read_posts(files: Mapping[str, Path]) -> Read:
-    from ..normalize_posts import read_posts
+    from ..pipeline.normalize_posts import read_posts
 
     return read_posts(files["posts"])
 

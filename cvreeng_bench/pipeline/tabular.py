@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import taxonomy
-from .problems import Problem
+from .. import taxonomy
+from ..problems import Problem
 
 INT32_MAX = 2**31 - 1
 ANCHOR = re.compile(r"#issue-\d+$")  # a link to an issue's first comment rather than to the issue

@@ -11,12 +11,12 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from . import taxonomy
-from .layout import DATASET_VERSION, version_tuple
-from .problems import Problem
-from .schema import SCHEMAS
+from .. import taxonomy
+from ..layout import DATASET_VERSION, version_tuple
+from ..problems import Problem
+from ..schema import SCHEMAS
 
-ERRATA_FILE = Path(__file__).with_name("errata.csv")
+ERRATA_FILE = Path(__file__).resolve().parent.parent / "errata.csv"  # at the package top, where README says
 COLUMNS = ("defect_id", "field", "old_value", "new_value", "reason", "version")
 WITHDRAWN = "withdrawn"  # the field name that withdraws a defect (its row stays, flagged)
 

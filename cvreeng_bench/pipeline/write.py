@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import paper, sources
-from ._version import __version__
-from .errata import ERRATA_FILE
-from .errors import CvreengError
-from .layout import (
+from .. import paper
+from .._version import __version__
+from ..errors import CvreengError
+from ..layout import (
     DATASET_VERSION,
     ERRATA,
     HUB_PLACEHOLDER,
@@ -30,9 +29,11 @@ from .layout import (
     VIEWS_HF,
     data_path,
 )
-from .problems import Problem, errors
-from .resources import resource_dir
-from .schema import SCHEMAS, arrow_schema
+from ..problems import Problem, errors
+from ..resources import resource_dir
+from ..schema import SCHEMAS, arrow_schema
+from . import sources
+from .errata import ERRATA_FILE
 from .sources import sha256_of
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .dlbugs import KINDS, LABELS, POST_URL
-from .problems import Problem
+from ..dlbugs import KINDS, LABELS, POST_URL
+from ..problems import Problem
 from .tabular import RowReader, Rows, read_csv, shown, where
 
 HEADER = ("Id", "Text", "Tags", "Label", "LabelNum")

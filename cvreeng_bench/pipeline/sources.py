@@ -13,9 +13,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CvreengError
-from .layout import cache_dir
-from .registry import Registry
+from .. import paper
+from ..errors import CvreengError
+from ..layout import cache_dir
+from ..registry import Registry
 
 ENV_VAR = "CVREENG_UPSTREAM"
 DOWNLOAD_TIMEOUT_S = 60.0  # no answer for this long: the download fails
@@ -82,7 +83,7 @@ STUDY = SOURCES.register(Source(
                 "b9815aeec550223c53b8838a45355e24545a7206deb96bfb0155617fd1dbb325", "two raters' independent labels")),
     license="no license file upstream; cite the paper",
     citation="Jiang et al., Challenges and Practices of Deep Learning Model Reengineering: A Case Study on Computer "
-             "Vision, Empirical Software Engineering 29 (2024), doi:10.1007/s10664-023-10415-3",
+             f"Vision, Empirical Software Engineering 29 (2024), doi:{paper.DOI}",
     # Layouts of earlier releases of this package: the commit folder itself, or the folder holding it.
     legacy_roots=("", "4cb1d7ee2e87d2fd11798b8e6822725de7f42de4"),
 ))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import paper, taxonomy
-from .problems import SEVERITIES, Problem, errors
-from .schema import SCHEMAS, polars_type
+from .. import paper, taxonomy
+from ..problems import SEVERITIES, Problem, errors
+from ..schema import SCHEMAS, polars_type
 
 if TYPE_CHECKING:
     import polars as pl

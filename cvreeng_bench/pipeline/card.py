@@ -10,10 +10,11 @@ import json
 from string import Template
 from typing import TYPE_CHECKING, Any
 
-from . import paper, sources, taxonomy
-from .layout import SPLIT
-from .resources import resource_dir
-from .schema import SCHEMAS, Column
+from .. import paper, taxonomy
+from ..layout import SPLIT
+from ..resources import resource_dir
+from ..schema import SCHEMAS, Column
+from . import sources
 
 if TYPE_CHECKING:
     import polars as pl
@@ -122,7 +123,7 @@ def _text_section(tables: dict[str, pl.DataFrame]) -> str:
 
 def _so_section(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[str, str]:
     """The card's section on the second source and its license line (or why the release lacks it)."""
-    from . import dlbugs
+    from .. import dlbugs
 
     source = sources.SO_POSTS
     posts = tables.get("so_posts")

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import paper, taxonomy
-from .problems import Problem, errors
+from .. import paper, taxonomy
+from ..problems import Problem, errors
 from .tabular import (
     ANCHOR,
     INT32_MAX,
