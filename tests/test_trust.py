@@ -196,3 +196,17 @@ def test_regenerate_keeps_a_boards_submissions(synthetic: Release, synthetic_rel
     rows = shipped.regenerate(synthetic, board)
     assert [r.name for r in rows].count("mine") == 1
     assert leaderboard.stored(board, next(r for r in rows if r.name == "mine")) is not None
+
+
+@pytest.mark.parametrize(("field", "value"), [("track", "telepathy"), ("split", "all of it"), ("kind", "oracle"),
+                                              ("verification", "certified")])
+def test_a_board_line_with_an_unknown_state_is_skipped_naming_its_line_and_value(
+        synthetic: Release, made_board: Path, tmp_path: Path, field: str, value: str) -> None:
+    board = _copy(made_board, tmp_path)
+    lines = [json.loads(line) for line in board.read_text().splitlines()]
+    lines[0][field] = value
+    board.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    warnings: list[str] = []
+    rows = api.leaderboard(board, synthetic, warn=warnings)
+    assert len(rows) == len(lines) - 1
+    assert len(warnings) == 1 and "line 1" in warnings[0] and value in warnings[0] and field in warnings[0]
