@@ -210,3 +210,21 @@ def test_a_board_line_with_an_unknown_state_is_skipped_naming_its_line_and_value
     rows = api.leaderboard(board, synthetic, warn=warnings)
     assert len(rows) == len(lines) - 1
     assert len(warnings) == 1 and "line 1" in warnings[0] and value in warnings[0] and field in warnings[0]
+
+
+@pytest.mark.parametrize(("field", "value"), [("n", "many"), ("task_version", [3]), ("scores", "0.9"),
+                                              ("labels_public_since", 2022)])
+def test_a_result_file_with_a_field_of_another_type_is_refused_naming_it(
+        synthetic: Release, synthetic_release: Path, tmp_path: Path, field: str, value: object) -> None:
+    preds = tmp_path / "majority.csv"
+    api.baseline("majority", "stage", release=synthetic, out=preds)
+    result = tmp_path / "result.json"
+    assert cli("evaluate", str(preds), "--task", "stage", "--out", str(result), "--release",
+               str(synthetic_release)).returncode == 0
+    data = json.loads(result.read_text())
+    data[field] = value
+    result.write_text(json.dumps(data))
+    added = cli("leaderboard", "add", str(result), "--predictions", str(preds), "--name", "x", "--board",
+                str(tmp_path / "board.jsonl"), "--release", str(synthetic_release))
+    assert added.returncode == 2 and f"field {field} must be" in added.stderr and "Traceback" not in added.stderr
+    assert not (tmp_path / "board.jsonl").exists()

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import CvreengError
+from ..records import from_json
 from ..schema import SCHEMAS
 from ..scoring.populations import TRACKS
 from ..scoring.splits import SPLITS
@@ -160,10 +161,8 @@ def make(row: dict[str, Any], where: str) -> Entry:
     problems = _problems(row)
     if problems:
         raise LeaderboardError(f"{where}: " + "; ".join(problems))
-    values = {name: row.get(name) for name in FIELDS}
-    values["kind"] = Kind(row["kind"])
-    values["verification"] = Tier(row.get("verification") or Tier.SELF_REPORTED)
-    return Entry(**values)  # type: ignore[arg-type]  # checked just above
+    values = {name: row.get(name) for name in FIELDS} | {"verification": row.get("verification") or Tier.SELF_REPORTED}
+    return from_json(Entry, values, where, LeaderboardError)
 
 
 def check_fields(name: str, url: str, model_cutoff: str | None, notes: str) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CvreengError
+from ..records import from_json
 
 
 def _finite(value: Any) -> Any:
@@ -79,15 +80,8 @@ class Result:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "result") -> Result:
-        if not isinstance(data, dict):
-            raise ResultError(f"{source}: not an evaluate result (a JSON object is expected)")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        required = [name for name, f in fields.items()
-                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-        missing = [name for name in required if name not in data]
-        if missing:
-            raise ResultError(f"{source}: not an evaluate result: missing {', '.join(missing)}")
-        return cls(**{k: v for k, v in data.items() if k in fields})
+        """A result from parsed JSON (an `evaluate --out` file), each field checked against its declared type."""
+        return from_json(cls, data, source, ResultError)
 
     @classmethod
     def read(cls, path: Path) -> Result:

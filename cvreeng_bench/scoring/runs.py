@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import CvreengError
+from ..records import from_json
 
 SUFFIX = ".run.json"
 MAX_BYTES = 1 << 20
@@ -64,32 +63,7 @@ class RunRecord:
     @classmethod
     def from_dict(cls, data: Any, where: str) -> RunRecord:
         """A record from parsed JSON, each field checked against its declared type."""
-        if not isinstance(data, dict):
-            raise RunRecordError(f"{where}: not a run record (a JSON object is expected)")
-        hints = typing.get_type_hints(cls)
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in data:
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    raise RunRecordError(f"{where}: not a run record: missing {f.name}")
-                continue
-            value, kind = data[f.name], _runtime(hints[f.name])
-            if not isinstance(value, kind) or (bool not in kind and isinstance(value, bool)):
-                raise RunRecordError(f"{where}: field {f.name} must be {f.type}, got {str(value)[:60]!r}")
-            values[f.name] = tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else value
-        return cls(**values)
-
-
-def _runtime(hint: Any) -> tuple[type, ...]:
-    """The classes a JSON value of a declared field may be (a tuple field arrives as a JSON list)."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return tuple(c for arg in typing.get_args(hint) for c in _runtime(arg))
-    if origin is tuple:
-        return (list, tuple)
-    if origin is not None:
-        return (origin,)
-    return (type(None),) if hint is None else (hint,)
+        return from_json(cls, data, where, RunRecordError)
 
 
 def path_for(predictions: Path) -> Path:
