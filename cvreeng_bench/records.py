@@ -5,8 +5,10 @@ the field and the value. Run records, evaluate results and board entries are rea
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -16,47 +18,58 @@ T = TypeVar("T")
 SHOWN = 60  # characters of a bad value echoed
 
 
-def _convert(value: Any, hint: Any) -> tuple[bool, Any]:
-    """(whether ``value`` fits ``hint``, the value as the record holds it)."""
+Check = Callable[[Any], tuple[bool, Any]]  # value -> (whether it fits, the value as the record holds it)
+
+
+@functools.cache
+def _check(hint: Any) -> Check:
+    """The check of one declared type, built once per type (a board reads a thousand entries of the same class)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(hint):
-            fits, converted = _convert(value, arg)
-            if fits:
-                return True, converted
-        return False, value
-    if hint is type(None) or hint is None:
-        return value is None, value
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        try:
-            return True, hint(value)
-        except ValueError:
+        options = [_check(arg) for arg in typing.get_args(hint)]
+
+        def any_of(value: Any) -> tuple[bool, Any]:
+            for option in options:
+                fits, converted = option(value)
+                if fits:
+                    return True, converted
             return False, value
+
+        return any_of
+    if hint is type(None) or hint is None:
+        return lambda value: (value is None, value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        members = {member.value: member for member in hint}
+        return lambda value: (True, members[value]) if isinstance(value, str) and value in members else (False, value)
     if origin is tuple:
-        return isinstance(value, (list, tuple)), tuple(value) if isinstance(value, (list, tuple)) else value
+        return lambda value: (True, tuple(value)) if isinstance(value, (list, tuple)) else (False, value)
     if origin is not None:  # list[...], dict[...]: the container's kind (its items are the reader's to check)
-        return isinstance(value, origin), value
+        return lambda value: (isinstance(value, origin), value)
     if hint is Any:
-        return True, value
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool), value
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    return isinstance(value, hint), value
+        return lambda value: (True, value)
+    if hint in (int, float):  # a bool is never a number here; a whole number is a float
+        kinds = (int,) if hint is int else (int, float)
+        return lambda value: (isinstance(value, kinds) and not isinstance(value, bool), value)
+    return lambda value: (isinstance(value, hint), value)
+
+
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # resolved once per class: a board reads a thousand entries
 
 
 def from_json(cls: type[T], data: Any, where: str, error: type[CvreengError]) -> T:
     """A ``cls`` record from parsed JSON; unknown keys are ignored, a required field must be there."""
     if not isinstance(data, dict):
         raise error(f"{where}: not a {cls.__name__} record (a JSON object is expected)")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(typing.cast("Any", cls))
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]  # cls is a dataclass
         if field.name not in data:
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 raise error(f"{where}: not a {cls.__name__} record: missing {field.name}")
             continue
-        fits, values[field.name] = _convert(data[field.name], hints[field.name])
+        fits, values[field.name] = _check(hints[field.name])(data[field.name])
         if not fits:
             raise error(f"{where}: field {field.name} must be {field.type}, got {str(data[field.name])[:SHOWN]!r}")
     return cls(**values)

@@ -115,8 +115,8 @@ class Entry:
         return self.kind.ranked
 
     def to_row(self) -> dict[str, Any]:
-        """The entry as plain JSON values (states as their strings)."""
-        return {f: str(v) if isinstance(v, StrEnum) else v for f, v in dataclasses.asdict(self).items()}
+        """The entry as plain JSON values (states as their strings; every field is a JSON scalar)."""
+        return {f: str(v) if isinstance(v, StrEnum) else v for f, v in ((f, getattr(self, f)) for f in FIELDS)}
 
     def replace(self, **changes: Any) -> Entry:
         return make(self.to_row() | changes, "entry")

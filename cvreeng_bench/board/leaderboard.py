@@ -57,6 +57,7 @@ from .memo import Memo, default, key
 
 if TYPE_CHECKING:
     from ..release import Release
+    from ..scoring.tasks import Task
 
 
 class Status(StrEnum):
@@ -250,8 +251,9 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
     return entry
 
 
-def is_current(entry: Entry, release: Release) -> bool:
-    task = REGISTRY.get(entry.task) if entry.task in REGISTRY else None
+def is_current(entry: Entry, release: Release, task: Task | None = None) -> bool:
+    """Whether an entry was scored on the current version of its task and on this release's data for it."""
+    task = task or (REGISTRY.get(entry.task) if entry.task in REGISTRY else None)
     if task is None or task.version != entry.task_version:
         return False
     return (entry.dataset_version == release.dataset_version
@@ -276,10 +278,9 @@ def trusted(entry: Entry, memo: Memo, shipped: set[str]) -> tuple[Tier, str]:
                                 "(`cvreeng-bench leaderboard verify`)")
 
 
-def _scores(entry: Entry, path: Path, release: Release, memo: Memo) -> dict[str, float] | str:
+def _scores(entry: Entry, task: Task, path: Path, release: Release, memo: Memo) -> dict[str, float] | str:
     """The board's own re-score of stored predictions (memoized): every compared number and the p-value against
     chance; or why they cannot be scored."""
-    task = get(entry.task)
     name = key("score", entry.predictions_sha256, task.key, entry.split, entry.track,
                release.scored_sha256(task.source.name), release.dataset_version, BOARD_ROUNDS)
     found = memo.get(name)
@@ -307,9 +308,9 @@ def _differs(entry: Entry, mine: dict[str, float]) -> str:
         f"{k} {claimed[k]} vs {mine[k]:.4f}" for k in off[:3]) + ")"
 
 
-def _separated(release: Release, board: Path, memo: Memo, above: Entry, entry: Entry) -> bool:
+def _separated(release: Release, board: Path, memo: Memo, task: Task, pair: tuple[Entry, Entry]) -> bool:
     """Whether a paired permutation test tells two neighbours apart at 5% (memoized by both digests)."""
-    task = get(entry.task)
+    above, entry = pair
     name = key("pair", above.predictions_sha256, entry.predictions_sha256, task.key, entry.split,
                release.scored_sha256(task.source.name), release.dataset_version, BOARD_ROUNDS)
     found = memo.get(name)
@@ -328,6 +329,7 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
     stored predictions are re-scored through the memo (this user's, unless one is given), and no system is run."""
     memo = memo or default()
     shipped = _shipped()
+    tasks = {name: REGISTRY.get(name) if name in REGISTRY else None for name in {e.task for e in entries}}
     out: list[Ranked] = []
     for group_key in sorted({e.key for e in entries}, key=lambda k: (k[0], -k[1], k[2], k[3])):
         systems: list[tuple[Entry, float, Tier, str]] = []
@@ -338,7 +340,8 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
                       tier: Tier = tier, why: str = why) -> Ranked:
                 return Ranked(entry, status, None, tier, p, "; ".join(r for r in (reason, why) if r))
 
-            if not is_current(entry, release):
+            task = tasks[entry.task]
+            if task is None or not is_current(entry, release, task):
                 out.append(shown(Status.OLDER, "scored on another task or dataset version"))
                 continue
             if not entry.ranked_kind:
@@ -348,7 +351,7 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
             if path is None:
                 out.append(shown(Status.UNVERIFIED, "stored predictions missing or changed"))
                 continue
-            mine = _scores(entry, path, release, memo)
+            mine = _scores(entry, task, path, release, memo)
             problem = mine if isinstance(mine, str) else _differs(entry, mine)
             if isinstance(mine, str) or problem:
                 out.append(shown(Status.UNVERIFIED, problem))
@@ -361,7 +364,7 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
         systems.sort(key=lambda s: -(s[0].score or 0.0))
         position, above = 0, None
         for entry, p, tier, why in systems:
-            if above is None or _separated(release, board, memo, above, entry):
+            if above is None or _separated(release, board, memo, get(entry.task), (above, entry)):
                 position += 1
             out.append(Ranked(entry, Status.RANKED, position, tier, p, why))
             above = entry
