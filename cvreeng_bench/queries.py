@@ -229,17 +229,26 @@ def print_rows(selected: list[Query], release: Release, *, filters: dict[str, An
         con.close()
 
 
+# Statements that write or attach files, or load code: the sealed SQL of a release only reads (the release's folder
+# is readable to it, so without this check a COPY could replace the release's own data files).
+WRITES = frozenset({"COPY", "COPY_DATABASE", "ATTACH", "DETACH", "EXPORT", "LOAD", "UPDATE_EXTENSIONS"})
+
+
 def one_statement(con: duckdb.DuckDBPyConnection, query: str, fetch: Callable[[duckdb.DuckDBPyRelation], T],
-                  empty: T) -> T:
+                  empty: T, *, sealed: bool = True) -> T:
     """``fetch`` of ``query``'s result on ``con`` when it is exactly one statement; ``empty`` for a statement
-    without rows (SET, CREATE VIEW ...). DuckDB's errors, at planning or while fetching, become one line. The
-    user's SQL runs here and only here."""
+    without rows (SET, CREATE VIEW ...). ``sealed``: a statement that writes or attaches files is refused. DuckDB's
+    errors, at planning or while fetching, become one line. The user's SQL runs here and only here."""
     import duckdb
 
     try:
         statements = con.extract_statements(query)
         if len(statements) != 1:
             raise CvreengError(f"one SQL statement at a time, got {len(statements)}")
+        kind = statements[0].type.name
+        if sealed and kind in WRITES:
+            raise CvreengError(f"{kind} writes or attaches files; the SQL over a release only reads it (pass "
+                               "--allow-files, or allow_files=True, to write or read files of your own)")
         relation = con.sql(query)
         return fetch(relation) if relation is not None else empty
     except duckdb.Error as error:
@@ -248,9 +257,11 @@ def one_statement(con: duckdb.DuckDBPyConnection, query: str, fetch: Callable[[d
 
 def sql_rows(query: str, release: Release, *, allow_files: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
     """One SQL statement over the release (confined to its folder unless ``allow_files``): columns and rows."""
-    con = release.connect(allow_files=allow_files)
+    # Sealed: the release's in-memory database, which reaches no file at all (not even the release's own).
+    con = release.connect(allow_files=True) if allow_files else release.cursor()
     try:
         nothing: tuple[list[str], list[tuple[Any, ...]]] = ([], [])
-        return one_statement(con, query, lambda relation: (list(relation.columns), relation.fetchall()), nothing)
+        return one_statement(con, query, lambda relation: (list(relation.columns), relation.fetchall()), nothing,
+                             sealed=not allow_files)
     finally:
         con.close()

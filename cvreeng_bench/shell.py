@@ -1,10 +1,11 @@
-"""``cvreeng-bench sql`` with no query: an interactive SQL shell over a release's views.
+"""``cvreeng-bench sql`` with no query: an interactive SQL shell over a release's configs.
 
-DuckDB's own shell when it is installed (``pip install duckdb-cli``, part of the dev extra), started with
-views the package writes from the validated manifest (never the folder's own ``views.sql``, which may have
-been edited) and then confined to the release folder; otherwise a minimal line loop on the Python package
-over the same confined views: a statement runs when a line ends with ``;``, ``.quit`` (or end of input)
-leaves. ``--allow-files`` lifts the confinement.
+DuckDB's own shell when it is installed (``pip install duckdb-cli``, part of the dev extra), started with tables
+the package reads from the files the validated manifest lists (never the folder's own ``views.sql``, which may
+have been edited) and then cut off from every file, the release's own included, so nothing can be written;
+otherwise a minimal line loop on the Python package over the release's sealed in-memory database: a statement
+runs when a line ends with ``;``, ``.quit`` (or end of input) leaves. ``--allow-files`` gives views over the
+files and lifts the confinement.
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ def duckdb_shell() -> str | None:
 
 
 def setup_sql(release: Release, *, allow_files: bool = False) -> str:
-    """The statements the shell runs first: the views, then (unless allowed) the confinement."""
+    """The statements the shell runs first. With files allowed: the views over the release's files. Sealed: every
+    config read into a table first, then no file access at all (the shell can then neither read nor write any file,
+    the release's own included), extensions off and the configuration locked."""
     from .pipeline.write import views_sql
 
-    folder = str(release.folder).replace("'", "''")
-    confine = ("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; "
-               f"SET allowed_directories = ['{folder}/']; SET enable_external_access = false; "
-               "SET lock_configuration = true;")
-    return views_sql(release.manifest.raw).replace("\n", " ") + ("" if allow_files else " " + confine)
+    views = views_sql(release.manifest.raw)
+    if allow_files:
+        return views.replace("\n", " ")
+    tables = views.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TABLE").replace("\n", " ")
+    return ("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; " + tables +
+            " SET enable_external_access = false; SET lock_configuration = true;")
 
 
 def interactive(release: Release, *, use_duckdb: bool = True, allow_files: bool = False) -> int:
@@ -43,9 +47,9 @@ def interactive(release: Release, *, use_duckdb: bool = True, allow_files: bool 
                                cwd=release.folder)
     import duckdb
 
-    from .queries import format_frame
+    from .queries import WRITES, format_frame
 
-    con = release.connect(allow_files=allow_files)
+    con = release.connect(allow_files=True) if allow_files else release.cursor()
     print(f"cvreeng-bench SQL over {release.folder} (views: {', '.join(release.configs)}); end a statement with "
           "';', .quit to leave")
     buffer: list[str] = []
@@ -62,6 +66,11 @@ def interactive(release: Release, *, use_duckdb: bool = True, allow_files: bool 
             continue
         statement, buffer = "\n".join(buffer), []
         try:
+            kinds = {s.type.name for s in con.extract_statements(statement)}
+            if not allow_files and kinds & WRITES:
+                print(f"error: {', '.join(sorted(kinds & WRITES))} writes or attaches files; this prompt only reads "
+                      "the release (start it with --allow-files to write)", file=sys.stderr)
+                continue
             result = con.sql(statement)
             if result is not None:
                 sys.stdout.write(format_frame(result.pl(), "table"))

@@ -44,7 +44,7 @@ def test_task_configs_are_reachable_from_sql_load_connect_and_the_shell(syntheti
     loaded = cvreeng_bench.load("root_cause", synthetic_release)
     assert loaded.height == size and set(loaded["split"]) == {"train", "test"}
     assert cvreeng_bench.connect(synthetic_release).execute("SELECT count(*) FROM so_dl_bugs").fetchone() == (60,)
-    assert "CREATE OR REPLACE VIEW root_cause AS" in setup_sql(Release(synthetic_release))
+    assert "CREATE OR REPLACE TABLE root_cause AS" in setup_sql(Release(synthetic_release))
 
 
 def test_a_release_missing_a_data_file_gets_one_line_and_exit_2_from_every_command(synthetic_release: Path,

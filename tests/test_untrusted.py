@@ -148,3 +148,39 @@ def test_a_manifest_missing_what_the_package_reads_is_refused_in_one_line_by_eve
         result = cli(*args, "--release", str(folder))
         assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr[-800:])
         assert len(result.stderr.strip().splitlines()) <= 3, (args, result.stderr)
+
+
+def _release_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("query", ["COPY (SELECT 1 AS x) TO '{data}' (FORMAT parquet)",
+                                   "COPY (SELECT 1 AS x) TO '{folder}/views.sql'", "ATTACH '{folder}/x.duckdb'",
+                                   "EXPORT DATABASE '{folder}/dump'", "COPY (SELECT 1) TO '{folder}/new.csv'"])
+def test_the_sealed_sql_cannot_write_inside_the_release(synthetic_release: Path, tmp_path: Path, query: str) -> None:
+    folder = _copy(synthetic_release, tmp_path)
+    before = _release_bytes(folder)
+    data = folder / Release(folder).manifest.configs["defects"]
+    result = cli("sql", query.format(data=data, folder=folder), "--release", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert _release_bytes(folder) == before, "nothing in the release changed or appeared"
+    assert cli("validate", "--release", str(folder)).returncode == 0
+
+
+def test_the_duckdb_shell_started_by_the_package_cannot_write_anywhere(synthetic_release: Path,
+                                                                       tmp_path: Path) -> None:
+    import subprocess
+
+    from cvreeng_bench.shell import duckdb_shell, setup_sql
+
+    shell = duckdb_shell()
+    assert shell is not None, "the dev extra installs the DuckDB shell (duckdb-cli)"
+    folder = _copy(synthetic_release, tmp_path)
+    before = _release_bytes(folder)
+    data = folder / Release(folder).manifest.configs["defects"]
+    script = (f"SELECT count(*) AS n FROM defects;\nCOPY (SELECT 1 AS x) TO '{data}' (FORMAT parquet);\n"
+              f"ATTACH '{folder}/x.duckdb';\nCOPY (SELECT 1) TO '{tmp_path}/out.csv';\n")
+    done = subprocess.run([shell, "-cmd", setup_sql(Release(folder)), "-csv"], input=script, cwd=folder,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert "n\n" in done.stdout, (done.stdout, done.stderr)
+    assert _release_bytes(folder) == before and not (tmp_path / "out.csv").exists(), done.stderr

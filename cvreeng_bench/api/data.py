@@ -111,7 +111,7 @@ def sql(query: str, release: ReleaseLike = None, *, allow_files: bool = False) -
     opened = open_release(release)
     con = opened.connect(allow_files=True) if allow_files else opened.cursor()
     try:
-        return one_statement(con, query, lambda relation: relation.pl(), pl.DataFrame())
+        return one_statement(con, query, lambda relation: relation.pl(), pl.DataFrame(), sealed=not allow_files)
     finally:
         con.close()
 
