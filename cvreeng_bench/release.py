@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CvreengError
+from .files import read_bounded
 from .layout import MANIFEST
 
 if TYPE_CHECKING:
@@ -143,6 +144,46 @@ class Manifest:
             raw=MappingProxyType(raw))
 
 
+def _unreadable(path: Path, why: str) -> ReleaseError:
+    return ReleaseError(f"{path}: {why[:200]}; the file was replaced or damaged after the build: rebuild the release "
+                        "with `cvreeng-bench build`")
+
+
+def _declared(config: str, columns: list[str], path: Path) -> None:
+    """A data config's file must hold the columns its schema declares (a renamed or dropped column, another
+    config's file in its place)."""
+    from .schema import SCHEMAS
+
+    missing = [c.name for c in SCHEMAS.get(config, ()) if c.name not in columns]
+    if missing:
+        raise _unreadable(path, f"config {config} lacks its column(s) {', '.join(missing[:5])}")
+
+
+def _parquet(path: Path, config: str) -> pl.DataFrame:
+    """A config's parquet file as a frame, or one line naming the file and what is wrong with it."""
+    import polars as pl
+
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
+        raise _unreadable(path, f"not a readable parquet file ({str(error).splitlines()[0]})") from error
+    _declared(config, frame.columns, path)
+    return frame
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, paths: dict[str, Path]) -> None:
+    """One config read into a table of ``con``, or one line naming its file and what is wrong with it."""
+    import duckdb
+
+    try:
+        con.execute(f"CREATE TABLE {name} AS {_select(paths)}")
+        columns = [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
+    except duckdb.Error as error:
+        raise _unreadable(next(iter(paths.values())), f"not a readable parquet file "
+                          f"({str(error).splitlines()[0]})") from error
+    _declared(name, columns, next(iter(paths.values())))
+
+
 class Release:
     """An opened release folder (built by ``cvreeng-bench build``)."""
 
@@ -150,9 +191,7 @@ class Release:
         self.folder = Path(folder).resolve()
         path = self.folder / MANIFEST
         try:
-            if path.stat().st_size > MAX_MANIFEST_BYTES:
-                raise ValueError(f"{path.stat().st_size} bytes")
-            raw = json.loads(path.read_text("utf-8"))
+            raw = json.loads(read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8"))
             self._stamp = path.stat().st_mtime_ns
         except (OSError, ValueError, RecursionError) as error:
             raise ReleaseError(f"{folder} is not a cvreeng-bench release (no readable {MANIFEST}); build one with "
@@ -222,10 +261,10 @@ class Release:
                     path = self.folder / relative
                     if not path.is_file():
                         raise ReleaseError(f"{path} is listed in {MANIFEST} but missing; rebuild the release")
-                    sides.append(pl.read_parquet(path).with_columns(pl.lit(side).alias("split")))
+                    sides.append(_parquet(path, config).with_columns(pl.lit(side).alias("split")))
                 self._frames[config] = pl.concat(sides, how="vertical_relaxed")
             else:
-                self._frames[config] = pl.read_parquet(self.path(config))
+                self._frames[config] = _parquet(self.path(config), config)
         return self._frames[config].clone()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -238,7 +277,7 @@ class Release:
             if self._db is None:
                 db = duckdb.connect(":memory:", config=SEALED)
                 for name, paths in self.tables().items():
-                    db.execute(f"CREATE TABLE {name} AS {_select(paths)}")
+                    _table(db, name, paths)
                 seal(db)
                 self._db = db
             return self._db.cursor()
@@ -262,7 +301,7 @@ class Release:
             if only is None:
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {_select(paths)}")
             elif name in only:
-                con.execute(f"CREATE TABLE {name} AS {_select(paths)}")
+                _table(con, name, paths)
         if not allow_files:
             seal(con, allowed=[str(self.folder) + "/"])
         return con
@@ -275,7 +314,6 @@ class Release:
 
     def audit(self) -> list[Problem]:
         """Every problem of the written release: missing files, a changed content hash, bad tables."""
-        import polars as pl
 
         from .pipeline.validate import validate
         from .pipeline.write import content_hash
@@ -287,7 +325,10 @@ class Release:
             if not path.is_file():
                 problems.append(Problem(str(path), "listed in the manifest but missing"))
                 continue
-            tables[name] = pl.read_parquet(path)
+            try:
+                tables[name] = _parquet(path, name)
+            except ReleaseError as error:
+                problems.append(Problem(str(path), str(error).removeprefix(f"{path}: ")))
         if not problems and content_hash(tables) != self.content_sha256:
             problems.append(Problem(str(self.folder / MANIFEST), f"content hash {content_hash(tables)} differs "
                                     f"from the recorded {self.content_sha256}: the data was changed after the build"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import cvreeng_bench
 from cvreeng_bench.hydrate.client import Client, GitHubError
 from cvreeng_bench.release import Release, ReleaseError
 from cvreeng_bench.testing.github_server import World, serve
@@ -184,3 +185,94 @@ def test_the_duckdb_shell_started_by_the_package_cannot_write_anywhere(synthetic
                           capture_output=True, text=True, timeout=60, check=False)
     assert "n\n" in done.stdout, (done.stdout, done.stderr)
     assert _release_bytes(folder) == before and not (tmp_path / "out.csv").exists(), done.stderr
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "/dev/urandom", "fifo"])
+def test_a_manifest_that_is_a_device_or_a_fifo_is_refused_at_once(synthetic_release: Path, tmp_path: Path,
+                                                                   kind: str) -> None:
+    import os
+    import time
+
+    folder = _copy(synthetic_release, tmp_path)
+    manifest = folder / "release.json"
+    manifest.unlink()
+    if kind == "fifo":
+        os.mkfifo(manifest)
+    else:
+        manifest.symlink_to(kind)
+    for args in (("info",), ("validate",), ("rq", "fig9"), ("leaderboard", "show")):
+        start = time.monotonic()
+        result = cli(*args, "--release", str(folder))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr[-500:])
+        assert "not a cvreeng-bench release" in result.stderr and time.monotonic() - start < 10, args
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo"])
+def test_a_board_that_is_a_device_or_a_fifo_is_refused_at_once(synthetic_release: Path, tmp_path: Path,
+                                                                kind: str) -> None:
+    import os
+
+    board = tmp_path / "board.jsonl"
+    if kind == "fifo":
+        os.mkfifo(board)
+    else:
+        board.symlink_to(kind)
+    shown = cli("leaderboard", "show", "--board", str(board), "--release", str(synthetic_release))
+    assert shown.returncode == 2 and "Traceback" not in shown.stderr and "no board at" in shown.stderr
+    preds = tmp_path / "majority.csv"
+    cvreeng_bench.baseline("majority", "stage", release=synthetic_release, out=preds)
+    added = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "m", "--board", str(board),
+                "--release", str(synthetic_release))
+    assert added.returncode == 2 and "Traceback" not in added.stderr and "cannot read the board" in added.stderr
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "another config's file", "a column renamed"])
+def test_a_damaged_data_file_is_one_line_naming_it_from_every_command(synthetic_release: Path, tmp_path: Path,
+                                                                      damage: str) -> None:
+    import polars as pl
+
+    folder = _copy(synthetic_release, tmp_path)
+    release = Release(folder)
+    target = folder / release.manifest.configs["defects"]
+    data = target.read_bytes()
+    if damage == "garbage":
+        target.write_bytes(b"not parquet at all" * 100)
+    elif damage == "truncated":
+        target.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        target.write_bytes(b"")
+    elif damage == "another config's file":
+        target.write_bytes((folder / release.manifest.configs["repositories"]).read_bytes())
+    else:
+        pl.read_parquet(target).rename({"stage": "Stage"}).write_parquet(target)
+    preds = tmp_path / "p.csv"
+    preds.write_text("issue_id,label\nultralytics/yolov5#1,Training\n")
+    for args in (("rq", "fig9"), ("rq", "all"), ("sql", "SELECT count(*) FROM defects"),
+                 ("evaluate", str(preds), "--task", "stage"), ("report", "--out", str(tmp_path / "r"))):
+        result = cli(*args, "--release", str(folder))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr[-800:])
+        assert "defects" in result.stderr and len(result.stderr.strip().splitlines()) <= 3, (args, result.stderr)
+    audit = cli("validate", "--release", str(folder))  # the audit lists it among every problem it finds
+    assert audit.returncode == 1 and "Traceback" not in audit.stderr
+    assert "data/defects/" in audit.stdout + audit.stderr and "rebuild the release" in audit.stdout + audit.stderr
+
+
+def test_prediction_bombs_are_refused_quickly(synthetic_release: Path, tmp_path: Path) -> None:
+    import json
+    import time
+
+    import polars as pl
+
+    bomb = tmp_path / "bomb.parquet"
+    pl.DataFrame({"issue_id": ["x"] * 2_000_000, "label": ["Training"] * 2_000_000}).write_parquet(bomb)
+    assert bomb.stat().st_size < 1 << 20, "a small file that declares millions of rows"
+    wide = tmp_path / "wide.jsonl"
+    with wide.open("w") as out:
+        for i in range(3000):
+            out.write(json.dumps({"issue_id": f"i{i}", "label": "Training", **{f"k{i}_{j}": j for j in range(100)}})
+                      + "\n")
+    for path, said in ((bomb, "declares 2000000 rows"), (wide, "")):
+        start = time.monotonic()
+        result = cli("evaluate", str(path), "--task", "stage", "--release", str(synthetic_release))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-500:]
+        assert said in result.stderr and time.monotonic() - start < 20, (path.name, result.stderr)

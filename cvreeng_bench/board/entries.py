@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import CvreengError
+from ..files import read_bounded
 from ..records import from_json
 from ..schema import SCHEMAS
 from ..scoring.populations import TRACKS
@@ -186,11 +187,11 @@ def check_fields(name: str, url: str, model_cutoff: str | None, notes: str) -> l
 def read(board: Path) -> tuple[list[Entry], list[str]]:
     """The board's entries and, for every line that is not one, its number and why."""
     try:
-        if board.stat().st_size > MAX_BOARD_BYTES:
-            raise LeaderboardError(f"{board} is {board.stat().st_size >> 20} MiB; a board is at most "
-                                   f"{MAX_BOARD_BYTES >> 20} MiB")
-        text = board.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        text = read_bounded(board, MAX_BOARD_BYTES).decode("utf-8")
+    except ValueError as error:  # too long (or not UTF-8: UnicodeDecodeError is a ValueError)
+        raise LeaderboardError(f"cannot read the board {board}: it is not UTF-8 text of at most "
+                               f"{MAX_BOARD_BYTES >> 20} MiB ({str(error)[:120]})") from error
+    except OSError as error:
         raise LeaderboardError(f"cannot read the board {board}: {error}") from error
     entries, skipped = [], []
     for number, line in enumerate(text.splitlines(), start=1):

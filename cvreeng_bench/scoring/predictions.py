@@ -31,6 +31,7 @@ ISSUE_ID, LABEL, ABSTAINED = "issue_id", "label", "abstained"
 KEYS = (ISSUE_ID, LABEL, ABSTAINED)
 FORMATS = (".csv", ".jsonl", ".ndjson", ".parquet")
 MAX_BYTES = 64 << 20
+MAX_ROWS = 100_000  # far above any task's items (600 posts): more rows is not a predictions file
 SHOWN = 5  # ids named per problem before "and N more"
 TRUE = ("true", "1", "yes")
 
@@ -96,13 +97,50 @@ def _read_frame(path: Path) -> pl.DataFrame:
         raise PredictionError(f"{path.name}: the file is UTF-16; save it as UTF-8")
     try:
         if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False)
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        return pl.read_ndjson(path, infer_schema_length=None)
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, ValueError) as error:
+            frame = pl.read_csv(path, infer_schema=False, n_rows=MAX_ROWS + 1)
+        elif suffix == ".parquet":
+            frame = _read_parquet(path)
+        else:
+            frame = _read_jsonl(path)
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         what = {".csv": "CSV", ".parquet": "parquet"}.get(suffix, "JSON lines (one object per line)")
         raise PredictionError(f"{path.name}: cannot read it as {what}: {str(error).splitlines()[0][:200]}") from error
+    if frame.height > MAX_ROWS:
+        raise PredictionError(f"{path.name} has more than {MAX_ROWS} rows; a predictions file has one row per issue")
+    return frame
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    """The columns the scorer reads, after the file's own row count says it is a predictions file (a small
+    parquet file can declare millions of rows)."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(path)
+    if meta.num_rows > MAX_ROWS:
+        raise ValueError(f"it declares {meta.num_rows} rows; a predictions file has one row per issue")
+    names = set(meta.schema.names)
+    return pl.read_parquet(path, columns=[c for c in (ISSUE_ID, LABEL, ABSTAINED, "labels") if c in names])
+
+
+def _read_jsonl(path: Path) -> pl.DataFrame:
+    """The scored keys of each JSON line (a line's other keys, however many, are never turned into columns)."""
+    import polars as pl
+
+    rows: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise ValueError(f"more than {MAX_ROWS} rows")
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError(f"line {number} is not a JSON object")
+            rows.append({key: row.get(key) for key in (ISSUE_ID, LABEL, ABSTAINED, "labels") if key in row})
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    return pl.DataFrame({key: [_cell(row.get(key)) if key != "labels" else str(row.get(key)) for row in rows]
+                         for key in keys}, schema=dict.fromkeys(keys, pl.String))
 
 
 def from_frame(frame: pl.DataFrame, source: str = "predictions") -> Predictions:

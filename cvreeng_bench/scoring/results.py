@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CvreengError
+from ..files import read_bounded
 from ..records import from_json
 
 
@@ -30,6 +31,9 @@ def _finite(value: Any) -> Any:
 def dumps(data: Any) -> str:
     """Strict JSON (no NaN) for results written to files and standard output."""
     return json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n"
+
+
+MAX_RESULT_BYTES = 16 << 20  # a result (per-label scores, a confusion matrix) is kilobytes
 
 
 class ResultError(CvreengError):
@@ -86,10 +90,10 @@ class Result:
     @classmethod
     def read(cls, path: Path) -> Result:
         try:
-            data = json.loads(path.read_text("utf-8"))
+            data = json.loads(read_bounded(path, MAX_RESULT_BYTES).decode("utf-8"))
         except OSError as error:
             raise ResultError(f"cannot read {path}: {error.strerror or error}") from error
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (ValueError, RecursionError) as error:
             raise ResultError(f"{path}: not a JSON result from `cvreeng-bench evaluate --out` ({error})") from error
         return cls.from_dict(data, str(path))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CvreengError
+from ..files import read_bounded
 from ..records import from_json
 
 SUFFIX = ".run.json"
@@ -76,10 +77,8 @@ def read(predictions: Path, digest: str) -> RunRecord | None:
     if not path.is_file():
         return None
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise RunRecordError(f"{path}: {path.stat().st_size} bytes is not a run record")
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as error:
+        data = json.loads(read_bounded(path, MAX_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
         raise RunRecordError(f"{path}: not a readable run record ({str(error)[:120]})") from error
     record = RunRecord.from_dict(data, str(path))
     if record.predictions_sha256 != digest:
