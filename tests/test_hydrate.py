@@ -325,8 +325,9 @@ def test_a_cache_with_fields_of_the_wrong_type_is_refused_in_one_line(tmp_path: 
     (403, b'{"message": "rate"}', {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1e400"}),
     (200, b'{"number": 1, "comments_url": "x"}', {"Link": '<http://127.0.0.1:99999/x>; rel="next"'}),
     (301, b"", {"Location": "http://[::1"}),
+    (200, b'{"number": 1, "comments_url": "x"}', {"Link": "<" * 60_000}),
 ], ids=["garbage-rate-headers", "content-length-abc", "deeply-nested", "retry-after-date", "reset-1e400",
-        "link-port-99999", "location-unparseable"])
+        "link-port-99999", "location-unparseable", "link-of-brackets"])
 def test_a_hostile_api_answer_is_survived_or_refused_in_one_line(tmp_path: Path, status: int, data: bytes,
                                                                  headers: dict[str, str]) -> None:
     world = World({"ultralytics/yolov5": {1: 0}})
@@ -345,3 +346,16 @@ def _ids(tmp_path: Path) -> Path:
     path = tmp_path / "ids.txt"
     path.write_text("ultralytics/yolov5#1\n", encoding="utf-8")
     return path
+
+
+def test_the_link_header_is_read_in_one_pass() -> None:
+    from cvreeng_bench.hydrate.client import next_link
+
+    assert next_link('<https://api.github.com/r?page=2>; rel="next", <https://api.github.com/r?page=9>; rel="last"') \
+        == "https://api.github.com/r?page=2"
+    assert next_link('<https://a/1>; rel="prev", <https://a/3>; rel="next"') == "https://a/3"
+    assert next_link('<https://a/9>; rel="last"') is None and next_link("") is None
+    start = time.monotonic()
+    for hostile in ("<" * (1 << 20), "<a>" * (1 << 17), "<" + ">" * (1 << 20), '<x>; rel="last", ' * (1 << 15)):
+        assert next_link(hostile) is None
+    assert time.monotonic() - start < 5, "linear in the header's length"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.client
 import json
 import math
-import re
 import threading
 import time
 import urllib.parse
@@ -32,7 +31,21 @@ DEFAULT_API = "https://api.github.com"
 MAX_TRIES = 6
 MAX_REDIRECTS = 5
 MAX_WAIT_S = 3600.0  # a Retry-After or rate-limit reset further away than this is refused, not slept through
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+def next_link(header: str) -> str | None:
+    """The ``rel="next"`` URL of a Link header, read in one pass (a regex over ``<<<...`` is quadratic)."""
+    position = 0
+    while (start := header.find("<", position)) >= 0:
+        end = header.find(">", start + 1)
+        if end < 0:
+            return None
+        following = header.find("<", end + 1)
+        params = header[end + 1:following if following >= 0 else len(header)]
+        if start + 1 < end and any(p.strip(" \t,") == 'rel="next"' for p in params.split(";")):
+            return header[start + 1:end]
+        position = end + 1
+    return None
 
 
 class GitHubError(CvreengError):
@@ -49,8 +62,7 @@ class Response:
 
     @property
     def next_url(self) -> str | None:
-        match = _NEXT.search(self.headers.get("link", ""))
-        return match.group(1) if match else None
+        return next_link(self.headers.get("link", ""))
 
 
 @dataclass
