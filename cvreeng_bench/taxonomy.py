@@ -11,6 +11,7 @@ variants (``key``); anything beyond that must be an explicit alias here.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -235,6 +236,7 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=4096)  # a build asks for about 15,000 keys of a few hundred distinct strings
 def key(value: str) -> str:
     """The matching key of a raw label: case-folded, NFKC, dashes unified, white space collapsed."""
     text = unicodedata.normalize("NFKC", value)
