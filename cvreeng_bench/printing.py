@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from .text import printable
+from .text import csv_cell, markdown_cell, printable
 
 FORMATS = ("table", "csv", "json", "markdown")
 CELL = 80  # characters of a text cell in the terminal table (Markdown, CSV and JSON never cut)
@@ -71,14 +71,15 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str)
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([printable(c, 10**9) for c in columns])
         for row in rows:
-            writer.writerow(["" if v is None else _text(v, limit=None) if not isinstance(v, float) else repr(v)
+            writer.writerow(["" if v is None else repr(v) if isinstance(v, float)
+                             else csv_cell(_text(v, limit=None)) if isinstance(v, str) else _text(v, limit=None)
                              for v in row])
         return out.getvalue()
     if fmt == "table":
         return _table([printable(c, 10**9) for c in columns], [[_text(v, limit=CELL) for v in row] for row in rows])
     if fmt == "markdown":
         def cell(value: Any) -> str:
-            return _text(value, limit=None).replace("|", "\\|")
+            return markdown_cell(_text(value, limit=None))
 
         lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
         lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

@@ -81,6 +81,17 @@ def test_answer_shapes_and_aliases_parse_to_the_right_label() -> None:
     assert answers.parse("This is not reengineering.", screening) == "not reengineering"
 
 
+@pytest.mark.parametrize("answer", ['{"label": "Crash", "label": "Hang"}', '{"answer": {"label": "Crash"}, "label": '
+                                    '"Hang"}', 'Sure: {"label": "Crash", "label": "Crash", "label": "Hang"}',
+                                    '[{"label": "Crash"}, {"label": "Hang"}]'])
+def test_an_answer_that_smuggles_a_second_label_names_none(answer: str) -> None:
+    assert answers.parse(answer, get("impact")) is None
+
+
+def test_a_label_given_twice_the_same_way_in_nested_json_is_still_that_label() -> None:
+    assert answers.parse('{"label": "Crash", "why": {"label": "crash"}}', get("impact")) == "Crash"
+
+
 def test_prompts_carry_definitions_and_the_track_text_and_few_shot_uses_train_issues_only(
         texts, tmp_path: Path) -> None:
     task = get("stage")

@@ -4,6 +4,7 @@ code, and SQL over a release reads that release and nothing else."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -276,3 +277,32 @@ def test_prediction_bombs_are_refused_quickly(synthetic_release: Path, tmp_path:
         result = cli("evaluate", str(path), "--task", "stage", "--release", str(synthetic_release))
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-500:]
         assert said in result.stderr and time.monotonic() - start < 20, (path.name, result.stderr)
+
+
+def test_a_submitted_name_or_note_is_inert_in_markdown_html_and_the_terminal(synthetic_release: Path,
+                                                                              tmp_path: Path) -> None:
+    preds = tmp_path / "majority.csv"
+    cvreeng_bench.baseline("majority", "stage", release=synthetic_release, out=preds)
+    board = tmp_path / "board.jsonl"
+    name = "[click](javascript:alert(1)) ![x](http://evil.example/t.png) <img src=x onerror=alert(1)>"
+    added = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", name, "--notes", "bell \x07 esc \x1b[2J",
+                "--board", str(board), "--release", str(synthetic_release))
+    assert added.returncode == 0, added.stderr
+    site = tmp_path / "site"
+    assert cli("leaderboard", "render", "--board", str(board), "--out", str(site), "--release",
+               str(synthetic_release)).returncode == 0
+    markdown = (site / "leaderboard.md").read_text()
+    shown = cli("leaderboard", "show", "--board", str(board), "--format", "markdown", "--release",
+                str(synthetic_release)).stdout
+    for text in (markdown, shown):  # backslash-escaped Markdown renders as the characters themselves
+        assert "](javascript" not in text and "![x](" not in text and not re.search(r"(?<!\\)<img", text)
+        assert "\x1b" not in text and "\x07" not in text
+    page = (site / "leaderboard.html").read_text()
+    assert "<img src=x" not in page and "&lt;img src=x" in page and "\x1b" not in page
+
+
+def test_a_cell_that_starts_like_a_spreadsheet_formula_is_written_inert_to_csv(synthetic_release: Path) -> None:
+    result = cli("sql", "SELECT '=cmd|'' /C calc''!A0' AS a, '-0.5' AS b, '@SUM(1)' AS c, 3 AS d", "--format",
+                 "csv", "--release", str(synthetic_release))
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[1] == "'=cmd|' /C calc'!A0,-0.5,'@SUM(1),3"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..scoring.tasks import REGISTRY
-from ..text import printable
+from ..text import markdown_cell, printable
 from .entries import TIER_MEANINGS, LeaderboardError, Tier
 from .leaderboard import GOLD_NOTE, Ranked, Status
 
@@ -56,8 +56,9 @@ def cells(row: Ranked) -> list[str]:
     if entry.model_cutoff:
         risk = ", after the labels went public" if entry.contamination_risk else ""
         model += f" (cut-off {entry.model_cutoff}{risk})"
-    return [rank, entry.name, entry.kind, row.verification, score, interval, str(entry.n or ""), entry.date or "",
-            model.strip(), _note(row)]
+    cells = [rank, entry.name, entry.kind, row.verification, score, interval, str(entry.n or ""), entry.date or "",
+             model.strip(), _note(row)]
+    return [printable(cell, 10**6) for cell in cells]  # a control character never reaches a page or a terminal
 
 
 def to_dict(row: Ranked) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def to_dict(row: Ranked) -> dict[str, Any]:
 
 
 def _md(text: str) -> str:
-    return html.escape(" ".join(text.split())).replace("|", "\\|")
+    return markdown_cell(text)
 
 
 def select(rows: list[Ranked], task: str | None, verified_only: bool = False) -> list[Ranked]:

@@ -43,14 +43,42 @@ def _named(text: str, spellings: dict[str, str]) -> set[str]:
     return found
 
 
+class _RepeatedKeyError(ValueError):
+    """A JSON object that gives one key twice (which one counts would be the parser's choice, not the model's)."""
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _RepeatedKeyError(keys)
+    return dict(pairs)
+
+
+def _labels(data: object, depth: int = 0) -> list[object]:
+    """Every value of a ``label`` key at any depth (an answer that nests a second label names two)."""
+    if depth > 20:
+        return [None]
+    if isinstance(data, dict):
+        own = [data["label"]] if "label" in data else []
+        nested = [v for value in data.values() if isinstance(value, (dict, list)) for v in _labels(value, depth + 1)]
+        return own + nested
+    if isinstance(data, list):
+        return [v for value in data for v in _labels(value, depth + 1)]
+    return []
+
+
 def _from_json(text: str, spellings: dict[str, str]) -> tuple[bool, str | None]:
-    """(whether ``text`` is JSON naming a label field or a bare string, the label it names if any)."""
+    """(whether ``text`` is JSON naming a label field or a bare string, the label it names if any). Strict: a key
+    given twice, or labels named at two places that differ, name no label."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique)
+    except _RepeatedKeyError:
+        return True, None
     except (json.JSONDecodeError, RecursionError):
         return False, None
     if isinstance(data, dict) and isinstance(data.get("label"), str):
-        return True, _exact(data["label"], spellings)
+        named = {_exact(value, spellings) if isinstance(value, str) else None for value in _labels(data)}
+        return True, named.pop() if len(named) == 1 else None
     if isinstance(data, str):
         return True, _exact(data, spellings)
     return False, None
