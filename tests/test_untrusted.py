@@ -306,3 +306,31 @@ def test_a_cell_that_starts_like_a_spreadsheet_formula_is_written_inert_to_csv(s
                  "csv", "--release", str(synthetic_release))
     assert result.returncode == 0
     assert result.stdout.splitlines()[1] == "'=cmd|' /C calc'!A0,-0.5,'@SUM(1),3"
+
+
+@pytest.mark.parametrize("plant", ["partial file", "run record", "submissions folder"])
+def test_a_link_planted_under_a_board_is_never_followed(synthetic_release: Path, tmp_path: Path, plant: str) -> None:
+    from cvreeng_bench.scoring.predictions import read_predictions
+
+    preds = tmp_path / "in" / "majority.csv"
+    preds.parent.mkdir()
+    cvreeng_bench.baseline("majority", "stage", release=synthetic_release, out=preds)
+    digest = read_predictions(preds).digest
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("keep me")
+    folder = tmp_path / "board"
+    folder.mkdir()
+    if plant == "submissions folder":
+        (folder / "submissions").symlink_to(outside, target_is_directory=True)
+    else:
+        (folder / "submissions").mkdir()
+        name = f".{digest}.csv.part" if plant == "partial file" else f"{digest}.run.json"
+        (folder / "submissions" / name).symlink_to(victim)
+    added = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "m", "--board",
+                str(folder / "board.jsonl"), "--release", str(synthetic_release))
+    assert "Traceback" not in added.stderr and victim.read_text() == "keep me"
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"], "nothing written outside the board"
+    if plant == "submissions folder":
+        assert added.returncode == 2 and "is a link" in added.stderr

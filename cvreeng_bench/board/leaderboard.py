@@ -236,11 +236,17 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
             raise LeaderboardError(f"the board already has an entry named {entry.name!r} for {taken.task}@v"
                                    f"{taken.task_version} ({taken.split}, {taken.track}); choose another --name")
         folder = board.parent / SUBMISSIONS
+        if folder.is_symlink():
+            raise LeaderboardError(f"{folder} is a link; a board's predictions live in a real folder beside it")
         folder.mkdir(exist_ok=True)
         target = folder / f"{entry.predictions_sha256}{source.suffix.lower()}"
+        if target.is_symlink():
+            raise LeaderboardError(f"{target} is a link; remove it (a board's stored predictions are plain files)")
         if not target.exists():
             partial = target.with_name(f".{target.name}.part")
-            shutil.copyfile(source, partial)
+            partial.unlink(missing_ok=True)  # a link planted under this name is removed, never followed
+            with source.open("rb") as data, partial.open("xb") as out:
+                shutil.copyfileobj(data, out)
             partial.replace(target)
         if record is not None:
             record.write(target)

@@ -57,8 +57,14 @@ class RunRecord:
         return data
 
     def write(self, predictions: Path) -> Path:
+        """Beside the predictions, written to a new file and renamed into place (a link planted at the name is
+        replaced, never followed)."""
         path = path_for(predictions)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        partial = path.with_name(f".{path.name}.part")
+        partial.unlink(missing_ok=True)
+        with partial.open("x", encoding="utf-8") as out:
+            out.write(json.dumps(self.to_dict(), indent=2) + "\n")
+        partial.replace(path)
         return path
 
     @classmethod
