@@ -57,6 +57,8 @@ class ReleaseError(CvreengError):
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _DATA = re.compile(r"data/(?P<config>[a-z][a-z0-9_]{0,63})/(?P<split>[a-z]+)-[0-9a-f]{16}\.parquet")
 MAX_MANIFEST_BYTES = 1 << 20
+_VERSION = re.compile(r"[0-9]{1,4}(\.[0-9]{1,4}){1,3}")  # it names a Hub tag and a directory: nothing else passes
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def manifest_problems(folder: Path, manifest: Any, known: frozenset[str]) -> list[str]:
@@ -126,6 +128,9 @@ class Manifest:
         package reads is refused in one line naming it."""
         missing = [name for name, kind in (("dataset_version", str), ("content_sha256", str), ("configs", dict))
                    if not isinstance(raw.get(name), kind) or not raw[name]]
+        missing += [f"{name} ({str(raw[name])[:40]!r} is not {what})" for name, pattern, what in (
+            ("dataset_version", _VERSION, "a version such as 1.0.0"), ("content_sha256", _SHA256, "a sha256"))
+            if name not in missing and not pattern.fullmatch(raw[name])]
         if missing:
             raise ReleaseError(f"{where}: {', '.join(missing)} missing, empty or of another type; this release was "
                                "built by another version or edited by hand: rebuild it with `cvreeng-bench build`")

@@ -128,7 +128,7 @@ def test_odd_optional_manifest_fields_are_read_as_data_never_trusted_as_types(sy
 
 
 @pytest.mark.parametrize("damage", ["empty object", "no dataset_version", "no content_sha256", "version a number",
-                                    "no configs"])
+                                    "no configs", "version with an escape", "hash not hex"])
 def test_a_manifest_missing_what_the_package_reads_is_refused_in_one_line_by_every_command(
         synthetic_release: Path, tmp_path: Path, damage: str) -> None:
     folder = _copy(synthetic_release, tmp_path)
@@ -138,6 +138,10 @@ def test_a_manifest_missing_what_the_package_reads_is_refused_in_one_line_by_eve
             manifest.clear()
         elif damage == "version a number":
             manifest["dataset_version"] = 1
+        elif damage == "version with an escape":
+            manifest["dataset_version"] = "1.0.0 --force\x1b[2J"
+        elif damage == "hash not hex":
+            manifest["content_sha256"] = "z" * 64
         else:
             del manifest[damage.removeprefix("no ")]
 
