@@ -338,3 +338,26 @@ def test_a_link_planted_under_a_board_is_never_followed(synthetic_release: Path,
     assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"], "nothing written outside the board"
     if plant == "submissions folder":
         assert added.returncode == 2 and "is a link" in added.stderr
+
+
+def test_everyday_mistakes_end_in_one_line_and_exit_2_with_nothing_written(synthetic_release: Path,
+                                                                            tmp_path: Path) -> None:
+    preds = tmp_path / "m.csv"
+    cvreeng_bench.baseline("majority", "stage", release=synthetic_release, out=preds)
+    binary = tmp_path / "ids.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    rel = ("--release", str(synthetic_release))
+    for args in (("compare", str(preds), str(preds), "--task", "stage", "--metric", "f1"),
+                 ("compare", str(preds), str(preds), "--task", "stage", "--rounds", "0"),
+                 ("evaluate", str(preds), "--task", "stage", "--subset", str(binary)),
+                 ("evaluate", str(preds), "--task", "stage", "--subset", "/dev/zero"),
+                 ("template", "stage", "--out", str(tmp_path / "x.json")),
+                 ("template", "stage", "--out", str(preds)),
+                 ("baseline", "majority", "--task", "stage", "--out", str(tmp_path / "y.json"))):
+        before = preds.read_bytes()
+        result = cli(*args, *rel)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr[-500:])
+        lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("usage:", " "))]
+        assert len(lines) == 1 and "error: " in lines[0], (args, result.stderr)  # argparse adds its usage lines
+        assert preds.read_bytes() == before and not (tmp_path / "x.json").exists()
+        assert not (tmp_path / "y.json").exists(), args

@@ -71,6 +71,8 @@ def baseline(name: str, task: str, release: ReleaseLike = None, *, split: str | 
     from ..scoring.tasks import get
     from ..systems.baselines import run
 
+    if out is not None:
+        _writable(Path(out))
     frame = run(name, get(task), open_release(release), split, seed=seed, track=track)
     if out is not None:
         write_predictions(frame, Path(out))
@@ -200,4 +202,15 @@ def _write_new(frame: pl.DataFrame, path: Path) -> None:
 
     if path.exists():
         raise CvreengError(f"{path} exists; choose another --out (a filled-in predictions file is never overwritten)")
+    _writable(path)
     write_predictions(frame, path)
+
+
+def _writable(path: Path) -> None:
+    """A predictions file's name must say one of the formats the reader takes (a .json would get CSV)."""
+    from ..errors import CvreengError
+    from ..scoring.predictions import FORMATS
+
+    if path.suffix.lower() not in FORMATS:
+        raise CvreengError(f"{path.name}: predictions are written as {', '.join(FORMATS)}; name the file with one of "
+                           "those endings")

@@ -86,7 +86,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     subset = None
     if args.subset:
-        subset = {line.strip() for line in args.subset.read_text("utf-8").splitlines() if line.strip()}
+        from ..files import read_bounded
+
+        try:
+            text = read_bounded(args.subset, 4 << 20).decode("utf-8")
+        except ValueError as error:  # too long, or not UTF-8 text
+            raise CvreengError(f"--subset {args.subset}: not a text file of issue ids, one a line (at most 4 MiB): "
+                               f"{str(error)[:120]}") from error
+        subset = {line.strip() for line in text.splitlines() if line.strip()}
     options = {"track": args.track} if args.track else {}
     result = evaluate(args.predictions, args.task, args.release, split=args.split, allow_missing=args.allow_missing,
                       n_resamples=args.resamples, seed=args.seed, subset=subset, **options)
@@ -217,7 +224,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _task_options(p, resamples=False)
     p.add_argument("--rounds", type=nonnegative, default=N_ROUNDS,
                    help=f"permutation rounds (default {N_ROUNDS}); p = (k + 1) / (rounds + 1)")
-    p.add_argument("--metric", default=None, help="accuracy, macro_f1 or kappa (default: the task's main score)")
+    p.add_argument("--metric", default=None, choices=("accuracy", "macro_f1", "kappa"),
+                   help="the score compared (default: the task's main score)")
     p.add_argument("--format", choices=("table", "json"), default="table")
 
     names = ", ".join(BASELINES.names())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from .metrics import MISSING, permutation_test, score
+from .metrics import METRICS, MISSING, permutation_test, score
 from .populations import ReleaseTables
 from .predictions import ABSTAINED, ISSUE_ID, LABEL, SHOWN, PredictionError, Predictions, read_predictions, some
 from .protocol import N_RESAMPLES, N_ROUNDS
@@ -143,6 +143,10 @@ def compare(a: Predictions, b: Predictions, task: Task, release: Release, split:
     """A minus B on the same items, with a paired permutation test (p = (k + 1) / (rounds + 1), never 0)."""
     split = split or task.split
     _checked(n_rounds, seed)
+    if n_rounds < 1:
+        raise PredictionError("--rounds must be at least 1: a permutation test of no rounds tells nothing")
+    if metric is not None and metric not in METRICS:
+        raise PredictionError(f"--metric {str(metric)[:40]!r} is not a score; use one of {', '.join(METRICS)}")
     population, scored = _scored(task, release, split, None)
     gold, left, _ = align(task, scored, population, a)
     _, right, _ = align(task, scored, population, b)
