@@ -10,6 +10,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,6 +189,19 @@ def cli(*args: str) -> Outcome:
         except SystemExit as done:  # argparse's own exits: --help, --version, usage errors
             code = done.code if isinstance(done.code, int) else 0
     return Outcome(code, out.getvalue(), err.getvalue())
+
+
+def copy_board(board: Path, folder: Path) -> Path:
+    """A copy of a board and its stored predictions in ``folder`` (a test edits the copy, never a fixture)."""
+    shutil.copytree(board.parent / "submissions", folder / "submissions")
+    copy = folder / "leaderboard.jsonl"
+    copy.write_bytes(board.read_bytes())
+    return copy
+
+
+def ranked_row(rows: list, name: str, task: str) -> Any:
+    """The shown row of the entry ``name`` on ``task``."""
+    return next(r for r in rows if r.entry.name == name and r.entry.task == task)
 
 
 def board_of_baselines(release: Path, board: Path, task: str, name: str, *extra: str) -> Path:

@@ -20,7 +20,7 @@ from cvreeng_bench.scoring import agreement as ceiling
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.evaluate import PredictionError
 from cvreeng_bench.scoring.evaluate import evaluate_file as evaluate
-from tests.conftest import board_of_baselines, cli
+from tests.conftest import board_of_baselines, cli, copy_board, ranked_row
 
 
 @pytest.fixture(scope="module")
@@ -148,17 +148,7 @@ def test_the_agreement_reference_covers_every_linked_item_not_just_a_test_side(o
 
 # --- the board, on the synthetic release: adversaries ------------------------------------------------------------
 
-def _copy_board(fresh_board: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    shutil.copytree(fresh_board.parent / "submissions", tmp_path / "submissions")
-    board = tmp_path / "leaderboard.jsonl"
-    board.write_bytes(fresh_board.read_bytes())
-    return board
-
-
-def _status(rows: list, name: str, task: str) -> leaderboard.Ranked:
-    return next(r for r in rows if r.entry.name == name and r.entry.task == task)
+_copy_board, _status = copy_board, ranked_row
 
 
 def test_the_regenerated_board_ranks_its_baselines_reproduced_and_references_apart(

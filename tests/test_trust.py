@@ -5,7 +5,6 @@ only when this package made it; showing a board re-scores through the memo and r
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from cvreeng_bench.release import Release
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.runs import RunRecord
 from cvreeng_bench.systems.prompts import PROMPTS
-from tests.conftest import cli
+from tests.conftest import cli, copy_board, ranked_row
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +31,7 @@ def made_board(synthetic: Release, tmp_path_factory: pytest.TempPathFactory) -> 
     return board
 
 
-def _copy(board: Path, tmp_path: Path) -> Path:
-    shutil.copytree(board.parent / "submissions", tmp_path / "submissions")
-    copy = tmp_path / "leaderboard.jsonl"
-    copy.write_bytes(board.read_bytes())
-    return copy
-
-
-def _row(rows: list, name: str, task: str) -> leaderboard.Ranked:
-    return next(r for r in rows if r.entry.name == name and r.entry.task == task)
+_copy, _row = copy_board, ranked_row
 
 
 def _forged_run(folder: Path, task: tasks.Task, release: Release, model: str = "gpt-4o") -> Path:

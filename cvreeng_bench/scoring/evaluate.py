@@ -7,6 +7,7 @@ split are ignored, so one file with predictions for every issue can be scored on
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,9 +152,8 @@ def compare(a: Predictions, b: Predictions, task: Task, release: Release, split:
     gold, left, _ = align(task, scored, population, a)
     _, right, _ = align(task, scored, population, b)
     result = permutation_test(gold, left, right, task.labels, metric or task.main_score, n_rounds=n_rounds, seed=seed)
-    return Comparison(task=task.name, task_version=task.version, split=split, a=a.source, b=b.source,
-                      metric=result.metric, difference=result.difference, p_value=result.p_value, n=result.n,
-                      n_rounds=result.n_rounds, seed=result.seed, test=result.test)
+    return Comparison(**dataclasses.asdict(result), task=task.name, task_version=task.version, split=split,
+                      a=a.source, b=b.source)
 
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .protocol import CONFIDENCE, N_RESAMPLES, N_ROUNDS
+from .results import ChanceTest, PermutationTest
 
 MISSING = "<missing>"  # a prediction that was not made: never correct
 METRICS = ("accuracy", "macro_f1", "kappa")
@@ -173,33 +174,6 @@ def _statistic(cells: np.ndarray, k: int, metric: str) -> np.ndarray:
     present = np.ones(k, bool)
     present[-1] = False  # MISSING is never a label; labels in neither gold nor predictions give NaN and drop out
     return _metrics(cells, k, present)[metric]
-
-
-@dataclass(frozen=True)
-class PermutationTest:
-    """metric(A) - metric(B) on the same items and its two-sided p-value (p = (k + 1) / (rounds + 1))."""
-
-    metric: str
-    difference: float
-    p_value: float
-    n: int
-    n_rounds: int
-    seed: int
-    test: str
-
-
-@dataclass(frozen=True)
-class ChanceTest:
-    """The observed metric, the mean of the same predictions shuffled across items, and the one-sided p-value."""
-
-    metric: str
-    score: float
-    chance_mean: float
-    p_value: float
-    n: int
-    n_rounds: int
-    seed: int
-    test: str
 
 
 def permutation_test(gold: Sequence[Sequence[str]], a: Sequence[str], b: Sequence[str], labels: Sequence[str],

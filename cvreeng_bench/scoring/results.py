@@ -123,12 +123,9 @@ class Result:
 
 
 @dataclass(frozen=True)
-class Comparison:
-    task: str
-    task_version: int
-    split: str
-    a: str
-    b: str
+class PermutationTest:
+    """metric(A) - metric(B) on the same items and its two-sided p-value (p = (k + 1) / (rounds + 1))."""
+
     metric: str
     difference: float
     p_value: float
@@ -136,6 +133,31 @@ class Comparison:
     n_rounds: int
     seed: int
     test: str
+
+
+@dataclass(frozen=True)
+class ChanceTest:
+    """The observed metric, the mean of the same predictions shuffled across items, and the one-sided p-value."""
+
+    metric: str
+    score: float
+    chance_mean: float
+    p_value: float
+    n: int
+    n_rounds: int
+    seed: int
+    test: str
+
+
+@dataclass(frozen=True)
+class Comparison(PermutationTest):
+    """A paired permutation test of two systems' predictions on one task's split (``compare``)."""
+
+    task: str
+    task_version: int
+    split: str
+    a: str
+    b: str
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
