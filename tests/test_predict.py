@@ -142,7 +142,7 @@ def test_429_500_a_refused_response_format_and_a_timeout_are_survived(texts, tmp
     assert info.structured_output is False and "response_format" not in model.requests[-1]
     assert info.server_model_ids == ("fake-model-2024-06-01",) and info.tokens["total_tokens"] > 0
     sidecar = json.loads(sidecar_path(tmp_path / "p.jsonl").read_text())
-    assert sidecar["prompt"] == "zero-shot@v1" and sidecar["cache_key_scheme"] and sidecar["parameters"]
+    assert sidecar["prompt"] == "zero-shot@v2" and sidecar["cache_key_scheme"] and sidecar["parameters"]
 
 
 def test_the_cost_guard_stops_the_run_and_a_rerun_resumes_from_the_cache(texts, tmp_path: Path) -> None:
@@ -166,7 +166,7 @@ def test_leaderboard_add_takes_the_run_record(texts, tmp_path: Path) -> None:
                 str(board), "--release", str(texts.folder))
     assert added.returncode == 0, added.stderr
     row = json.loads(board.read_text().splitlines()[-1])
-    assert (row["task"], row["track"], row["prompt"], row["model_cutoff"]) == ("impact", "triage", "zero-shot@v1",
+    assert (row["task"], row["track"], row["prompt"], row["model_cutoff"]) == ("impact", "triage", "zero-shot@v2",
                                                                                "2024-06-01")
     assert row["contamination_risk"] is True and "gpt-test" in row["notes"]
     shown = cli("prompts", "show", "zero-shot", "--task", "impact", "--release", str(texts.folder))
@@ -177,6 +177,8 @@ def test_leaderboard_add_takes_the_run_record(texts, tmp_path: Path) -> None:
 PROMPT_HASHES = {
     "zero-shot@v1": "5b469cefd8538e9f1689b94854d00196499d932233fabbc7aa02b28b0807f276",
     "few-shot@v1": "737d3fb75c9ce6584a4eb49d4fbf0dbfb6861b781226b7d4b2263fca5d48b11f",
+    "zero-shot@v2": "9faf1dd33725d0bbdac4ca81c1939307343f9f4b7a9aaf517af52e0b0e26e81b",
+    "few-shot@v2": "9b180b69b2c5304fcb601f1ecc1ed27b912b622df577c54443b80267448c749e",
 }
 
 
@@ -249,3 +251,29 @@ def test_a_run_record_field_of_the_wrong_type_is_refused_by_its_declared_type() 
                          ("server_model_ids", "ab"), ("structured_output", 1)):
         with pytest.raises(RunRecordError, match=f"field {field} must be"):
             RunRecord.from_dict({**good, field: value}, "r.json")
+
+
+@pytest.mark.parametrize("prompt", ["zero-shot", "few-shot"])
+def test_every_current_prompt_speaks_of_each_tasks_own_items_and_never_of_counts(texts, prompt: str) -> None:
+    """A post is called a post, an issue an issue; no prompt tells the model how many items or which balance."""
+    from cvreeng_bench.systems.prompts import PROMPTS, render
+
+    chosen = PROMPTS.get(prompt)
+    assert chosen.version >= 2
+    for task in tasks.REGISTRY.latest():
+        view = tasks_views(task, texts)
+        examples = list(zip(view.train, view.labels, strict=True))[: chosen.shots]
+        messages = render(chosen, task, view.test[0], examples)
+        system, last = messages[0]["content"], messages[-1]["content"]
+        posts = task.source.name == "so-posts"
+        assert ("Stack Overflow questions" in system) is posts and ("GitHub issues" in system) is not posts, task.key
+        assert last.startswith("Post " if posts else "Issue "), task.key
+        assert task.question and task.question in system, task.key
+        for leak in ("100 per class", "600 posts", "334 yes", "93 no", "out-of-fold", "protocol"):
+            assert leak not in system, (task.key, leak)
+
+
+def tasks_views(task, release):
+    from cvreeng_bench.scoring.inputs import views
+
+    return views(task, release, task.split, "triage")[0]

@@ -158,7 +158,7 @@ def test_the_chat_runner_classifies_posts_with_the_six_definitions(synthetic: Re
 
     def answer(body: dict) -> str:  # every answer shape, by post: bare, JSON, upper case, prose, fenced, garbage
         text = "\n".join(m["content"] for m in body["messages"][1:])  # a re-ask follows the post's message
-        issue = next(i for i in gold if f"Issue {i}" in text)
+        issue = next(i for i in gold if f"Post {i}" in text)
         return shapes(task)[int(issue) % 6].format(label=gold[issue], upper=gold[issue].upper())
 
     model = Model(answer=answer)

@@ -151,7 +151,7 @@ def predict(task: str, release: ReleaseLike = None, *, model: str, api_url: str,
     >>> with serve(Model()) as url:  # a local server that answers like the API
     ...     record = predict("impact", "text-release", model="local", api_url=url, out="chat.jsonl", progress=False)
     >>> record.prompt, record.issues > 0, record.track
-    ('zero-shot@v1', True, 'triage')
+    ('zero-shot@v2', True, 'triage')
     """
     from ..scoring.tasks import get
     from ..systems.predict import predict as run

@@ -76,6 +76,11 @@ class Population:
     define: Callable[[str], str] | None = None  # its own label vocabulary's definitions (None: the taxonomy's)
     agreement: bool = False  # the raters' labels exist for its items (the agreement reference line)
     read: Callable[[Mapping[str, Path]], Read] | None = None  # its pinned files -> rows (None: assembled by build)
+    # What a prompt calls one item, all of them, and the vocabulary its labels come from (prompts v2 on).
+    item: str = "Issue"
+    items_are: str = "GitHub issues from open-source computer-vision model repositories"
+    vocabulary: str = ("the defect taxonomy of Jiang et al., 'Challenges and Practices of Deep Learning Model "
+                       "Reengineering' (EMSE 2024)")
     version: int = 1
 
     @property
@@ -203,7 +208,9 @@ SO_POSTS = Population(
     tracks={track: (TEXT,) if fields else () for track, fields in TRACKS.items()},
     texts=_post_texts, raw_texts=lambda tables: _post_items(tables).select("issue_id", TEXT),
     splits=("holdout", "fold"), repo_column=None,
-    date_column=None, define=dlbugs.definition, read=_read_posts)
+    date_column=None, define=dlbugs.definition, read=_read_posts, item="Post",
+    items_are="Stack Overflow questions about programs that use deep-learning libraries (Keras, TensorFlow, PyTorch)",
+    vocabulary="six classes: five kinds of deep-learning bug, and Others for a question that reports none")
 
 POPULATIONS: Registry[Population] = Registry("population")
 POPULATIONS.register(STUDY)

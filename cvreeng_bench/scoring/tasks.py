@@ -72,6 +72,8 @@ class Task:
     # (canonical label, task label or None): a derived label space; a defect mapped to None is not scored, and
     # an issue none of whose defects maps is outside the task's population.
     mapped: tuple[tuple[str, str | None], ...] = ()
+    # What a rater (or a prompted model) is asked of one item: no counts, no class balance, no protocol.
+    question: str = ""
 
     @property
     def key(self) -> str:
@@ -113,6 +115,7 @@ class Task:
                 "merged": dict.fromkeys(self.merged, RARE), "kept_rare": list(self.kept),
                 "inputs": list(self.inputs), "tracks": {t: list(self.track_fields(t)) for t in self.tracks},
                 "source": self.source.name, "splits": list(self.splits), "mapped": dict(self.mapped),
+                "question": self.question,
                 "predictions": "exactly one label per issue, from labels"}
 
 
@@ -161,13 +164,16 @@ for _name in taxonomy.CLASSIFIED:  # version 2: protocol v2 (one label, declared
            "label would only rename it)." if _kept else ""),
         version=2, merged=MERGED[_name], kept=_kept, split="holdout", inputs=METADATA_INPUTS))
 
+QUESTIONS = {"screening": "Does this issue report a defect that arose while reengineering a deep-learning model "
+                          "(reusing, replicating, adapting or enhancing it)?"}
 for _name in ("screening", *taxonomy.CLASSIFIED):  # version 3: protocol v3 (out-of-fold main split, v3 inputs)
     _v2 = REGISTRY.get(_name, 2)
     REGISTRY.register(Task(
         _name, _v2.dimension, _v2.labels,
         _v2.description.replace(" GitHub labels are not an input: upstream recorded them for reengineering issues "
                                 "only.", "") + " Scored out-of-fold over every issue (protocol v3).",
-        version=3, split="fold", inputs=V3_INPUTS, population=_v2.population, merged=_v2.merged, kept=_v2.kept))
+        version=3, split="fold", inputs=V3_INPUTS, population=_v2.population, merged=_v2.merged, kept=_v2.kept,
+        question=QUESTIONS.get(_name) or f"Which {_what(_name)} best describes the defect this issue reports?"))
 
 
 # The crosswalk's study side: root causes as DL-bug kinds, so one system can be scored on both sources.
@@ -175,7 +181,7 @@ REGISTRY.register(Task(
     "bug_kind", "root_cause", dlbugs.BUG_KINDS,
     "The kind of deep-learning bug (the Stack Overflow posts' classes) of a reengineering issue, from its defects' "
     "root causes through the declared crosswalk; issues whose root causes have no counterpart are left out.",
-    version=1, split="fold", inputs=V3_INPUTS,
+    version=1, split="fold", inputs=V3_INPUTS, question="Which kind of deep-learning bug does this issue report?",
     population="reengineering issues with a root cause that has a DL-bug kind",
     mapped=tuple((c.root_cause, c.kind) for c in dlbugs.CROSSWALK)))
 REGISTRY.register(Task(
@@ -183,7 +189,8 @@ REGISTRY.register(Task(
     "The kind of deep-learning bug a Stack Overflow post reports (model, tensor, training, gpu, api), or Others "
     "when it is not a DL bug; 600 posts, 100 per class. Scored out-of-fold over every post.",
     version=1, split="fold", inputs=("tags",), tracks=("metadata", "triage"), population="Stack Overflow posts",
-    source=SO_POSTS, splits=SO_POSTS.splits))
+    source=SO_POSTS, splits=SO_POSTS.splits,
+    question="Which kind of deep-learning bug does this question report? Others when it reports none."))
 
 
 def listing() -> str:

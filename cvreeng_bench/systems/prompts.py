@@ -40,6 +40,12 @@ ISSUE_V1 = "Issue {issue_id}\n{facts}\n\n{text}"
 ANSWER_V1 = '{{"label": "{label}"}}'
 REMINDER_V1 = ("Your answer did not name exactly one label of the list. Answer again with only "
                '{"label": "<label>"}, the label spelled exactly as in the list.')
+# Version 2: the population's own words (a post is not called an issue) and the task's question, which states no
+# count and no class balance.
+SYSTEM_V2 = ("You label {items_are}, following {vocabulary}.\n\nQuestion: {question}\n\n"
+             "Labels (choose exactly one):\n{labels}\n\n"
+             'Answer with a JSON object {{"label": "<one label from the list, spelled exactly>"}} and nothing else.')
+ISSUE_V2 = "{item} {issue_id}\n{facts}\n\n{text}"
 
 
 @dataclass(frozen=True)
@@ -71,19 +77,24 @@ class Prompt:
     def system_message(self, task: Task) -> str:
         labels = "\n".join(self.label_line.format(label=label, definition=task.definition(label))
                            for label in task.labels)
-        return self.system.format(description=task.description, labels=labels)
+        return self.system.format(description=task.description, labels=labels, question=task.question or
+                                  task.description, items_are=task.source.items_are, vocabulary=task.source.vocabulary)
 
-    def issue_message(self, row: Mapping[str, Any], text: str, inputs: tuple[str, ...]) -> str:
+    def issue_message(self, row: Mapping[str, Any], text: str, inputs: tuple[str, ...], item: str = "Issue") -> str:
         facts = "\n".join(f"{column}: {row[column]}" for column in inputs
                           if column in row and row[column] not in (None, [], ""))
         if len(text) > MAX_TEXT_CHARS:
             text = text[:MAX_TEXT_CHARS] + f"\n[... cut after {MAX_TEXT_CHARS} characters]"
-        return self.issue.format(issue_id=row["issue_id"], facts=facts, text=text).rstrip()
+        return self.issue.format(issue_id=row["issue_id"], facts=facts, text=text, item=item).rstrip()
 
 
 PROMPTS: Registry[Prompt] = Registry("prompt")
 PROMPTS.register(Prompt("zero-shot", 1, 0, "the label set with definitions, then the issue"))
 PROMPTS.register(Prompt("few-shot", 1, 4, "the label set with definitions, K solved train-side examples, the issue"))
+PROMPTS.register(Prompt("zero-shot", 2, 0, "in the population's words, the question, the labels with definitions, "
+                        "then the item", system=SYSTEM_V2, issue=ISSUE_V2))
+PROMPTS.register(Prompt("few-shot", 2, 4, "in the population's words, the question, the labels with definitions, "
+                        "K solved train-side examples, then the item", system=SYSTEM_V2, issue=ISSUE_V2))
 
 
 Example = tuple[Mapping[str, Any], str]  # a solved example: a view's train row and its label
@@ -111,7 +122,8 @@ def render(prompt: Prompt, task: Task, row: Mapping[str, Any], shots: list[Examp
     """The chat messages for one issue: its row (declared inputs and the track's text) after the solved examples."""
     messages = [{"role": "system", "content": prompt.system_message(task)}]
     for example, label in shots or []:
-        messages += [{"role": "user", "content": prompt.issue_message(example, _text(example), task.inputs)},
+        messages += [{"role": "user", "content": prompt.issue_message(example, _text(example), task.inputs,
+                                                                       task.source.item)},
                      {"role": "assistant", "content": prompt.answer.format(label=label)}]
-    messages.append({"role": "user", "content": prompt.issue_message(row, _text(row), task.inputs)})
+    messages.append({"role": "user", "content": prompt.issue_message(row, _text(row), task.inputs, task.source.item)})
     return messages
