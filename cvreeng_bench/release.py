@@ -337,7 +337,9 @@ class Release:
         if not problems and content_hash(tables) != self.content_sha256:
             problems.append(Problem(str(self.folder / MANIFEST), f"content hash {content_hash(tables)} differs "
                                     f"from the recorded {self.content_sha256}: the data was changed after the build"))
-        return problems + validate(tables)
+        from .pipeline.published import problems as published
+
+        return problems + published(self) + validate(tables)
 
     def close(self) -> None:
         if self._db is not None:

@@ -361,3 +361,31 @@ def test_everyday_mistakes_end_in_one_line_and_exit_2_with_nothing_written(synth
         assert len(lines) == 1 and "error: " in lines[0], (args, result.stderr)  # argparse adds its usage lines
         assert preds.read_bytes() == before and not (tmp_path / "x.json").exists()
         assert not (tmp_path / "y.json").exists(), args
+
+
+@pytest.mark.parametrize("tamper", ["views.sql edited", "card data_files outside", "card data_files absolute",
+                                    "data folder a link"])
+def test_validate_holds_the_card_views_sql_and_data_paths_to_the_manifest(synthetic_release: Path, tmp_path: Path,
+                                                                          tamper: str) -> None:
+    folder = _copy(synthetic_release, tmp_path)
+    path = Release(folder).manifest.configs["defects"]
+    if tamper == "views.sql edited":
+        with (folder / "views.sql").open("a") as views:
+            views.write("COPY (SELECT 42) TO 'pwned.csv';\n")
+    elif tamper.startswith("card"):
+        card = folder / "README.md"
+        elsewhere = "../../outside.parquet" if tamper.endswith("outside") else "/etc/passwd"
+        card.write_text(card.read_text().replace(f"path: {path}", f"path: {elsewhere}", 1))
+    else:
+        data = folder / "data" / "defects"  # moved inside the folder and linked: the path still resolves inside
+        shutil.move(data, folder / "moved")
+        data.symlink_to(folder / "moved", target_is_directory=True)
+    clean = cli("validate", "--release", str(synthetic_release))
+    audited = cli("validate", "--release", str(folder))
+    assert clean.returncode == 0 and audited.returncode == 1 and "Traceback" not in audited.stderr
+    said = audited.stdout + audited.stderr
+    expected = {"views.sql edited": "views.sql: differs from the views the manifest lists",
+                "card data_files outside": "the card's data_files differ from the manifest for defects",
+                "card data_files absolute": "the card's data_files differ from the manifest for defects",
+                "data folder a link": "is a link"}[tamper]
+    assert expected in said, said[-1500:]

@@ -143,8 +143,9 @@ def views_sql(info: Mapping[str, Any], prefix: str = "") -> str:
     lines = [f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{prefix}{meta['path']}');"
              for name, meta in sorted(info["configs"].items())]
     for name, meta in sorted(info.get("task_configs", {}).items()):
+        ordered = sorted(meta["files"].items(), key=lambda kv: (kv[0] != "train", kv[0]))  # train first, always
         sides = " UNION ALL ".join(f"SELECT *, '{side}' AS split FROM read_parquet('{prefix}{path}')"
-                                   for side, path in meta["files"].items())
+                                   for side, path in ordered)
         lines.append(f"CREATE OR REPLACE VIEW {name} AS {sides};")
     return "\n".join(lines) + "\n"
 
