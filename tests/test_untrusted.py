@@ -389,3 +389,47 @@ def test_validate_holds_the_card_views_sql_and_data_paths_to_the_manifest(synthe
                 "card data_files absolute": "the card's data_files differ from the manifest for defects",
                 "data folder a link": "is a link"}[tamper]
     assert expected in said, said[-1500:]
+
+
+@pytest.mark.parametrize("slow", ["headers", "body", "chunks"])
+def test_a_trickling_server_is_cut_off_at_the_request_deadline(slow: str) -> None:
+    """One byte every 0.2 s never lets a socket timeout expire; the request's deadline still ends it."""
+    import socket
+    import threading
+    import time
+
+    from cvreeng_bench.netio import AnswerError, KeepAlive
+
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            if slow == "headers":
+                head, body = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000, b""
+            elif slow == "body":
+                head, body = b"", b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000
+            else:
+                head, body = b"", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\nx\r\n" * 10000
+            try:
+                for byte in (head or body)[: 40 if head else None]:
+                    if stop.is_set():
+                        return
+                    connection.sendall(bytes([byte]))
+                    if head or byte in (ord("x"),):
+                        time.sleep(0.2)
+            except OSError:
+                return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    client = KeepAlive(timeout=5, deadline_s=1.5)
+    start = time.monotonic()
+    try:
+        with pytest.raises(AnswerError, match="no whole answer within 2 s"):
+            client.send("GET", f"http://127.0.0.1:{server.getsockname()[1]}/x", {})
+        assert time.monotonic() - start < 4, "ended at the deadline, not when the server stopped"
+    finally:
+        stop.set()
+        server.close()
