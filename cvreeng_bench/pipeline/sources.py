@@ -196,7 +196,7 @@ def _download(url: str, target: Path, expected: str | None, *, timeout: float, p
                 raise SourceError(f"{url}: the server announces {total} bytes, more than {MAX_FILE_BYTES}; refused")
             with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress,
                       leave=False) as bar:
-                for block in iter(lambda: response.read(1 << 16), b""):
+                for block in iter(lambda: response.read1(1 << 16), b""):  # one receive: the checks run between
                     size += len(block)
                     if size > MAX_FILE_BYTES:
                         raise SourceError(f"{url}: over {MAX_FILE_BYTES} bytes, far more than the pinned file; "
