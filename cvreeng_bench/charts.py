@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from . import taxonomy
 from .errors import CvreengError
 from .queries import Query
+from .text import printable
 
 if TYPE_CHECKING:
     import altair as alt
@@ -80,8 +81,17 @@ def figure(query: Query, frame: pl.DataFrame, filters: dict[str, object] | None 
     if not query.is_crosstab:
         raise CvreengError(f"{query.label} is a table, not a figure; charts exist for fig5-fig10")
     group, part = query.axes
-    order = [label for label in taxonomy.labels(part) if label in set(frame[part].to_list())]
-    groups = [label for label in taxonomy.labels(group) if label in set(frame[group].to_list())]
+    # A value from a release is data: shown escaped (a control character aborts the SVG converter), and one outside
+    # the taxonomy (an edited release) is drawn after the taxonomy's own, never a crash.
+    frame = frame.with_columns(pl.col(c).cast(pl.String).fill_null("(none)").map_elements(
+        lambda value: printable(value, 120), return_dtype=pl.String) for c in (group, part))
+
+    def ordered(dimension: str, present: set[str]) -> list[str]:
+        known = [label for label in taxonomy.labels(dimension) if label in present]
+        return known + sorted(present - set(known))
+
+    order = ordered(part, set(frame[part].to_list()))
+    groups = ordered(group, set(frame[group].to_list()))
     totals = frame.group_by(group).agg(pl.col("count").sum().alias("total"))
     data = (frame.filter(pl.col("count") > 0).join(totals, on=group)
             .with_columns((pl.col(group) + " (n=" + pl.col("total").cast(pl.String) + ")").alias("bar"),

@@ -433,3 +433,22 @@ def test_a_trickling_server_is_cut_off_at_the_request_deadline(slow: str) -> Non
     finally:
         stop.set()
         server.close()
+
+
+def test_a_label_outside_the_taxonomy_or_with_a_control_character_is_drawn_not_crashed_on(
+        synthetic_release: Path, tmp_path: Path) -> None:
+    import polars as pl
+
+    folder = _copy(synthetic_release, tmp_path)
+    target = folder / Release(folder).manifest.configs["defects"]
+    frame = pl.read_parquet(target)
+    odd = ["Nonsense stage", "Bell \x07 and escape \x1b[2J"]
+    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) < 2).then(
+        pl.Series(odd * (frame.height // 2) + odd[: frame.height % 2])).otherwise(pl.col("stage")).alias("stage"))
+    frame.write_parquet(target)
+    charted = cli("rq", "fig9", "--chart", str(tmp_path / "fig9.svg"), "--release", str(folder))
+    assert charted.returncode == 0 and "Traceback" not in charted.stderr, charted.stderr[-800:]
+    svg = (tmp_path / "fig9.svg").read_text()
+    assert "Nonsense stage" in svg and "\x1b" not in svg and "\x07" not in svg
+    reported = cli("report", "--out", str(tmp_path / "report"), "--release", str(folder))
+    assert reported.returncode == 0 and "Traceback" not in reported.stderr, reported.stderr[-800:]
