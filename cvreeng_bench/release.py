@@ -339,7 +339,7 @@ class Release:
                                     f"from the recorded {self.content_sha256}: the data was changed after the build"))
         from .pipeline.published import problems as published
 
-        return problems + published(self) + validate(tables)
+        return problems + published(self.folder, self.manifest.raw) + validate(tables)
 
     def close(self) -> None:
         if self._db is not None:

@@ -5,24 +5,23 @@ those tools read (or run) something the release never held, so ``validate`` repo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from ..files import read_bounded
 from ..layout import SPLIT, VIEWS
 from ..problems import Problem
 from .write import views_sql
 
-if TYPE_CHECKING:
-    from ..release import Release
-
 CARD = "README.md"
 MAX_CARD_BYTES = 4 << 20
 
 
-def _listed(release: Release) -> dict[str, dict[str, str]]:
-    """config -> split -> data file, as the manifest lists them."""
-    files = {name: {SPLIT: path} for name, path in release.manifest.configs.items()}
-    files.update({name: dict(sides) for name, sides in release.manifest.task_configs.items()})
+def _listed(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """config -> split -> data file, as the (validated) manifest lists them."""
+    files = {name: {SPLIT: meta["path"]} for name, meta in raw["configs"].items()}
+    files.update({name: dict(meta["files"]) for name, meta in raw.get("task_configs", {}).items()})
     return files
 
 
@@ -49,11 +48,12 @@ def _card_files(text: str) -> dict[str, dict[str, str]] | str:
     return out
 
 
-def problems(release: Release) -> list[Problem]:
-    """Where the card's data files or views.sql depart from the manifest, and any listed file that is a link."""
+def problems(folder: Path, raw: Mapping[str, Any]) -> list[Problem]:
+    """Where the card's data files or views.sql of the release in ``folder`` depart from its validated manifest
+    (``raw``), and any listed file that is a link."""
     found = []
-    listed = _listed(release)
-    card = release.folder / CARD
+    listed = _listed(raw)
+    card = folder / CARD
     try:
         said = _card_files(read_bounded(card, MAX_CARD_BYTES).decode("utf-8"))
     except (OSError, ValueError) as error:
@@ -64,9 +64,9 @@ def problems(release: Release) -> list[Problem]:
         wrong = sorted(name for name in set(said) | set(listed) if said.get(name) != listed.get(name))
         found.append(Problem(str(card), f"the card's data_files differ from the manifest for {', '.join(wrong[:5])}: "
                              "`datasets` would read other files than the release holds; rebuild the release"))
-    views = release.folder / VIEWS
+    views = folder / VIEWS
     try:
-        same = read_bounded(views, MAX_CARD_BYTES).decode("utf-8") == views_sql(release.manifest.raw)
+        same = read_bounded(views, MAX_CARD_BYTES).decode("utf-8") == views_sql(raw)
     except (OSError, ValueError):
         same = False
     if not same:
@@ -74,7 +74,7 @@ def problems(release: Release) -> list[Problem]:
                              "file): the DuckDB shell would run it; rebuild the release"))
     for sides in listed.values():
         for relative in sides.values():
-            path = release.folder / relative
-            if any(part.is_symlink() for part in (path, *path.parents) if part.is_relative_to(release.folder)):
+            path = folder / relative
+            if any(part.is_symlink() for part in (path, *path.parents) if part.is_relative_to(folder)):
                 found.append(Problem(str(path), "is a link (or lies under one): a release holds plain files"))
     return found
