@@ -277,3 +277,12 @@ def tasks_views(task, release):
     from cvreeng_bench.scoring.inputs import views
 
     return views(task, release, task.split, "triage")[0]
+
+
+def test_a_huge_answer_names_no_label_and_costs_no_time() -> None:
+    import time
+
+    start = time.monotonic()
+    assert answers.parse("Crash " + "blah " * 3_000_000, get("impact")) is None
+    assert answers.parse('{"label": "Crash"}' + " " * 30_000, get("impact")) is None
+    assert time.monotonic() - start < 1

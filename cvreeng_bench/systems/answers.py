@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from ..scoring.tasks import Task
 
 _OBJECT = re.compile(r"\{[^{}]*\}")
+# A label answer is a few words; an answer past this is no label (read whole, a 15 MiB answer cost 15 s of CPU).
+MAX_ANSWER_CHARS = 20_000
 
 
 def _spellings(task: Task) -> dict[str, str]:
@@ -86,8 +88,8 @@ def _from_json(text: str, spellings: dict[str, str]) -> tuple[bool, str | None]:
 
 def parse(answer: str | None, task: Task) -> str | None:
     """The one label an answer names, or None (no label, or several in any form: two JSON objects, JSON and
-    prose naming another label, prose naming two)."""
-    if not answer or not answer.strip():
+    prose naming another label, prose naming two; or an answer longer than :data:`MAX_ANSWER_CHARS`)."""
+    if not answer or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
         return None
     spellings = _spellings(task)
     whole, label = _from_json(answer.strip(), spellings)
