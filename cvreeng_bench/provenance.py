@@ -51,18 +51,15 @@ def consistent(predictions: Predictions, record: RunRecord, path: Path) -> bool:
 
 def _remade(entry: Entry, release: Release) -> Entry | None:
     from .shipped import agreement_entry, baseline_entry
-    from .systems.baselines import BASELINES
+    from .systems.baselines import named
 
     task = REGISTRY.get(entry.task, entry.task_version)
     if entry.kind is Kind.AGREEMENT:
         return agreement_entry(task, release)
-    if entry.baseline is None:
+    baseline = named(entry.baseline) if entry.baseline is not None else None
+    if baseline is None or baseline.key != entry.baseline or not baseline.runs_here():
         return None
-    name, _, version = entry.baseline.partition("@v")
-    baseline = BASELINES.get(name) if name in BASELINES else None
-    if baseline is None or str(baseline.version) != version or not baseline.runs_here():
-        return None
-    return baseline_entry(task, release, name, entry.track)
+    return baseline_entry(task, release, baseline.name, entry.track)
 
 
 def rederive(entry: Entry, path: Path | None, release: Release) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .board.entries import SHIPPED, SUBMISSIONS, Entry, Kind, LeaderboardError, Tier, read_strict, write
+from .board.entries import SHIPPED, SUBMISSIONS, Entry, Kind, LeaderboardError, Tier, read_strict, update
 from .board.leaderboard import from_result, record_tier
 from .board.memo import Memo, default
 from .scoring.agreement import FINAL_PHASE, TASK_DIMENSIONS, task_ceiling
@@ -27,7 +27,7 @@ from .scoring.predictions import from_frame, write_predictions
 from .scoring.protocol import N_RESAMPLES
 from .scoring.results import Result
 from .scoring.tasks import REGISTRY, Task
-from .systems.baselines import BASELINES, EMBEDDINGS_EXTRA, run
+from .systems.baselines import BASELINES, EMBEDDINGS_EXTRA, named, run
 
 if TYPE_CHECKING:
     from .release import Release
@@ -144,14 +144,14 @@ def regenerate(release: Release, board: Path, *, shipped: bool = False, memo: Me
         raise LeaderboardError(f"{board.parent} is not a folder; create it first")
     current = read_strict(board) if board.exists() else []
     cannot = sorted({e.baseline for e in current if e.baseline is not None
-                     and e.baseline.split("@")[0] in BASELINES and not BASELINES.get(e.baseline.split("@")[0])
-                     .runs_here()})
+                     and (baseline := named(e.baseline)) is not None and not baseline.runs_here()})
     if cannot:
         raise LeaderboardError(f"{board} holds entries of {', '.join(cannot)}, which need the embeddings extra on this "
                                f"machine; regenerating would drop them. Install it first: {EMBEDDINGS_EXTRA}")
     folder = board.parent / SUBMISSIONS
-    rows = [*entries(release, store=folder), *(e for e in current if not _package_made(e))]
-    write(board, rows)
+    made = entries(release, store=folder)
+    # Under the board's lock: a submission added while the baselines ran is kept, never overwritten.
+    rows = update(board, lambda now: [*made, *(e for e in now if not _package_made(e))])
     keep = {r.predictions_sha256 for r in rows}
     for path in folder.glob("*"):
         if path.name.split(".")[0] not in keep:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from .data import ReleaseLike, open_release
 
 if TYPE_CHECKING:
-
     from ..board.entries import Entry
     from ..board.leaderboard import Ranked
 
@@ -26,12 +25,9 @@ def leaderboard(board: str | os.PathLike[str] | None = None, release: ReleaseLik
     from .. import board as boards
     from ..board.memo import default
 
-    memo = default()
-    try:
+    with default() as memo:
         return boards.ranked(Path(board) if board is not None else None, open_release(release), task=task,
                              verified_only=verified_only, warn=warn, memo=memo)
-    finally:
-        memo.close()
 
 
 def verify(board: str | os.PathLike[str] | None = None, release: ReleaseLike = None, *,
@@ -48,12 +44,9 @@ def verify(board: str | os.PathLike[str] | None = None, release: ReleaseLike = N
     from ..provenance import rederive
 
     opened = open_release(release)
-    memo = default()
-    try:
+    with default() as memo:
         return boards.verify(Path(board) if board is not None else None, opened,
                              lambda entry, path: rederive(entry, path, opened), memo=memo, warn=warn)
-    finally:
-        memo.close()
 
 
 def regenerate(board: str | os.PathLike[str], release: ReleaseLike = None, *, shipped: bool = False) -> list[Entry]:
@@ -67,11 +60,8 @@ def regenerate(board: str | os.PathLike[str], release: ReleaseLike = None, *, sh
     from ..board.memo import default
     from ..shipped import regenerate as remake
 
-    memo = default()
-    try:
+    with default() as memo:
         return remake(open_release(release), Path(board), shipped=shipped, memo=memo)
-    finally:
-        memo.close()
 
 
 def submit(board: str | os.PathLike[str], file: str | os.PathLike[str], release: ReleaseLike = None,
@@ -92,9 +82,6 @@ def submit(board: str | os.PathLike[str], file: str | os.PathLike[str], release:
     path = Path(file)
     predictions = fields.pop("predictions", None)
     raw_from = Path(predictions) if predictions is not None else path
-    memo = default()
-    try:
+    with default() as memo:
         return add(Path(board), path, opened, predictions=Path(predictions) if predictions else None,
                    consistent=lambda preds, record: consistent(preds, record, raw_from), memo=memo, **fields)
-    finally:
-        memo.close()

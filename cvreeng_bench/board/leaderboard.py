@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from ..scoring import runs
 from ..scoring.evaluate import evaluate, items_and_gold
 from ..scoring.metrics import MISSING, chance_test, permutation_test
-from ..scoring.predictions import FORMATS, PredictionError, Predictions, read_predictions
+from ..scoring.predictions import FORMATS, MAX_BYTES, PredictionError, Predictions, read_predictions
 from ..scoring.protocol import ALPHA
 from ..scoring.results import Result
 from ..scoring.tasks import REGISTRY, get
@@ -135,7 +135,7 @@ def record_tier(memo: Memo, entry: Entry) -> None:
 def _file_digest(path: Path, memo: Memo) -> str | None:
     """The predictions digest of a stored file, read once per file content (the memo is keyed by its bytes)."""
     try:
-        raw = hashlib.sha256(path.read_bytes()).hexdigest() if path.stat().st_size <= (64 << 20) else None
+        raw = hashlib.sha256(path.read_bytes()).hexdigest() if path.stat().st_size <= MAX_BYTES else None
     except OSError:
         return None
     if raw is None:
@@ -293,12 +293,13 @@ def _scores(entry: Entry, task: Task, path: Path, release: Release, memo: Memo) 
     if isinstance(found, dict) and all(isinstance(found.get(k), (int, float)) for k in (*COMPARED, "p_chance")):
         return found
     try:
-        result = evaluate(read_predictions(path), task, release, entry.split, track=entry.track, allow_missing=True)
+        predictions = read_predictions(path)
+        result = evaluate(predictions, task, release, entry.split, track=entry.track, allow_missing=True)
     except PredictionError as error:
         return f"stored predictions no longer score: {str(error).splitlines()[-1][:120]}"
     low, high = result.interval
     scored, gold = items_and_gold(task, release, entry.split)
-    labels = read_predictions(path).labels_for(scored, MISSING)
+    labels = predictions.labels_for(scored, MISSING)
     chance = chance_test(gold, labels, task.labels, task.main_score, n_rounds=BOARD_ROUNDS)
     mine = {"n": result.n, "score": result.score, "ci_low": low, "ci_high": high, **result.scores,
             "p_chance": chance.p_value}
@@ -314,17 +315,18 @@ def _differs(entry: Entry, mine: dict[str, float]) -> str:
         f"{k} {claimed[k]} vs {mine[k]:.4f}" for k in off[:3]) + ")"
 
 
-def _separated(release: Release, board: Path, memo: Memo, task: Task, pair: tuple[Entry, Entry]) -> bool:
-    """Whether a paired permutation test tells two neighbours apart at 5% (memoized by both digests)."""
-    above, entry = pair
+def _separated(release: Release, memo: Memo, task: Task, pair: tuple[tuple[Entry, Path], tuple[Entry, Path]],
+               ) -> bool:
+    """Whether a paired permutation test tells two neighbours (each with its stored predictions) apart at 5%
+    (memoized by both digests)."""
+    (above, above_path), (entry, path) = pair
     name = key("pair", above.predictions_sha256, entry.predictions_sha256, task.key, entry.split,
                release.scored_sha256(task.source.name), release.dataset_version, BOARD_ROUNDS)
     found = memo.get(name)
     if isinstance(found, (int, float)) and not isinstance(found, bool):
         return found < ALPHA
     scored, gold = items_and_gold(task, release, entry.split)
-    labels = [read_predictions(p).labels_for(scored, MISSING) if p is not None else []
-              for p in (stored(board, above, memo), stored(board, entry, memo))]
+    labels = [read_predictions(p).labels_for(scored, MISSING) for p in (above_path, path)]
     p = permutation_test(gold, labels[0], labels[1], task.labels, task.main_score, n_rounds=BOARD_ROUNDS).p_value
     memo.put(name, p)
     return p < ALPHA
@@ -338,7 +340,8 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
     tasks = {name: REGISTRY.get(name) if name in REGISTRY else None for name in {e.task for e in entries}}
     out: list[Ranked] = []
     for group_key in sorted({e.key for e in entries}, key=lambda k: (k[0], -k[1], k[2], k[3])):
-        systems: list[tuple[Entry, float, Tier, str]] = []
+        task = tasks[group_key[0]]  # a group is one task (its version too)
+        systems: list[tuple[Entry, Path, float, Tier, str]] = []
         for entry in (e for e in entries if e.key == group_key):
             tier, why = trusted(entry, memo, shipped)
 
@@ -346,7 +349,6 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
                       tier: Tier = tier, why: str = why) -> Ranked:
                 return Ranked(entry, status, None, tier, p, "; ".join(r for r in (reason, why) if r))
 
-            task = tasks[entry.task]
             if task is None or not is_current(entry, release, task):
                 out.append(shown(Status.OLDER, "scored on another task or dataset version"))
                 continue
@@ -366,14 +368,16 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
                 out.append(shown(Status.BELOW_CHANCE, f"does not beat chance (p = {mine['p_chance']:.3f})",
                                  mine["p_chance"]))
                 continue
-            systems.append((entry, mine["p_chance"], tier, why))
+            systems.append((entry, path, mine["p_chance"], tier, why))
+        if task is None:  # an unknown task's entries were all shown as older above
+            continue
         systems.sort(key=lambda s: -(s[0].score or 0.0))
         position, above = 0, None
-        for entry, p, tier, why in systems:
-            if above is None or _separated(release, board, memo, get(entry.task), (above, entry)):
+        for entry, path, p, tier, why in systems:
+            if above is None or _separated(release, memo, task, (above, (entry, path))):
                 position += 1
             out.append(Ranked(entry, Status.RANKED, position, tier, p, why))
-            above = entry
+            above = (entry, path)
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(out, key=lambda r: (r.group, order[r.status], r.rank or 0, -(r.entry.score or 0.0)))
 

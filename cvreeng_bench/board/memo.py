@@ -81,6 +81,12 @@ class Memo:
             self._db.close()
             self._db = None
 
+    def __enter__(self) -> Memo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def default() -> Memo:
     """The memo of this user's cache folder (or the file ``$CVREENG_BOARD_MEMO`` names)."""

@@ -7,6 +7,7 @@ with a hole in it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from string import Template
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +23,19 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = "defects"
 
 
+def data_files(info: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """config -> split -> data file, as a manifest lists them (what the card's header must say)."""
+    files = {name: {SPLIT: meta["path"]} for name, meta in info["configs"].items()}
+    files.update({name: dict(meta["files"]) for name, meta in info.get("task_configs", {}).items()})
+    return files
+
+
 def front_matter(info: dict[str, Any]) -> str:
     """The Hub's YAML header (huggingface_hub's own card data): one config per table (one train split) and
     one per benchmark task (train and test splits)."""
     from huggingface_hub import DatasetCardData
 
-    files = {name: {SPLIT: meta["path"]} for name, meta in info["configs"].items()}
-    files.update({name: meta["files"] for name, meta in info.get("task_configs", {}).items()})
+    files = data_files(info)
     entries = []
     for name in sorted(files, key=lambda c: (c != DEFAULT_CONFIG, c)):
         entry: dict[str, Any] = {"config_name": name, "data_files": [{"split": split, "path": path}

@@ -10,19 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ..files import read_bounded
-from ..layout import SPLIT, VIEWS
+from ..layout import VIEWS
 from ..problems import Problem
+from .card import data_files
 from .write import views_sql
 
 CARD = "README.md"
 MAX_CARD_BYTES = 4 << 20
-
-
-def _listed(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """config -> split -> data file, as the (validated) manifest lists them."""
-    files = {name: {SPLIT: meta["path"]} for name, meta in raw["configs"].items()}
-    files.update({name: dict(meta["files"]) for name, meta in raw.get("task_configs", {}).items()})
-    return files
 
 
 def _card_files(text: str) -> dict[str, dict[str, str]] | str:
@@ -52,7 +46,7 @@ def problems(folder: Path, raw: Mapping[str, Any]) -> list[Problem]:
     """Where the card's data files or views.sql of the release in ``folder`` depart from its validated manifest
     (``raw``), and any listed file that is a link."""
     found = []
-    listed = _listed(raw)
+    listed = data_files(raw)
     card = folder / CARD
     try:
         said = _card_files(read_bounded(card, MAX_CARD_BYTES).decode("utf-8"))

@@ -58,9 +58,10 @@ class TaskView:
         return [row["issue_id"] for row in self.test]
 
 
-def _rows(task: Task, release: Release, track: str) -> dict[str, Mapping[str, Any]]:
-    """issue_id -> the read-only row of what a system may read of that item."""
-    return {row["issue_id"]: MappingProxyType(row) for row in inputs(task, release, track).to_dicts()}
+def _rows(task: Task, release: Release, track: str, only: tuple[str, ...] = ()) -> dict[str, Mapping[str, Any]]:
+    """issue_id -> the read-only row of what a system may read of that item (``only``: just these columns)."""
+    frame = inputs(task, release, track)
+    return {row["issue_id"]: MappingProxyType(row) for row in (frame.select(*only) if only else frame).to_dicts()}
 
 
 def views(task: Task, release: Release, split: str, track: str) -> list[TaskView]:
@@ -83,12 +84,8 @@ def views(task: Task, release: Release, split: str, track: str) -> list[TaskView
 def across(train_task: Task, test_task: Task, release: Release, track: str, keep: Collection[str]) -> TaskView:
     """One view across sources: every item of ``train_task`` whose label is in ``keep`` for training, every item of
     ``test_task`` to label; both read only the track's text (the one input two sources share)."""
-    def texts(task: Task) -> dict[str, Mapping[str, Any]]:
-        frame = inputs(task, release, track).select("issue_id", TEXT)
-        return {row["issue_id"]: MappingProxyType(row) for row in frame.to_dicts()}
-
-    train_frame, train_rows = items(train_task, release, ALL), texts(train_task)
+    train_frame, train_rows = items(train_task, release, ALL), _rows(train_task, release, track, ("issue_id", TEXT))
     pairs = [(i, p) for i, p in zip(train_frame["issue_id"], train_frame["primary"], strict=True) if p in keep]
-    test_rows = texts(test_task)
+    test_rows = _rows(test_task, release, track, ("issue_id", TEXT))
     return TaskView(test_task, track, tuple(train_rows[i] for i, _ in pairs), tuple(p for _, p in pairs),
                     tuple(test_rows[i] for i in items(test_task, release, ALL)["issue_id"]))

@@ -197,8 +197,8 @@ def permutation_test(gold: Sequence[Sequence[str]], a: Sequence[str], b: Sequenc
         diffs = values[:size] - values[size:]
         reached += int(np.sum(np.abs(np.nan_to_num(diffs)) >= abs(observed) - TOLERANCE))
         done += size
-    return PermutationTest(metric, float(observed), (reached + 1) / (n_rounds + 1), len(gold), n_rounds, seed,
-                           PERMUTATION_TEST)
+    return PermutationTest(metric=metric, p_value=(reached + 1) / (n_rounds + 1), n=len(gold), n_rounds=n_rounds,
+                           seed=seed, test=PERMUTATION_TEST, difference=float(observed))
 
 
 def chance_test(gold: Sequence[Sequence[str]], predicted: Sequence[str], labels: Sequence[str], metric: str, *,
@@ -220,5 +220,5 @@ def chance_test(gold: Sequence[Sequence[str]], predicted: Sequence[str], labels:
         scores.append(values)
         done += size
     chance = np.concatenate(scores)
-    return ChanceTest(metric, float(observed), float(chance.mean()), (reached + 1) / (n_rounds + 1), len(gold),
-                      n_rounds, seed, CHANCE_TEST)
+    return ChanceTest(metric=metric, p_value=(reached + 1) / (n_rounds + 1), n=len(gold), n_rounds=n_rounds,
+                      seed=seed, test=CHANCE_TEST, score=float(observed), chance_mean=float(chance.mean()))

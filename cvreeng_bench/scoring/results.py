@@ -123,11 +123,10 @@ class Result:
 
 
 @dataclass(frozen=True)
-class PermutationTest:
-    """metric(A) - metric(B) on the same items and its two-sided p-value (p = (k + 1) / (rounds + 1))."""
+class RandomizationTest:
+    """What every randomization test reports: its metric, p = (k + 1) / (rounds + 1), items, rounds, seed, name."""
 
     metric: str
-    difference: float
     p_value: float
     n: int
     n_rounds: int
@@ -136,17 +135,18 @@ class PermutationTest:
 
 
 @dataclass(frozen=True)
-class ChanceTest:
-    """The observed metric, the mean of the same predictions shuffled across items, and the one-sided p-value."""
+class PermutationTest(RandomizationTest):
+    """metric(A) - metric(B) on the same items; the p-value is two-sided."""
 
-    metric: str
+    difference: float
+
+
+@dataclass(frozen=True)
+class ChanceTest(RandomizationTest):
+    """The observed metric and the mean of the same predictions shuffled across items; the p-value is one-sided."""
+
     score: float
     chance_mean: float
-    p_value: float
-    n: int
-    n_rounds: int
-    seed: int
-    test: str
 
 
 @dataclass(frozen=True)

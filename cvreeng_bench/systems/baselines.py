@@ -260,6 +260,12 @@ def get(name: str) -> Baseline:
     return BASELINES.get(name)
 
 
+def named(key: str) -> Baseline | None:
+    """The current baseline of the name a board entry's ``baseline`` field gives (``name@vN``); None: no such name."""
+    name = key.partition("@")[0]
+    return BASELINES.get(name) if name in BASELINES else None
+
+
 def _predict(baseline: Baseline, view: TaskView, *, seed: int, memo: dict) -> list[str]:
     try:
         labels = baseline.predictor(view, seed=seed, memo=memo)
