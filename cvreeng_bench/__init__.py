@@ -41,12 +41,13 @@ if TYPE_CHECKING:
         tasks,
         template,
         transfer,
+        verdict,
         verify,
     )
 
 __all__ = ["__version__", "agreement", "baseline", "compare", "connect", "describe", "evaluate", "leaderboard", "load",
            "open_release", "predict", "prompt", "regenerate", "rq", "sql", "submit", "tasks", "template", "transfer",
-           "verify"]
+           "verdict", "verify"]
 
 
 def __getattr__(name: str) -> Any:

@@ -42,6 +42,22 @@ LABELS_PUBLIC_SINCE_SOURCE = ("the artifact repository's first commit 132ca9410e
                               "4cb1d7ee on 2023-08-25")
 # Cohen's kappa the paper reports (Sec. 5.1.4): original instrument, revised instrument, half of the rest.
 KAPPA = {"pilot": 0.46, "pilot-revised": 0.79, "final": 0.70}
+# Where the text ranks two quoted shares (the headline_shares claims): (higher, lower, where the text says so).
+# A system's labels keep a claim's order when the higher share stays strictly above the lower.
+SHARE_ORDERS: tuple[tuple[str, str, str], ...] = (
+    ("defects reported by re-users", "defects reported by replicators", "Finding 1"),
+    ("external interface defects among environment defects", "internal interface defects among environment defects",
+     "Sec. 6.2"),
+    ("API defects among environment defects", "wrong environment configuration among environment defects",
+     "Finding 4, Sec. 6.4"),
+    ("wrong environment configuration among environment defects", "GPU usage bugs among environment defects",
+     "Sec. 6.4"),
+    ("data preprocessing among data-pipeline defects", "training data quality among data-pipeline defects",
+     "Finding 4, Sec. 6.4"),
+    ("training data quality among data-pipeline defects", "corrupt data among data-pipeline defects", "Sec. 6.4"),
+    ("model/weight among modeling defects", "network structure among modeling defects", "Finding 4"),
+    ("model/weight among modeling defects", "layer properties among modeling defects", "Finding 4"),
+)
 
 
 @dataclass(frozen=True)

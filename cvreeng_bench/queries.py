@@ -102,8 +102,10 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> None:
-    """Replace the defects/issues/repositories views by filtered ones; unknown columns or values are named."""
+def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any], *,
+                  sources: dict[str, str] | None = None) -> None:
+    """Replace the defects/issues/repositories views by filtered ones; unknown columns or values are named.
+    ``sources``: a relation to filter in place of a view's table (a system's relabeled defects)."""
     if not filters:
         return
     described = {view: con.execute(f"DESCRIBE {view}").fetchall() for view in FILTERED_VIEWS}
@@ -113,7 +115,7 @@ def apply_filters(con: duckdb.DuckDBPyConnection, filters: dict[str, Any]) -> No
     # originals by their fully qualified names, so nothing is copied.
     found = con.execute("SELECT current_database()").fetchone()
     database = str(found[0] if found else "memory").replace('"', '""')
-    source_of = {view: f'"{database}".main.{view}' for view in FILTERED_VIEWS}
+    source_of = {view: f'"{database}".main.{view}' for view in FILTERED_VIEWS} | (sources or {})
     clauses: dict[str, list[str]] = {view: [] for view in FILTERED_VIEWS}
     for column, value in filters.items():
         owners = [v for v in FILTERED_VIEWS if column in columns[v]]
@@ -206,6 +208,14 @@ def _execute(query: Query, con: duckdb.DuckDBPyConnection, filters: dict[str, An
 def run_all(release: Release, *, filters: dict[str, Any] | None = None) -> dict[str, pl.DataFrame]:
     """Every query, keyed by alias."""
     return {q.alias or q.name: run(q.name, release, filters=filters) for q in QUERIES}
+
+
+def crosstab(frame: pl.DataFrame, rows: str, columns: str) -> tuple[list[str], list[str], list[list[int]]]:
+    """Wide counts (row labels, column labels, matrix) from a long-form figure result, order kept."""
+    row_labels = list(dict.fromkeys(frame[rows].to_list()))
+    col_labels = list(dict.fromkeys(frame[columns].to_list()))
+    lookup = {(r, c): n for r, c, n in frame.select(rows, columns, "count").iter_rows()}
+    return row_labels, col_labels, [[lookup.get((r, c), 0) for c in col_labels] for r in row_labels]
 
 
 def format_frame(frame: pl.DataFrame, fmt: str) -> str:

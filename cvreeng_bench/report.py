@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import paper
-from .queries import FIGURES, find, run_all
+from .queries import FIGURES, crosstab, find, run_all
 from .stats import ChiSquare, chi_square
 
 if TYPE_CHECKING:
     import polars as pl
 
     from .release import Release
+    from .scoring.predictions import Predictions
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
@@ -31,14 +32,6 @@ figure svg{max-width:100%;height:auto}
 .scroll{overflow-x:auto;max-width:100%}
 """
 # Tables never widen the page: a wide one scrolls inside its box, its first column staying in view.
-
-
-def crosstab(frame: pl.DataFrame, rows: str, columns: str) -> tuple[list[str], list[str], list[list[int]]]:
-    """Wide counts (row labels, column labels, matrix) from a long-form figure result, order kept."""
-    row_labels = list(dict.fromkeys(frame[rows].to_list()))
-    col_labels = list(dict.fromkeys(frame[columns].to_list()))
-    lookup = {(r, c): n for r, c, n in frame.select(rows, columns, "count").iter_rows()}
-    return row_labels, col_labels, [[lookup.get((r, c), 0) for c in col_labels] for r in row_labels]
 
 
 def _cell(value: Any, floats: str) -> str:
@@ -83,12 +76,22 @@ def tests(results: dict[str, pl.DataFrame]) -> dict[str, ChiSquare]:
     return out
 
 
-def render(release: Release, filters: dict[str, Any] | None = None) -> str:
+def render(release: Release, filters: dict[str, Any] | None = None, labels: Predictions | None = None,
+           task: str | None = None) -> str:
+    """The page; with ``labels`` (a system's out-of-fold predictions for a study task) each figure that reads the
+    task's column is drawn twice, the paper's and the system's, and the quoted shares show whether they survive."""
     from . import charts
 
     info = release.manifest
     results = run_all(release, filters=filters)
     stats = tests(results)
+    system: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
+    if labels is not None:
+        from .annotator import figures_of, relabeled_query, task_of
+
+        chosen = task_of(labels, task)
+        system = {q.label: relabeled_query(q, labels, release, chosen.key, filters)
+                  for q in (*figures_of(chosen.dimension), find("shares"))}
     where = ", ".join(f"{k} = {v}" for k, v in (filters or {}).items()) or "all defects"
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -103,18 +106,30 @@ def render(release: Release, filters: dict[str, Any] | None = None) -> str:
         chart = charts.figure(query, frame, filters)
         parts += [f"<section id='{query.label}'><h2>{html.escape(query.title)}</h2>",
                   f"<figure class='chart'>{charts.svg(chart)}</figure>",
-                  wide_html(frame, *query.axes), stat_html(stats[query.label]), "</section>"]
+                  wide_html(frame, *query.axes), stat_html(stats[query.label])]
+        if query.label in system and labels is not None:
+            shown, drawn = system[query.label]
+            changes = [abs(float(c)) for c in shown["change"].to_list()]
+            parts += [f"<h3>The same figure from the labels of {html.escape(labels.source)}</h3>",
+                      f"<figure class='chart'>{charts.svg(charts.figure(query, drawn, filters))}</figure>",
+                      f"<p class='stat'>Largest change of a cell's share {max(changes):.1f} points, mean "
+                      f"{sum(changes) / len(changes):.1f}.</p>", wide_html(drawn, *query.axes),
+                      stat_html(chi_square(crosstab(drawn, *query.axes)[2]))]
+        parts.append("</section>")
     parts += [f"<section id='table4'><h2>{html.escape(find('table4').title)}</h2>", table_html(results["table4"]),
               "</section>",
-              f"<section id='shares'><h2>{html.escape(find('shares').title)}</h2>", table_html(results["shares"]),
+              f"<section id='shares'><h2>{html.escape(find('shares').title)}</h2>",
+              table_html(system["shares"][0] if "shares" in system else results["shares"]),
               "</section></body></html>"]
     return "\n".join(parts)
 
 
-def write(out: Path, release: Release, filters: dict[str, Any] | None = None) -> Path:
+def write(out: Path, release: Release, filters: dict[str, Any] | None = None, labels: Predictions | None = None,
+          task: str | None = None) -> Path:
+    page = render(release, filters, labels, task)  # computed before anything is written
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.html"
     partial = path.with_suffix(".html.part")
-    partial.write_text(render(release, filters), encoding="utf-8")
+    partial.write_text(page, encoding="utf-8")
     partial.replace(path)
     return path

@@ -8,6 +8,8 @@ flag tables where expected counts are too small for the chi-square approximation
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 
@@ -95,3 +97,44 @@ def chi_square(table: list[list[int]]) -> ChiSquare:
     v = math.sqrt(statistic / (n * (min(len(rows), len(columns)) - 1)))
     below = sum(e < 5 for e in expected_all) / len(expected_all)
     return ChiSquare(statistic, dof, chi2_sf(statistic, dof), v, n, min(expected_all), below)
+
+
+def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+    """Cohen's kappa of two raters over the same items (NaN when chance agreement is certain, as scikit-learn
+    gives it: one label used by both raters on every item leaves nothing to correct for)."""
+    if len(a) != len(b):
+        raise ValueError(f"kappa needs two ratings per item; got {len(a)} and {len(b)}")
+    n = len(a)
+    if n == 0:
+        return float("nan")
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    first, second = Counter(a), Counter(b)
+    expected = sum(first[label] * second[label] for label in first) / (n * n)
+    return float("nan") if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def krippendorff_alpha(units: Sequence[Sequence[Hashable | None]]) -> float:
+    """Krippendorff's alpha for nominal data. ``units``: one sequence per item of the values its raters gave
+    (None where a rater gave none); items with fewer than two values are not pairable and left out.
+
+    Coincidences o(c, k) count, within each item of m values, every ordered pair of values of different raters
+    weighed 1 / (m - 1); alpha = 1 - (n - 1) * sum over c != k of o(c, k) / sum over c != k of n_c * n_k."""
+    coincidences: dict[tuple[Hashable, Hashable], float] = {}
+    for unit in units:
+        values = [v for v in unit if v is not None]
+        m = len(values)
+        if m < 2:
+            continue
+        for i, x in enumerate(values):
+            for j, y in enumerate(values):
+                if i != j:
+                    coincidences[(x, y)] = coincidences.get((x, y), 0.0) + 1 / (m - 1)
+    totals: dict[Hashable, float] = {}
+    for (x, _), weight in coincidences.items():
+        totals[x] = totals.get(x, 0.0) + weight
+    n = sum(totals.values())
+    disagreeing = sum(w for (x, y), w in coincidences.items() if x != y)
+    expected = sum(totals[x] * totals[y] for x in totals for y in totals if x != y)
+    if n <= 1 or expected == 0:
+        return float("nan")
+    return 1 - (n - 1) * disagreeing / expected

@@ -10,8 +10,7 @@ import polars as pl
 import pytest
 
 import cvreeng_bench
-from cvreeng_bench.queries import FIGURES, find
-from cvreeng_bench.report import crosstab
+from cvreeng_bench.queries import FIGURES, crosstab, find
 
 # Figure cells: segment labels in legend order, then (bar, counts) per bar.
 CELLS = {

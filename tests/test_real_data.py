@@ -150,3 +150,50 @@ def test_every_tier_of_the_shipped_board_re_derives_on_the_real_release(release:
     assert failed == []
     ranked = api.leaderboard(release=release, verified_only=True)
     assert {r.entry.task for r in ranked} >= {"stage", "root_cause", "so_dl_bugs"}
+
+
+STUDY_TASKS = ("stage", "defect_type", "impact", "root_cause", "manifestation", "reporter")
+
+
+@pytest.mark.parametrize("task", STUDY_TASKS)
+def test_the_annotator_verdict_of_gold_and_of_the_majority_rule_on_the_real_release(opened, task: str) -> None:
+    """Gold labels leave every figure and all 35 quoted claims as the paper has them and agree with each analyst as
+    the gold does; a constant label moves the figures by tens of points and most claims it touches fail."""
+    from cvreeng_bench import api
+    from cvreeng_bench.scoring.tasks import get, items
+
+    population = items(get(task), opened, "all")
+    gold = api.verdict(population.select("issue_id", pl.col("primary").alias("label")), task, opened, n_resamples=100)
+    assert all(f.max_change == 0.0 for f in gold.figures) and gold.all_survive == gold.all_claims == 35
+    assert gold.survive == len(gold.claims)
+    if gold.third_rater is not None:
+        rater = gold.third_rater
+        assert rater.phase == "final" and rater.system_gold.value == 1.0
+        assert rater.system_rater_1.value == pytest.approx(rater.rater_1_gold.value)
+    majority = api.verdict(api.baseline("majority", task, release=opened), task, opened, n_resamples=100)
+    assert majority.max_change > 20
+    assert majority.survive < len(majority.claims) / 2
+    if majority.third_rater is not None:
+        assert majority.third_rater.verdict == "agrees with either analyst less than they agree with each other"
+
+
+def test_every_shipped_baseline_on_a_study_task_carries_its_verdict(release: Path) -> None:
+    """The board computes the verdict from each reproduced entry's stored predictions (the stratified line is a
+    mean over seeds: no one set of labels to judge, and it says so)."""
+    from cvreeng_bench import api
+    from cvreeng_bench.board.entries import Kind
+
+    rows = [r for r in api.leaderboard(release=release) if r.entry.task in STUDY_TASKS]
+    judged = [r for r in rows if r.entry.kind in (Kind.BASELINE, Kind.TRIVIAL)]
+    assert len(judged) == 4 * len(STUDY_TASKS)
+    for row in judged:
+        if (row.entry.seeds or 1) > 1:
+            assert row.verdict is None and row.entry.predictions_sha256 is None
+            continue
+        assert row.verdict is not None, row.entry.name
+        assert 0 <= row.verdict.survive <= row.verdict.claims
+    metadata = next(r for r in judged if r.entry.task == "root_cause" and r.entry.kind is Kind.BASELINE)
+    assert metadata.verdict is not None and metadata.verdict.kappa_rater_1 is not None
+    shown = cli("leaderboard", "show", "--task", "stage", "--format", "json", "--release", str(release))
+    rows_json = json.loads(shown.stdout)["current"]
+    assert any(r["verdict"] and r["verdict"]["claims"] == 29 for r in rows_json)

@@ -11,6 +11,7 @@ from .data import ReleaseLike, open_release
 if TYPE_CHECKING:
     import polars as pl
 
+    from ..annotator import Verdict
     from ..scoring.predictions import Predictions
     from ..scoring.results import Comparison, Result
     from ..scoring.runs import RunRecord
@@ -41,6 +42,23 @@ def evaluate(predictions: str | os.PathLike[str] | pl.DataFrame, task: str, rele
     from ..scoring.tasks import get
 
     return score(_predictions(predictions), get(task), open_release(release), split, track=track, **options)
+
+
+def verdict(predictions: str | os.PathLike[str] | pl.DataFrame, task: str, release: ReleaseLike = None, *,
+            allow_missing: bool = False, n_resamples: int | None = None, seed: int = 0) -> Verdict:
+    """Would the paper's figures and quoted claims survive these labels, and does the system agree with the study's
+    analysts as well as they agree with each other? Out-of-fold predictions on every issue of a study task.
+
+    >>> judged = verdict(baseline("majority", "root_cause", release="release"), "root_cause", release="release")
+    >>> judged.max_change > 10, judged.survive < len(judged.claims), judged.third_rater is not None
+    (True, True, True)
+    """
+    from ..annotator import verdict as judge
+    from ..scoring.protocol import N_RESAMPLES
+    from ..scoring.tasks import get
+
+    return judge(_predictions(predictions), get(task), open_release(release), allow_missing=allow_missing,
+                 n_resamples=N_RESAMPLES if n_resamples is None else n_resamples, seed=seed)
 
 
 def compare(a: str | os.PathLike[str] | pl.DataFrame, b: str | os.PathLike[str] | pl.DataFrame, task: str,

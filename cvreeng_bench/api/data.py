@@ -117,12 +117,19 @@ def sql(query: str, release: ReleaseLike = None, *, allow_files: bool = False) -
 
 
 def rq(name: str, release: ReleaseLike = None, *, chart: str | os.PathLike[str] | None = None, scale: float = 2.0,
+       labels: str | os.PathLike[str] | pl.DataFrame | None = None, task: str | None = None,
        **filters: Any) -> pl.DataFrame:
     """One of the paper's breakdowns (``fig5`` ... ``fig10`` or a query file's name), optionally filtered, and
-    drawn into ``chart`` (.svg, .png, .html or .json) when one is given.
+    drawn into ``chart`` (.svg, .png, .html or .json) when one is given. ``labels``: a system's out-of-fold
+    predictions for a study task (``task``, else the one whose labels they use): the figure as the system would
+    have drawn it, its cells beside the paper's (``system_count``, ``system_percent``, ``change`` in points); the
+    chart then draws the system's figure.
 
     >>> rq("fig9", release="release", repo_type="Zoo").columns
     ['stage', 'impact', 'count', 'percent']
+    >>> majority = baseline("majority", "root_cause", release="release")
+    >>> rq("fig10", release="release", labels=majority)["change"].abs().max() > 10
+    True
     """
     from ..queries import find, run
 
@@ -132,7 +139,13 @@ def rq(name: str, release: ReleaseLike = None, *, chart: str | os.PathLike[str] 
         from .. import charts
 
         targets = charts.targets([query], Path(chart))
-    frame = run(name, open_release(release), filters=filters)
+    opened = open_release(release)
+    frame = run(name, opened, filters=filters)
+    drawn = frame
+    if labels is not None:
+        from ..annotator import relabeled_query
+
+        frame, drawn = relabeled_query(query, labels, opened, task, filters)
     if targets:
-        charts.save(charts.figure(query, frame, filters), targets[query.label], scale=scale)
+        charts.save(charts.figure(query, drawn, filters), targets[query.label], scale=scale)
     return frame

@@ -47,10 +47,13 @@ def ranked(board: Path | None, release: Release, *, task: str | None = None, ver
            warn: list[str] | None = None, memo: Memo | None = None) -> list[Ranked]:
     """The board's entries re-scored (through the memo) and ranked; no system runs."""
     from .leaderboard import rank
+    from .memo import default
+    from .verdicts import attach
     from .view import select
 
     path, entries = _entries(board, release, warn)
-    return select(rank(entries, release, path, memo=memo), task, verified_only)
+    memo = memo or default()
+    return attach(select(rank(entries, release, path, memo=memo), task, verified_only), release, path, memo)
 
 
 def verify(board: Path | None, release: Release, rederive: Rederive, *, memo: Memo,

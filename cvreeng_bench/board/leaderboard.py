@@ -56,6 +56,7 @@ from .entries import (
 from .memo import Memo, default, key
 
 if TYPE_CHECKING:
+    from ..annotator import Peers, Summary
     from ..release import Release
     from ..scoring.tasks import Task
 
@@ -91,6 +92,8 @@ class Ranked:
     verification: Tier  # as this package judges it (a claim in the file counts only when this package made it)
     p_vs_chance: float | None
     reason: str
+    verdict: Summary | None = None  # the annotator verdict of its stored predictions (see .verdicts)
+    peers: Peers | None = None  # its group's model-model agreement
 
     @property
     def group(self) -> str:

@@ -5,12 +5,14 @@ http(s) URL."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from ..annotator import judged as judged_task
 from ..scoring.tasks import REGISTRY
 from ..text import markdown_cell, printable
 from .entries import TIER_MEANINGS, LeaderboardError, Tier
@@ -20,7 +22,11 @@ if TYPE_CHECKING:
     from ..release import Release
 
 FORMATS = ("table", "json", "markdown")
-COLUMNS = ("rank", "name", "kind", "verification", "score", "95% CI", "n", "date", "model", "note")
+COLUMNS = ("rank", "name", "kind", "verification", "score", "95% CI", "n", "date", "model", "as annotator", "note")
+VERDICT = ("As annotator (study tasks, out-of-fold): the largest change of a cell's share of the paper's figures "
+           "for the task's column when these labels replace the analysts', the quoted claims that survive (within "
+           "5 points, stated orders kept), and Cohen's kappa with each of the two analysts on the items both "
+           "labeled, read against the analysts' kappa with each other; computed from the stored predictions.")
 RULE = ("Ranked: entries whose stored predictions the board re-scored to the numbers shown and that beat chance "
         "(label-permutation test, 5%); an entry shares the rank of the one above when a paired permutation test "
         "cannot separate them at 5%. Reference lines are never ranked.")
@@ -56,14 +62,20 @@ def cells(row: Ranked) -> list[str]:
     if entry.model_cutoff:
         risk = ", after the labels went public" if entry.contamination_risk else ""
         model += f" (cut-off {entry.model_cutoff}{risk})"
+    judged = "" if row.verdict is None else f"{row.verdict.text()}; {row.verdict.words}"
+    if (row.verdict is None and (entry.seeds or 1) > 1 and entry.predictions_sha256 is None and entry.task in REGISTRY
+            and judged_task(REGISTRY.get(entry.task))):
+        judged = f"a mean over {entry.seeds} seeds: no one set of labels to judge"
     cells = [rank, entry.name, entry.kind, row.verification, score, interval, str(entry.n or ""), entry.date or "",
-             model.strip(), _note(row)]
+             model.strip(), judged, _note(row)]
     return [printable(cell, 10**6) for cell in cells]  # a control character never reaches a page or a terminal
 
 
 def to_dict(row: Ranked) -> dict[str, Any]:
     return {**row.entry.to_row(), "group": row.group, "status": row.status, "rank": row.rank,
-            "verification": row.verification, "p_vs_chance": row.p_vs_chance, "reason": row.reason}
+            "verification": row.verification, "p_vs_chance": row.p_vs_chance, "reason": row.reason,
+            "verdict": None if row.verdict is None else dataclasses.asdict(row.verdict),
+            "peers": None if row.peers is None else dataclasses.asdict(row.peers)}
 
 
 def _md(text: str) -> str:
@@ -85,14 +97,17 @@ def show(rows: list[Ranked], fmt: str = "table") -> str:
     current = [r for r in rows if r.status is not Status.OLDER]
     old = [r for r in rows if r.status is Status.OLDER]
     if fmt == "json":
-        return json.dumps({"note": GOLD_NOTE, "rule": RULE, "tiers": {str(t): m for t, m in TIER_MEANINGS.items()},
+        return json.dumps({"note": GOLD_NOTE, "rule": RULE, "verdict": VERDICT,
+                           "tiers": {str(t): m for t, m in TIER_MEANINGS.items()},
                            "current": [to_dict(r) for r in current], "older": [to_dict(r) for r in old]},
                           indent=2, default=str) + "\n"
-    out = [GOLD_NOTE, RULE, TIERS, ""]
+    out = [GOLD_NOTE, RULE, TIERS, VERDICT, ""]
     for group in dict.fromkeys(r.group for r in current):
         members = [r for r in current if r.group == group]
         metric = members[0].entry.main_score
         title = f"{group} (task/split/track), ranked by {metric}"
+        if members[0].peers is not None:
+            title += f"; {members[0].peers.text()}"
         if fmt == "markdown":
             out += [f"### {_md(title)}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
             out += ["| " + " | ".join(_md(c) for c in cells(r)) + " |" for r in members]
@@ -131,10 +146,10 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
     for group in dict.fromkeys(r.group for r in current):
         members = [r for r in current if r.group == group]
         groups.append({"name": group, "rows": [(r, cells(r), safe_url(r.entry.url)) for r in members],
-                       "chart": _chart(members)})
+                       "chart": _chart(members), "peers": members[0].peers.text() if members[0].peers else ""})
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(PAGE.read_text("utf-8")).render(
-        version=release.dataset_version, groups=groups, columns=COLUMNS, note=GOLD_NOTE, rule=RULE,
+        version=release.dataset_version, groups=groups, columns=COLUMNS, note=GOLD_NOTE, rule=RULE, verdict=VERDICT,
         tiers=[(str(t), m) for t, m in TIER_MEANINGS.items()], older=[r for r in rows if r.status is Status.OLDER])
     if not out.parent.is_dir():
         raise LeaderboardError(f"{out.parent} is not a folder; create it first")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import CvreengError
 from ..scoring.protocol import N_RESAMPLES, N_ROUNDS
@@ -12,6 +13,10 @@ from ..scoring.tasks import SPLIT_NAMES, TRACKS
 from ..systems.baselines import BASELINES
 from . import board
 from .common import command, release_option
+
+if TYPE_CHECKING:
+    from ..annotator import Verdict
+    from ..scoring.results import Result
 
 
 def nonnegative(text: str) -> int:
@@ -97,10 +102,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     options = {"track": args.track} if args.track else {}
     result = evaluate(args.predictions, args.task, args.release, split=args.split, allow_missing=args.allow_missing,
                       n_resamples=args.resamples, seed=args.seed, subset=subset, **options)
-    sys.stdout.write(result.to_json() if args.format == "json" else result.table())
+    judged = _verdict(args, result) if subset is None else None
+    if args.format == "json":
+        import json
+
+        sys.stdout.write(result.to_json() if judged is None else json.dumps(
+            {**result.to_dict(), "verdict": judged.to_dict()}, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(result.table() + ("" if judged is None else "\n" + judged.text()))
     if args.out:
         args.out.write_text(result.to_json(), encoding="utf-8")
     return 0
+
+
+def _verdict(args: argparse.Namespace, result: Result) -> Verdict | None:
+    """The annotator verdict, where it applies: out-of-fold labels of every issue of a study task."""
+    from ..annotator import judged
+    from ..api import verdict
+    from ..scoring.tasks import get
+
+    if result.split != "fold" or not judged(get(args.task)):
+        return None
+    return verdict(args.predictions, args.task, args.release, allow_missing=args.allow_missing,
+                   n_resamples=args.resamples, seed=args.seed)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import CvreengError
 from ..queries import FORMATS
 from ..text import printable
 from .common import command, print_problems, release_option
@@ -74,6 +75,10 @@ def cmd_rq(args: argparse.Namespace) -> int:
     from ..queries import QUERIES, find, parse_filters, print_rows, run
 
     filters = parse_filters(args.where)
+    if args.labels is not None:
+        return _rq_labels(args, filters)
+    if args.task is not None:
+        raise CvreengError("--task names the task of --labels; give the predictions with --labels FILE")
     selected = list(QUERIES) if args.name == "all" else [find(args.name)]
     targets = {}
     if args.chart is not None:  # refused before anything is printed or computed
@@ -93,6 +98,42 @@ def cmd_rq(args: argparse.Namespace) -> int:
         sys.stdout.write(format_rows(columns, rows, args.format))
         if query.label in targets:
             charts.save(charts.figure(query, frames[query.label], filters), targets[query.label], scale=args.scale)
+            print(f"chart written to {targets[query.label]}", file=sys.stderr)
+    return 0
+
+
+def _rq_labels(args: argparse.Namespace, filters: dict[str, object]) -> int:
+    """``rq NAME --labels FILE``: the figure (or the quoted shares) as a system's labels would have drawn it."""
+    from ..annotator import figures_of, relabeled_query, task_of
+    from ..api import open_release
+    from ..printing import format_rows
+    from ..queries import crosstab, find
+    from ..scoring.predictions import read_predictions
+    from ..stats import chi_square
+
+    predictions = read_predictions(args.labels)
+    named = None if args.name == "all" else find(args.name)
+    task = task_of(predictions, args.task, named)
+    selected = [*figures_of(task.dimension), find("shares")] if named is None else [named]
+    targets = {}
+    if args.chart is not None:
+        from .. import charts
+
+        targets = charts.targets(selected, args.chart)
+    release = open_release(args.release)
+    for query in selected:
+        shown, drawn = relabeled_query(query, predictions, release, task.key, filters)
+        if len(selected) > 1 and args.format in ("table", "markdown"):
+            print(f"\n## {query.title}, from the labels of {predictions.source} ({task.key})\n")
+        sys.stdout.write(format_rows(shown.columns, shown.rows(), args.format))
+        if query.is_crosstab and args.format == "table":
+            changes = [abs(float(c)) for c in shown["change"].to_list()]
+            gold, mine = (chi_square(crosstab(f, *query.axes)[2]).p_value for f in (shown, drawn))
+            mean = sum(changes) / len(changes)
+            print(f"largest change of a cell's share {max(changes):.1f} points, mean {mean:.1f}; "
+                  f"chi-square p {gold:.3g} (gold) -> {mine:.3g} (these labels)")
+        if query.label in targets:
+            charts.save(charts.figure(query, drawn, filters), targets[query.label], scale=args.scale)
             print(f"chart written to {targets[query.label]}", file=sys.stderr)
     return 0
 
@@ -118,7 +159,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ..queries import parse_filters
     from ..report import write
 
-    path = write(args.out, open_release(args.release), parse_filters(args.where))
+    labels = None
+    if args.labels is not None:
+        from ..scoring.predictions import read_predictions
+
+        labels = read_predictions(args.labels)
+    path = write(args.out, open_release(args.release), parse_filters(args.where), labels, args.task)
     print(f"report written to {path}")
     return 0
 
@@ -184,7 +230,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = command(sub, common, "rq", "Print one of the paper's RQ1-RQ4 breakdowns (fig5 ... fig10, table4, shares, "
                 "or all).",
-                example="cvreeng-bench rq fig9 --format csv --where repo_type=Zoo --chart fig9.png", handler=cmd_rq)
+                example="cvreeng-bench rq fig9 --format csv --where repo_type=Zoo --chart fig9.png\n"
+                "  cvreeng-bench rq fig10 --labels preds.csv --task root_cause", handler=cmd_rq)
     p.add_argument("name", help="fig5 ... fig10, table4, shares, a query file's name, or all")
     release_option(p)
     p.add_argument("--format", choices=FORMATS, default="table")
@@ -194,6 +241,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--where", action="append", metavar="COLUMN=VALUE",
                    help="only defects with this value (repeatable), e.g. repo_type=Zoo, framework=PyTorch, "
                    "family=YOLO")
+    p.add_argument("--labels", type=Path, default=None, metavar="PREDICTIONS",
+                   help="a system's out-of-fold predictions for a study task: the figure (or shares) as its labels "
+                   "would have drawn it, beside the paper's; the chart draws the system's")
+    p.add_argument("--task", default=None, help="the task of --labels (default: the one whose labels they use)")
 
     p = command(sub, common, "sql", "Run SQL over the release's views, or with no query open an interactive shell "
                 "(DuckDB's own where installed).", example="cvreeng-bench sql \"SELECT stage, count(*) FROM defects "
@@ -206,10 +257,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = command(sub, common, "report", "Write one self-contained HTML report: figures, tables, Table 4, "
                 "chi-square tests.",
-                example="cvreeng-bench report --out report", handler=cmd_report)
+                example="cvreeng-bench report --out report\n  cvreeng-bench report --out report --labels preds.csv "
+                "--task stage", handler=cmd_report)
     release_option(p)
     p.add_argument("--out", type=Path, default=Path("report"), help="folder for report.html")
     p.add_argument("--where", action="append", metavar="COLUMN=VALUE", help="as for rq")
+    p.add_argument("--labels", type=Path, default=None, metavar="PREDICTIONS",
+                   help="also draw each figure that reads the task's column from a system's out-of-fold labels, "
+                   "beside the paper's")
+    p.add_argument("--task", default=None, help="the task of --labels (default: the one whose labels they use)")
 
     p = command(sub, common, "hydrate", "Fetch every sampled issue's thread from the GitHub API into a resumable "
                 "cache.",
