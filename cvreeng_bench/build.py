@@ -142,6 +142,8 @@ def build(out: Path, upstream: str | Path | None = None, *, verify: bool = True,
             continue
         read = population.read(optional[population.name].paths)
         problems += read.problems
+        if not errors(read.problems) and population.link is not None and "defects" in tables:
+            population.link(read.rows, tables)
         if not errors(read.problems):
             tables[population.config] = frame(population.config, read.rows)
             problems += validate({population.config: tables[population.config]})

@@ -59,7 +59,7 @@ def _remade(entry: Entry, release: Release) -> Entry | None:
     baseline = named(entry.baseline) if entry.baseline is not None else None
     if baseline is None or baseline.key != entry.baseline or not baseline.runs_here():
         return None
-    return baseline_entry(task, release, baseline.name, entry.track)
+    return baseline_entry(task, release, baseline.key, entry.track)
 
 
 def rederive(entry: Entry, path: Path | None, release: Release) -> bool:

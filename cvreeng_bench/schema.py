@@ -187,6 +187,33 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("label_num", "int32", "Upstream's class number (0 model ... 5 Others)", False),
         Column("source_row", "int32", "Line of the upstream dataset.csv", False),
     ),
+    "analyst_notes": (
+        Column("note_id", "int32", "Row order among the workbook's defect rows (1-based)", False),
+        Column("sheet_row", "int32", "Row of the workbook's sheet", False),
+        Column("issue_id", "string", "owner/name#number (the final dataset's spelling where the issue is in it)",
+               False),
+        Column("issue_number", "int32", "GitHub issue number", False),
+        Column("position", "int32", "Position of the row among its issue's rows (1-based, sheet order)", False),
+        Column("notes_in_issue", "int32", "The workbook's rows for the issue", False),
+        Column("bugs", "string", "Bugs: the symptom as the analyst wrote it down (often the title or error message)"),
+        Column("comments", "string", "Comments: what the analyst found, often quoting the thread (written after "
+               "the analysis)"),
+        Column("fix", "string", "Fix: how the defect was fixed (written after the analysis)"),
+        *(Column(f"raw_{name}", "string", f"The 2022 workbook's {what!r} value (that instrument's names)")
+          for name, what in (("dl_stage", "DL Stage"), ("part_of_implementation", "Part of Implementation"),
+                             ("impact", "Impacts"), ("defect_type", "Defect Type"), ("root_cause", "Root Cause"),
+                             ("manifestation", "Manifestation"), ("reporter", "Reporter"),
+                             ("project_type", "Project Type"))),
+        *(Column(f"{d}_2022", "string", f"The final {d} label the 2022 value names (null: an older category)",
+                 dimension=d) for d in ("stage", "impact", "defect_type", "root_cause", "manifestation", "reporter",
+                                        "project_type")),
+        Column("defect_id", "string", "The final defect the row is (null: not linked; see link_status)"),
+        Column("link_status", "string", "linked, defect count differs, not in the final dataset, or not a "
+               "reengineering issue", False),
+        Column("link_reason", "string", "Why the row is, or is not, linked", False),
+        Column("changed", "list<string>", "Dimensions whose final label differs from the 2022 one (linked rows whose "
+               "2022 value names a final label; null when not linked)"),
+    ),
     "issue_texts": (
         Column("issue_id", "string", "owner/name#number as studied", False),
         Column("repo", "string", "owner/name as studied", False),
@@ -215,9 +242,10 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
 # Every config the build can write, in the order the schemas are declared.
 CONFIGS: tuple[str, ...] = tuple(SCHEMAS)
 # One ready-to-train config per benchmark task (the registry in scoring.tasks declares exactly these; tested).
-TASK_CONFIGS: tuple[str, ...] = ("screening", *taxonomy.CLASSIFIED, "bug_kind", "so_dl_bugs")
-# Configs a release may lack: the issue texts (a hydrate cache) and the optional second source's posts.
-OPTIONAL_CONFIGS: tuple[str, ...] = ("issue_texts", "so_posts")
+TASK_CONFIGS: tuple[str, ...] = ("screening", *taxonomy.CLASSIFIED, "bug_kind", "so_dl_bugs",
+                                  *(f"notes_{d}" for d in taxonomy.CLASSIFIED))
+# Configs a release may lack: the issue texts (a hydrate cache) and the optional sources' posts and notes.
+OPTIONAL_CONFIGS: tuple[str, ...] = ("issue_texts", "so_posts", "analyst_notes")
 
 
 def _simple(kind: str, library: str) -> Any:

@@ -2,7 +2,8 @@
 
 It sits above the board and the systems (it runs the one and fills the other), as ``build`` does.
 ``cvreeng-bench leaderboard regenerate`` reruns, for every current task on its main split: the
-``metadata`` baseline (ranked; on a release with issue texts the text baselines too, on the triage track);
+``metadata`` baseline (ranked; where the task's items have text here, the text baselines too, on each text track
+but the full thread: triage for issues and posts, symptom and analysis for the analysts' notes);
 the chance lines (``majority``, ``repo-majority`` and ``stratified``, the mean over its seeds in every score
 field, with the spread); and the raters' agreement on every linked workbook item (rater 1 against the
 released gold, which follows rater 2 wherever the two can be compared). Single-run predictions are stored
@@ -46,8 +47,9 @@ def _baseline(task: Task, release: Release, name: str, *, today: str, n_resample
     kind = Kind.TRIVIAL if baseline.reference else Kind.BASELINE
     spread = fold_spread(frames[0][1], task, release) if task.split == "fold" else None
     seeds = f"seeds 0-{baseline.seeds - 1}" if baseline.seeds > 1 else "seed 0"
-    entry = from_result(result, name=f"baseline: {name}", kind=kind, verification=Tier.REPRODUCED, fold_sd=spread,
-                        notes=f"cvreeng-bench {name} baseline ({baseline.description})", baseline=baseline.key,
+    entry = from_result(result, name=f"baseline: {baseline.name}", kind=kind, verification=Tier.REPRODUCED,
+                        fold_sd=spread, notes=f"cvreeng-bench {baseline.name} baseline ({baseline.description})",
+                        baseline=baseline.key,
                         evidence=f"the board ran baseline {baseline.key} ({seeds}, {track} track) on the release's "
                                  f"data {result.content_sha256[:12]} itself")
     if baseline.seeds > 1:
@@ -90,10 +92,16 @@ def _agreement(task: Task, release: Release, today: str, n_resamples: int) -> En
 
 def text_baselines(release: Release, task: Task) -> list[str]:
     """The text baselines a task can run on a release: none where its population has no texts here (a study
-    task without issue texts; a post always has its text); the embedding ones need the extra."""
+    task without issue texts; a post and a note always have theirs); the embedding ones need the extra."""
     if not task.source.has_texts(ReleaseTables(release)):
         return []
     return [b.name for b in BASELINES if b.needs_text and b.runs_here()]
+
+
+def text_tracks(task: Task) -> list[str]:
+    """The tracks the shipped board runs text baselines on: every text track but the full thread (which often holds
+    the fix; a user's hydrated release can score it)."""
+    return [t for t in task.tracks if t not in ("metadata", "full-thread")]
 
 
 def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | None = None,
@@ -109,9 +117,9 @@ def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | No
             if baseline.shipped and baseline.fits(task):
                 rows.append(_baseline(task, release, baseline.name, today=today, n_resamples=n_resamples,
                                       store=store))
-        for name in text_baselines(release, task):  # with texts: the text baselines, on the triage track
-            rows.append(_baseline(task, release, name, today=today, n_resamples=n_resamples, store=store,
-                                  track="triage"))
+        for track in text_tracks(task):  # with texts: the text baselines on each text track
+            rows += [_baseline(task, release, name, today=today, n_resamples=n_resamples, store=store, track=track)
+                     for name in text_baselines(release, task)]
         if task.source.agreement and not task.mapped and task.dimension in TASK_DIMENSIONS:
             agreement = _agreement(task, release, today, n_resamples)
             if agreement is not None:

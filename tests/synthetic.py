@@ -127,6 +127,53 @@ def write_agreement(path: Path, rows: list[dict[str, str]]) -> None:
     book.save(path)
 
 
+NOTED = 60  # the first issues have the analysts' notes (one row per defect)
+
+
+def notes(rows: list[dict[str, str]]) -> list[list[object]]:
+    """The 2022 workbook's rows: one per defect of the first NOTED issues, in issue order, with a symptom that names
+    the stage and findings that name the root cause; then the link rule's other cases: issue 1007 (two defects) with
+    one row (never linked), an issue the final dataset lacks, a non-reengineering issue, a row without a URL."""
+    by_issue: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_issue.setdefault(row["URL"], []).append(row)
+    out: list[list[object]] = []
+    for position, (url, found) in enumerate(list(by_issue.items())[:NOTED]):
+        defects = found[:1] if url.endswith("/1007") else found
+        shown = url.replace("tensorflow/models", "TensorFlow/Models") if position == 8 else url  # GitHub's case
+        for defect in defects:
+            out.append([shown, int(defect["Issue #"]), f"symptom of a {defect['Part of Implementation'].lower()} "
+                        f"defect: {' '.join(NOISE[position % 5: position % 5 + 3])}",
+                        f"the analyst found {defect['Root Causes'].lower()}" if position % 3 else "N/A",
+                        "None" if position % 4 == 0 else "changed the code", "Training",
+                        defect["Part of Implementation"], defect["Impacts"], defect["Defect types"],
+                        defect["Root Causes"], "Basic errors", defect["Reporter"], defect["Project Type"]])
+    out.append(["https://github.com/pytorch/vision/issues/9000", 9000, "gone later", None, None, "Training",
+                "Training", "Crash", "Logic", "Optimizer", "Basic errors", "Re-user", 'User "fork"'])
+    out.append(["https://github.com/tensorflow/models/issues/5000", 5000, "not a reengineering issue", None, None,
+                "Training", "Training", "Crash", "Logic", "Optimizer", "Basic errors", "Re-user", 'User "fork"'])
+    out.append([None, None, "a stray note", None, None, None, None, None, None, None, None, None, None])
+    return out
+
+
+def write_notes(root: Path, rows: list[dict[str, str]]) -> Path:
+    """The synthetic 2022 analysis workbook under ``root`` in the mirror layout."""
+    import openpyxl
+
+    path = root / sources.NOTES.folder / sources.NOTES.commit / sources.NOTES.files[0].path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sheet1"
+    sheet.append(["URL", "Issue #", "Bugs", "Comments", "Fix", "DL Stage", "Part of Implementation", "Impacts",
+                  "Defect Type", "Root Cause", "Manifestation", "Reporter", "Project Type"])
+    sheet.append([None] * 13)  # an empty row is skipped silently
+    for line in notes(rows):
+        sheet.append(line)
+    book.save(path)
+    return path
+
+
 def write_upstream(root: Path) -> Path:
     """The synthetic artifact under ``root`` in the mirror layout; returns ``root`` (pass it as upstream)."""
     from cvreeng_bench.pipeline.normalize import NON_REENGINEERING_HEADER
@@ -138,4 +185,5 @@ def write_upstream(root: Path) -> Path:
     write_csv(folder / "Non_Reengineering_Defects.csv", list(NON_REENGINEERING_HEADER), others())
     write_agreement(folder / "Cohen's Kappa Calculation.xlsx", rows)
     write_posts(root)
+    write_notes(root, rows)
     return root

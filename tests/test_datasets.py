@@ -57,7 +57,9 @@ def test_every_task_config_loads_with_class_labels_and_declared_inputs_only(synt
         label = test.features["label"]
         assert isinstance(label, datasets.ClassLabel) and label.names == list(task.labels), task.name
         assert test.features["labels"].feature.names == list(task.labels)
-        texts = task.track_fields("triage") if task.source is tasks.SO_POSTS else ()  # a post carries its text
+        # A post carries its text, a noted issue its notes; a study issue's text needs a hydrated release.
+        carried = {tasks.SO_POSTS.name: ("text",), tasks.NOTES.name: ("bugs", "comments", "fix")}
+        texts = carried.get(task.source.name, ())
         assert set(test.column_names) == {"issue_id", *task.inputs, *texts, "label", "labels", "label_text", "fold"}
         info = describe(task, synthetic)
         assert test.num_rows == info["split_sizes"]["holdout"]["test"], task.name

@@ -267,7 +267,10 @@ def test_every_current_prompt_speaks_of_each_tasks_own_items_and_never_of_counts
         system, last = messages[0]["content"], messages[-1]["content"]
         posts = task.source.name == "so-posts"
         assert ("Stack Overflow questions" in system) is posts and ("GitHub issues" in system) is not posts, task.key
-        assert last.startswith("Post " if posts else "Issue "), task.key
+        assert last.startswith(task.source.item + " "), task.key
+        assert task.source.item == ("Post" if posts else "Note" if task.name.startswith("notes_") else "Issue")
+        if task.name.startswith("notes_"):
+            assert "analysts' notes" in system and "not the issue itself" in system, task.key
         assert task.question and task.question in system, task.key
         for leak in ("100 per class", "600 posts", "334 yes", "93 no", "out-of-fold", "protocol"):
             assert leak not in system, (task.key, leak)
@@ -276,7 +279,7 @@ def test_every_current_prompt_speaks_of_each_tasks_own_items_and_never_of_counts
 def tasks_views(task, release):
     from cvreeng_bench.scoring.inputs import views
 
-    return views(task, release, task.split, "triage")[0]
+    return views(task, release, task.split, next(t for t in task.tracks if t != "metadata"))[0]
 
 
 def test_a_huge_answer_names_no_label_and_costs_no_time() -> None:

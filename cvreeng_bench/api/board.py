@@ -54,7 +54,7 @@ def regenerate(board: str | os.PathLike[str], release: ReleaseLike = None, *, sh
     package's own shipped board only with ``shipped=True``.
 
     >>> rows = regenerate("baselines.jsonl", release="release")
-    >>> sorted({str(r.verification) for r in rows}), "metadata@v1" in {r.baseline for r in rows}
+    >>> sorted({str(r.verification) for r in rows}), "metadata@v2" in {r.baseline for r in rows}
     (['reproduced'], True)
     """
     from ..board.memo import default

@@ -27,7 +27,7 @@ from ..errors import CvreengError
 from ..files import read_bounded
 from ..records import from_json
 from ..schema import SCHEMAS
-from ..scoring.populations import TRACKS
+from ..scoring.populations import ALL_TRACKS
 from ..scoring.splits import SPLITS
 
 SHIPPED = Path(__file__).with_name("leaderboard.jsonl")
@@ -149,8 +149,8 @@ def _problems(row: dict[str, Any]) -> list[str]:
             out.append(f"kind {str(row['kind'])[:40]!r} is not one of {', '.join(KINDS)}")
         if row.get("verification") not in (None, *TIERS):
             out.append(f"verification {str(row['verification'])[:40]!r} is not one of {', '.join(TIERS)}")
-        if row["track"] not in TRACKS:
-            out.append(f"track {str(row['track'])[:40]!r} is not one of {', '.join(TRACKS)}")
+        if row["track"] not in ALL_TRACKS:
+            out.append(f"track {str(row['track'])[:40]!r} is not one of {', '.join(ALL_TRACKS)}")
         if row["split"] not in SPLITS:
             out.append(f"split {str(row['split'])[:40]!r} is not one of {', '.join(SPLITS)}")
     return out

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CvreengError
+from ..scoring.populations import ALL_TRACKS
 from ..scoring.protocol import N_RESAMPLES, N_ROUNDS
-from ..scoring.tasks import SPLIT_NAMES, TRACKS
+from ..scoring.tasks import SPLIT_NAMES
 from ..systems.baselines import BASELINES
 from . import board
 from .common import command, release_option
@@ -170,7 +171,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
     p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
-    p.add_argument("--track", default=None, choices=tuple(TRACKS),
+    p.add_argument("--track", default=None, choices=ALL_TRACKS,
                    help="what the system read: metadata (default), triage (title + body) or full-thread")
     release_option(p)
     if resamples:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from ..errors import CvreengError
-from ..scoring.tasks import SPLIT_NAMES, TRACKS
+from ..scoring.populations import ALL_TRACKS
+from ..scoring.tasks import SPLIT_NAMES
 from .common import command, release_option
 
 
@@ -101,7 +102,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q.add_argument("--predictions", type=Path, default=None, help="with RESULT.json: the predictions it scored")
     q.add_argument("--task", help="the task (default: the result's or run record's)")
     q.add_argument("--split", default=None, choices=SPLIT_NAMES, help="the split (default: the task's)")
-    q.add_argument("--track", default=None, choices=tuple(TRACKS), help="what the system read")
+    q.add_argument("--track", default=None, choices=ALL_TRACKS, help="what the system read")
     q.add_argument("--board", type=Path, default=None,
                    help="board file (default ./leaderboard.jsonl, started from the shipped entries)")
     q.add_argument("--name", required=True, help="the system's name")

@@ -95,6 +95,20 @@ SO_POSTS = SOURCES.register(Source(
     citation="Simba-brother/DL_bug_classification (GitHub), dataset.csv at commit 7dd24527, Apache-2.0",
     required=False,
 ))
+# The study's own 2022 analysis workbook, with the analysts' notes; removed from the repository on 2022-03-16, public
+# and pinned all the same (the same three text columns are in 132ca941 of 2022-03-04: public since then).
+NOTES = SOURCES.register(Source(
+    "study-notes", 1, "Wenxin-Jiang/EMSE-CVReengineering-Artifact", "043ea29a025e100fb8da54e4cd19ebdd9998525d",
+    "2022-03-07",
+    (SourceFile("notes", "Bug Study/CV Reengineering Defects.xlsx",
+                "621cdf5414862801cf9703eec9a27743feae79273271060cc32b546e25c1dd90",
+                "the 2022 analysis workbook: 264 defect rows with the analysts' notes (Bugs, Comments, Fix)"),),
+    license="no license file upstream; cite the paper",
+    citation=f"Jiang et al. (EMSE 2024, doi:{paper.DOI}), artifact commit 043ea29a, Bug Study/CV Reengineering "
+             "Defects.xlsx",
+    required=False,
+))
+NOTES_PUBLIC_SINCE = "2022-03-04"
 # The study's pinned commit, as the rest of the package names it.
 UPSTREAM_REPO, UPSTREAM_COMMIT, UPSTREAM_DATE = STUDY.repository, STUDY.commit, STUDY.date
 RAW_BASE_URL = STUDY.raw_base_url

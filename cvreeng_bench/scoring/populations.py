@@ -31,6 +31,19 @@ TEXT = "text"  # the rendered text of the chosen track, in the rows a text syste
 # The text tracks: which fields of an item's text a system may read besides the metadata inputs.
 TRACKS: dict[str, tuple[str, ...]] = {"metadata": (), "triage": ("title", "body"),
                                       "full-thread": ("title", "body", "comments")}
+# The analysts' notes (a third source of text on the study's issues): what each note track reads.
+NOTE_TRACKS: dict[str, tuple[str, ...]] = {"metadata": (), "symptom": ("bugs",),
+                                           "analysis": ("bugs", "comments", "fix")}
+ALL_TRACKS: tuple[str, ...] = tuple(dict.fromkeys([*TRACKS, *NOTE_TRACKS]))
+TRACK_MEANINGS = {
+    "metadata": "the declared inputs only (no text)",
+    "triage": "the issue's title and body as filed (study issues: a hydrated release; posts: the post)",
+    "full-thread": "title, body and the comments, which often hold the fix (a hydrated release)",
+    "symptom": "the analyst's note of the symptom (Bugs): close to what a reporter writes at filing",
+    "analysis": "post-hoc: the analyst's notes of the symptom, the findings and the fix (Bugs, Comments, Fix), "
+                "written while labeling, so they can name the cause; a score here answers whether a system can "
+                "assign the label given an analyst's notes",
+}
 SPLITS = ("holdout", "fold", "repo_holdout", "temporal")
 Tables = Mapping[str, "pl.DataFrame"]
 
@@ -76,6 +89,8 @@ class Population:
     define: Callable[[str], str] | None = None  # its own label vocabulary's definitions (None: the taxonomy's)
     agreement: bool = False  # the raters' labels exist for its items (the agreement reference line)
     read: Callable[[Mapping[str, Path]], Read] | None = None  # its pinned files -> rows (None: assembled by build)
+    # Completes the rows read against the study's configs (links to final defects); None: nothing to complete.
+    link: Callable[[list[dict[str, Any]], Tables], None] | None = None
     # What a prompt calls one item, all of them, and the vocabulary its labels come from (prompts v2 on).
     item: str = "Issue"
     items_are: str = "GitHub issues from open-source computer-vision model repositories"
@@ -212,9 +227,89 @@ SO_POSTS = Population(
     items_are="Stack Overflow questions about programs that use deep-learning libraries (Keras, TensorFlow, PyTorch)",
     vocabulary="six classes: five kinds of deep-learning bug, and Others for a question that reports none")
 
+# --- the analysts' notes on study issues ----------------------------------------------------------------------
+
+def _noted(tables: Tables) -> list[str]:
+    """The study issues whose notes are linked to their final defects (the rule links all of an issue's or none)."""
+    import polars as pl
+
+    notes = tables["analyst_notes"]
+    return notes.filter(pl.col("defect_id").is_not_null())["issue_id"].unique().sort().to_list()
+
+
+def _note_items(tables: Tables) -> pl.DataFrame:
+    import polars as pl
+
+    return tables["issues"].filter(pl.col("issue_id").is_in(_noted(tables)))
+
+
+def _note_gold(task: TaskLike, tables: Tables) -> pl.DataFrame:
+    import polars as pl
+
+    return _study_gold(task, tables).filter(pl.col("issue_id").is_in(_noted(tables)))
+
+
+def _joined(tables: Tables, fields: tuple[str, ...]) -> dict[str, str]:
+    """Per noted issue, its notes' fields in position order (a note's fields one per line, notes a blank line
+    apart; a repeated note, such as the same symptom of two defects, once)."""
+    import polars as pl
+
+    notes = tables["analyst_notes"].filter(pl.col("defect_id").is_not_null()).sort("issue_id", "position")
+    out: dict[str, list[str]] = {}
+    for row in notes.select("issue_id", *fields).iter_rows(named=True):
+        text = "\n".join(row[f] for f in fields if row[f])
+        if text and text not in out.setdefault(row["issue_id"], []):
+            out[row["issue_id"]].append(text)
+    return {issue: "\n\n".join(texts) for issue, texts in out.items()}
+
+
+def _note_texts(tables: Tables, fields: tuple[str, ...]) -> pl.DataFrame:
+    import polars as pl
+
+    found = _joined(tables, fields)
+    ids = _noted(tables)
+    return pl.DataFrame({"issue_id": ids, TEXT: [found.get(i, "") for i in ids]},
+                        schema={"issue_id": pl.String, TEXT: pl.String})
+
+
+def _note_raw(tables: Tables) -> pl.DataFrame:
+    import polars as pl
+
+    ids = _noted(tables)
+    parts = {field: _joined(tables, (field,)) for field in NOTE_TRACKS["analysis"]}
+    return pl.DataFrame({"issue_id": ids, **{f: [parts[f].get(i) for i in ids] for f in parts}},
+                        schema={"issue_id": pl.String, **dict.fromkeys(parts, pl.String)})
+
+
+def _read_notes(files: Mapping[str, Path]) -> Read:
+    from ..pipeline.notes import read_notes
+
+    return read_notes(files["notes"])
+
+
+def _link_notes(rows: list[dict[str, Any]], tables: Tables) -> None:
+    from ..pipeline.notes import drift, link_notes
+
+    defects = tables["defects"].to_dicts()
+    issues = tables["issues"]
+    link_notes(rows, defects, issues.filter(~issues["is_reengineering"]).to_dicts())
+    drift(rows, defects)
+
+
+NOTES = Population(
+    name="study-notes", config="analyst_notes",
+    describes="a study issue whose defects the analysts' 2022 notes describe (linked by issue and position)",
+    gold=_note_gold, items=_note_items,
+    scored_configs=("analyst_notes", "defects", "issues", "repositories", "taxonomy"),
+    gold_configs=("issues", "defects", "analyst_notes"), tracks=NOTE_TRACKS, texts=_note_texts,
+    raw_texts=_note_raw, text_configs=("analyst_notes",), read=_read_notes, link=_link_notes, item="Note",
+    items_are=("analysts' notes on GitHub issues of open-source computer-vision model repositories, written while "
+               "the study's analysts labeled the issues (a note, not the issue itself)"))
+
 POPULATIONS: Registry[Population] = Registry("population")
 POPULATIONS.register(STUDY)
 POPULATIONS.register(SO_POSTS)
+POPULATIONS.register(NOTES)
 
 
 def of(name: str) -> Population:

@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any
 from .. import dlbugs, taxonomy
 from ..errors import CvreengError
 from ..registry import Registry
-from .populations import SCREENING, SO_POSTS, STUDY, TRACKS, Population, ReleaseTables
+from .populations import (
+    NOTE_TRACKS,
+    NOTES,
+    SCREENING,
+    SO_POSTS,
+    STUDY,
+    TRACKS,
+    Population,
+    ReleaseTables,
+)
 from .splits import SEED, SIDED, SPLITS, TEST, assign, repository_holdout
 
 if TYPE_CHECKING:
@@ -191,6 +200,20 @@ REGISTRY.register(Task(
     version=1, split="fold", inputs=("tags",), tracks=("metadata", "triage"), population="Stack Overflow posts",
     source=SO_POSTS, splits=SO_POSTS.splits,
     question="Which kind of deep-learning bug does this question report? Others when it reports none."))
+
+# The same dimensions over the study issues that the analysts' 2022 notes describe: the text tracks are the notes
+# (symptom; analysis, post-hoc), and the metadata track scores the metadata baseline and the chance lines on the
+# same issues, so text and metadata compare on the same items.
+for _name in taxonomy.CLASSIFIED:
+    _v3 = REGISTRY.get(_name, 3)
+    REGISTRY.register(Task(
+        f"notes_{_name}", _v3.dimension, _v3.labels,
+        f"The {_what(_name)} of a reengineering issue's defects, read from the analysts' 2022 notes on it (symptom: "
+        "the Bugs note; analysis: Bugs, Comments and Fix, written after the analysis) or its metadata, over the "
+        "issues whose notes link to their final defects. Scored out-of-fold.",
+        version=1, split="fold", inputs=V3_INPUTS, tracks=tuple(NOTE_TRACKS),
+        population="reengineering issues with the analysts' notes", merged=_v3.merged, kept=_v3.kept, source=NOTES,
+        question=f"Which {_what(_name)} best describes the defect these notes describe?"))
 
 
 def listing() -> str:
