@@ -198,3 +198,37 @@ def test_every_shipped_baseline_on_a_study_task_carries_its_verdict(release: Pat
     shown = cli("leaderboard", "show", "--task", "stage", "--format", "json", "--release", str(release))
     rows_json = json.loads(shown.stdout)["current"]
     assert any(r["verdict"] and r["verdict"]["claims"] == 29 for r in rows_json)
+
+
+def test_the_analysts_notes_of_the_real_workbook_link_by_the_stated_rule(release: Path) -> None:
+    """264 rows in 251 issues; 202 rows of 191 issues link by issue, count and position; 59 issues are not in the
+    final dataset and one is among the non-reengineering issues; the 2022 'Part of Implementation' is the final
+    stage for 191 of the 202 linked rows."""
+    from cvreeng_bench import api
+
+    notes = api.load("analyst_notes", release)
+    assert notes.height == 264 and notes["issue_id"].n_unique() == 251
+    linked = notes.filter(pl.col("defect_id").is_not_null())
+    assert linked.height == 202 and linked["issue_id"].n_unique() == 191
+    issues = dict(notes.group_by("link_status").agg(pl.col("issue_id").n_unique()).rows())
+    assert issues == {"linked": 191, "not in the final dataset": 59, "not a reengineering issue": 1}
+    defects = api.load("defects", release).select("defect_id", "stage")
+    joined = linked.join(defects, on="defect_id")
+    assert int((joined["stage_2022"] == joined["stage"]).sum()) == 191
+    assert api.describe("notes_stage", release)["population_size"] == 191
+
+
+def test_every_notes_task_ships_text_baselines_on_both_tracks_beside_metadata_and_chance(release: Path) -> None:
+    from cvreeng_bench import api
+
+    rows = [r for r in api.leaderboard(release=release) if r.entry.task.startswith("notes_")]
+    for dimension in ("stage", "defect_type", "impact", "root_cause", "manifestation", "reporter"):
+        mine = [r for r in rows if r.entry.task == f"notes_{dimension}"]
+        tracks = {(r.entry.track, r.entry.name) for r in mine}
+        for track in ("symptom", "analysis"):
+            assert {(track, f"baseline: {b}") for b in ("tfidf", "embeddings", "knn", "definitions")} <= tracks
+        references = ("metadata", "majority", "stratified", "repo-majority")
+        assert {("metadata", f"baseline: {b}") for b in references} <= tracks
+        assert {r.entry.n for r in mine} == {191}, "text and metadata on the same issues"
+    ranked = {(r.entry.task, r.entry.track) for r in rows if r.rank is not None and r.entry.track != "metadata"}
+    assert ("notes_stage", "symptom") in ranked and ("notes_manifestation", "symptom") in ranked
