@@ -232,3 +232,28 @@ def test_every_notes_task_ships_text_baselines_on_both_tracks_beside_metadata_an
         assert {r.entry.n for r in mine} == {191}, "text and metadata on the same issues"
     ranked = {(r.entry.task, r.entry.track) for r in rows if r.rank is not None and r.entry.track != "metadata"}
     assert ("notes_stage", "symptom") in ranked and ("notes_manifestation", "symptom") in ranked
+
+
+def test_the_readme_states_the_notes_scores_the_board_re_derives(release: Path) -> None:
+    """Every cell of README's table of the notes' scores is the shipped board's re-scored entry, with its chance
+    verdict (`*`: not ranked)."""
+    import re
+
+    from cvreeng_bench import api
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    section = text.split("<!-- notes-figures -->")[1].strip().split("\n\n")[0].splitlines()
+    header = [c.strip() for c in section[0].strip("|").split("|")]
+    board = {(r.entry.task, r.entry.track, r.entry.name.removeprefix("baseline: ")): r
+             for r in api.leaderboard(release=release) if r.entry.task.startswith("notes_")}
+    checked = 0
+    for line in section[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for column, cell in zip(header[1:], cells[1:], strict=True):
+            name, _, track = column.partition(" ")
+            row = board[(cells[0], track or "metadata", name)]
+            score, star = re.fullmatch(r"(0\.\d{3})(\*?)", cell).groups()
+            assert f"{row.entry.score:.3f}" == score, (cells[0], column)
+            assert (star == "*") == (str(row.status) == "below chance"), (cells[0], column)
+            checked += 1
+    assert checked == 6 * 12

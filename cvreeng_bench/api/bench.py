@@ -162,8 +162,9 @@ def template(task: str, release: ReleaseLike = None, *, split: str | None = None
 def predict(task: str, release: ReleaseLike = None, *, model: str, api_url: str, out: str | os.PathLike[str],
             **options: Any) -> RunRecord:
     """A chat model's labels for a task's scored issues, through any OpenAI-compatible server, written to ``out``
-    (JSONL with the raw answers) beside its run record; returns the record. Options: split, track (default
-    triage), prompt, shots, api_key_env, cache, concurrency, max_requests, model_cutoff, timeout, progress.
+    (JSONL with the raw answers) beside its run record; returns the record. Options: split, track (default: the
+    task's first text track), prompt, shots, api_key_env, cache, concurrency, max_requests, model_cutoff, timeout,
+    progress.
 
     >>> from cvreeng_bench.testing.openai_server import Model, serve
     >>> with serve(Model()) as url:  # a local server that answers like the API
@@ -178,7 +179,7 @@ def predict(task: str, release: ReleaseLike = None, *, model: str, api_url: str,
 
 
 def prompt(name: str, task: str, release: ReleaseLike = None, *, issue: str | None = None, split: str | None = None,
-           track: str = "triage") -> tuple[str, list[dict[str, str]]]:
+           track: str | None = None) -> tuple[str, list[dict[str, str]]]:
     """The chat messages a prompt sends for one scored issue (the first one unless ``issue`` is given).
 
     >>> issue, messages = prompt("few-shot", "impact", "text-release")
@@ -192,7 +193,7 @@ def prompt(name: str, task: str, release: ReleaseLike = None, *, issue: str | No
     from ..text import printable
 
     chosen, scored = PROMPTS.get(name), get(task)
-    work = jobs(scored, open_release(release), split or scored.split, track, chosen)
+    work = jobs(scored, open_release(release), split or scored.split, track or scored.text_track, chosen)
     found = next(((i, m) for i, m in work if i == issue), None) if issue else (work[0] if work else None)
     if found is None:
         raise CvreengError(f"{printable(issue or '', 80)} is not scored on {scored.key} ({split or scored.split})")

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from ..annotator import judged as judged_task
 from ..scoring.tasks import REGISTRY
 from ..text import markdown_cell, printable
-from .entries import TIER_MEANINGS, LeaderboardError, Tier
+from .entries import TIER_MEANINGS, Kind, LeaderboardError, Tier
 from .leaderboard import GOLD_NOTE, Ranked, Status
 
 if TYPE_CHECKING:
@@ -82,6 +82,21 @@ def _md(text: str) -> str:
     return markdown_cell(text)
 
 
+def beside(members: list[Ranked], current: list[Ranked]) -> str:
+    """For a text track's group: the metadata baseline and the strongest chance line on the same items (the task's
+    metadata group), so a text system is read against them."""
+    first = members[0].entry
+    if first.track == "metadata":
+        return ""
+    same = [r for r in current if (r.entry.task, r.entry.task_version, r.entry.split, r.entry.track)
+            == (first.task, first.task_version, first.split, "metadata") and r.entry.score is not None]
+    learned = [r.entry.score or 0.0 for r in same if r.entry.kind is Kind.BASELINE]
+    chance = [r.entry.score or 0.0 for r in same if r.entry.kind is Kind.TRIVIAL]
+    parts = ([f"metadata baseline {max(learned):.3f}"] if learned else []) + (
+        [f"strongest chance line {max(chance):.3f}"] if chance else [])
+    return f"on the same items (track metadata): {', '.join(parts)}" if parts else ""
+
+
 def select(rows: list[Ranked], task: str | None, verified_only: bool = False) -> list[Ranked]:
     if task is not None:
         name = REGISTRY.get(task).name  # an unknown task is an error, never an empty board
@@ -108,11 +123,13 @@ def show(rows: list[Ranked], fmt: str = "table") -> str:
         title = f"{group} (task/split/track), ranked by {metric}"
         if members[0].peers is not None:
             title += f"; {members[0].peers.text()}"
+        if beside(members, current):
+            title += f"; {beside(members, current)}"
         if fmt == "markdown":
             out += [f"### {_md(title)}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
             out += ["| " + " | ".join(_md(c) for c in cells(r)) + " |" for r in members]
         else:
-            out += [printable(title)]
+            out += [printable(title, 400)]
             table = [list(COLUMNS), *(cells(r) for r in members)]
             widths = [min(40, max(len(printable(c[i], 40)) for c in table)) for i in range(len(COLUMNS))]
             out += ["  " + "  ".join(printable(c[i], 40).ljust(widths[i]) for i in range(len(COLUMNS))).rstrip()
@@ -146,7 +163,9 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
     for group in dict.fromkeys(r.group for r in current):
         members = [r for r in current if r.group == group]
         groups.append({"name": group, "rows": [(r, cells(r), safe_url(r.entry.url)) for r in members],
-                       "chart": _chart(members), "peers": members[0].peers.text() if members[0].peers else ""})
+                       "chart": _chart(members), "peers": "; ".join(
+                           t for t in (members[0].peers.text() if members[0].peers else "", beside(members, current))
+                           if t)})
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(PAGE.read_text("utf-8")).render(
         version=release.dataset_version, groups=groups, columns=COLUMNS, note=GOLD_NOTE, rule=RULE, verdict=VERDICT,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CvreengError
-from ..scoring.populations import ALL_TRACKS
+from ..scoring.populations import ALL_TRACKS, TEXT_TRACKS
 from ..scoring.protocol import N_RESAMPLES, N_ROUNDS
 from ..scoring.tasks import SPLIT_NAMES
 from ..systems.baselines import BASELINES
@@ -56,7 +56,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from ..scoring.runs import path_for
 
     record = predict(args.task, args.release, model=args.model, api_url=args.api_url, out=args.out, split=args.split,
-                     track=args.track or "triage", prompt=args.prompt, shots=args.shots, api_key_env=args.api_key_env,
+                     track=args.track, prompt=args.prompt, shots=args.shots, api_key_env=args.api_key_env,
                      cache=args.cache, concurrency=args.concurrency, max_requests=args.max_requests,
                      model_cutoff=args.model_cutoff, progress=not args.quiet)
     print(f"{record.issues} predictions written to {args.out} ({record.abstentions} abstained; "
@@ -72,7 +72,7 @@ def cmd_prompts(args: argparse.Namespace) -> int:
 
     chosen, task = PROMPTS.get(args.name), get(args.task)
     issue_id, messages = prompt(args.name, args.task, args.release, issue=args.issue, split=args.split,
-                                track=args.track or "triage")
+                                track=args.track)
     print(f"# {chosen.key} for {task.key}, issue {printable(issue_id)} (content sha256 {chosen.sha256[:16]})\n")
     for message in messages:
         print(f"## {message['role']}\n\n{printable(message['content'], 1 << 20)}\n".replace("\\n", "\n"))
@@ -172,7 +172,8 @@ def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None
     p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
     p.add_argument("--track", default=None, choices=ALL_TRACKS,
-                   help="what the system read: metadata (default), triage (title + body) or full-thread")
+                   help="what the system read: metadata (default); triage (title + body) or full-thread for issues and "
+                   "posts; symptom or analysis (post-hoc) for the analysts' notes")
     release_option(p)
     if resamples:
         p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES,
@@ -195,8 +196,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                 "https://api.openai.com/v1 --out preds.jsonl", handler=cmd_predict)
     p.add_argument("--task", required=True, help="task name")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
-    p.add_argument("--track", default=None, choices=("triage", "full-thread"),
-                   help="the text the model reads: triage (title + body, default) or full-thread")
+    p.add_argument("--track", default=None, choices=TEXT_TRACKS,
+                   help="the text the model reads (default: the task's first text track: triage, title + body, for "
+                   "issues and posts; symptom for the analysts' notes)")
     p.add_argument("--model", required=True, help="the model name the server knows")
     p.add_argument("--api-url", required=True, help="base URL of the OpenAI-compatible API (…/v1)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
@@ -217,7 +219,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("name", help="zero-shot or few-shot (NAME@vN for a version)")
     p.add_argument("--task", required=True, help="task name")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES)
-    p.add_argument("--track", default=None, choices=("triage", "full-thread"))
+    p.add_argument("--track", default=None, choices=TEXT_TRACKS, help="default: the task's first text track")
     p.add_argument("--issue", default=None, help="an issue id of the test side (default: the first)")
     release_option(p)
 

@@ -167,6 +167,63 @@ def _so_section(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[
     return section, license_line
 
 
+def _notes_sections(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[str, str]:
+    """The card's section on the analysts' notes and the datasheet's on their label drift (or why they are absent)."""
+    from ..scoring.populations import TRACK_MEANINGS
+    from .notes import DRIFT_COLUMNS, LINK_STATUSES, RULE
+
+    source = sources.NOTES
+    notes = tables.get("analyst_notes")
+    if notes is None:
+        why = info.get("sources_absent", {}).get(source.name, "not requested")
+        absent = (f"This release does not carry the analysts' notes ({why}). A build from a mirror that holds "
+                  f"`{source.folder}/{source.commit}/{source.files[0].path}` (or with network access) adds the "
+                  "`analyst_notes` config and the `notes_*` tasks.")
+        return absent, absent
+    linked = notes.filter(notes["defect_id"].is_not_null())
+    statuses = "\n".join(f"| {status} | {notes.filter(notes['link_status'] == status).height} | "
+                         f"{notes.filter(notes['link_status'] == status)['issue_id'].n_unique()} |"
+                         for status in LINK_STATUSES)
+    meta = info.get("sources", {}).get(source.name, {})
+    verified = "yes" if meta.get("verified", True) else "NO: built with --no-verify from a modified copy"
+    card = "\n".join([
+        f"The `analyst_notes` config holds every defect row ({notes.height}, in {notes['issue_id'].n_unique()} "
+        f"issues) of the study's own analysis workbook `{source.files[0].path}` at commit `{source.commit}` "
+        f"({source.date}) of `{source.repository}` (files verified: {verified}). The study's analysts wrote three "
+        "free-text columns beside their labels while analysing each issue: `bugs` (the symptom, often the issue's "
+        "title or its error message), `comments` (what they found, often quoting the thread) and `fix` (how the "
+        "defect was fixed), kept as written; the workbook's placeholders for an empty note (N/A, None) are null. "
+        "The workbook left the repository on 2022-03-16 and stays public in its history; the same columns are "
+        f"in its first commit of {sources.NOTES_PUBLIC_SINCE}, so a model trained on data from that date on may "
+        "have seen them. Same terms as the labels (no license file upstream; cite the paper).", "",
+        f"Linking to the final defects: {RULE}. Anything else stays unlinked, with the reason:", "",
+        "| link status | rows | issues |", "|---|---:|---:|", statuses, "",
+        f"The `notes_*` tasks ask for the study's labels of the {linked['issue_id'].n_unique()} linked issues, "
+        "out-of-fold, on three tracks: " + "; ".join(f"`{t}`: {TRACK_MEANINGS[t]}" for t in
+                                                     ("metadata", "symptom", "analysis")) + ". "
+        "The chance lines and the metadata baseline are scored on the same issues. Screening has no notes for "
+        "the issues that are not reengineering defects, so it has no notes task.",
+    ])
+    rows = []
+    for dimension in DRIFT_COLUMNS:
+        named = linked.filter(linked[f"{dimension}_2022"].is_not_null())
+        changed = int(named["changed"].list.contains(dimension).sum())
+        rows.append(f"| {dimension} | {linked.height} | {named.height - changed} | {changed} | "
+                    f"{linked.height - named.height} |")
+    gone = sorted(notes.filter(notes["link_status"] != "linked")["issue_id"].unique().to_list(), key=str.casefold)
+    sheet = "\n".join([
+        f"Of the {linked.height} notes linked to a final defect, how the 2022 label compares with the final one "
+        "(`stage` from the 2022 column 'Part of Implementation'; 'older category': the 2022 value names no final "
+        "label, as the instrument was revised after it):", "",
+        "| dimension | linked notes | same | changed | older category |", "|---|---:|---:|---:|---:|",
+        "\n".join(rows), "",
+        f"Issues analysed in the 2022 workbook but not linked ({len(gone)}: not in the final dataset, not a "
+        "reengineering defect in it, or holding a different number of defects): "
+        + ", ".join(f"`{issue}`" for issue in gone) + ".",
+    ])
+    return card, sheet
+
+
 def tasks_section(info: dict[str, Any], tasks: dict[str, Any]) -> str:
     """One paragraph per task config (``tasks``: config name -> Task): what to predict, its splits, how to load
     it, its labels with definitions."""
@@ -195,6 +252,7 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[st
     configs = "\n".join(f"| `{name}` | {meta['rows']} | `{meta['path']}` |"
                         for name, meta in info["configs"].items())
     so_section, so_license = _so_section(tables, info)
+    notes_section, notes_drift = _notes_sections(tables, info)
     schemas = "\n\n".join(f"#### `{name}`\n\n{_schema_table(name)}" for name in SCHEMAS if name in tables)
     return {
         "dataset_version": info["dataset_version"],
@@ -222,6 +280,8 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[st
         "tasks_section": tasks_section(info, tasks),
         "so_section": so_section,
         "so_license": so_license,
+        "notes_section": notes_section,
+        "notes_drift": notes_drift,
         "doi": paper.DOI,
         "citation": paper.CITATION,
         "bibtex": paper.BIBTEX,

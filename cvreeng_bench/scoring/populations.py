@@ -35,6 +35,7 @@ TRACKS: dict[str, tuple[str, ...]] = {"metadata": (), "triage": ("title", "body"
 NOTE_TRACKS: dict[str, tuple[str, ...]] = {"metadata": (), "symptom": ("bugs",),
                                            "analysis": ("bugs", "comments", "fix")}
 ALL_TRACKS: tuple[str, ...] = tuple(dict.fromkeys([*TRACKS, *NOTE_TRACKS]))
+TEXT_TRACKS: tuple[str, ...] = tuple(t for t in ALL_TRACKS if t != "metadata")
 TRACK_MEANINGS = {
     "metadata": "the declared inputs only (no text)",
     "triage": "the issue's title and body as filed (study issues: a hydrated release; posts: the post)",

@@ -91,6 +91,12 @@ class Task:
     def task_label(self, canonical: str) -> str:
         return RARE if canonical in self.merged else canonical
 
+    @property
+    def text_track(self) -> str:
+        """The first text track (triage for issues and posts, symptom for the analysts' notes): what a text system
+        reads when no track is named."""
+        return next(t for t in self.tracks if t != "metadata")
+
     def text_fields(self, track: str) -> tuple[str, ...]:
         if track not in self.tracks:
             raise TaskError(f"task {self.key} has no track {track!r}; tracks: {', '.join(self.tracks)}")

@@ -35,7 +35,7 @@ def jobs(task: Task, release: Release, split: str, track: str, prompt: Prompt, *
     if split not in (*SIDED, "fold"):
         raise RunnerError(f"predict runs on fold or a split with a test side: {', '.join(SIDED)} (not {split})")
     if track == "metadata":
-        raise RunnerError("a language model reads the issue text: use --track triage or --track full-thread")
+        raise RunnerError(f"a language model reads text: use --track {' or --track '.join(task.tracks[1:])}")
     k = prompt.shots if shots is None else shots
     work = []
     for view in views(task, release, split, track):
@@ -46,13 +46,14 @@ def jobs(task: Task, release: Release, split: str, track: str, prompt: Prompt, *
 
 
 def predict(task: Task, release: Release, *, model: str, api_url: str, out: Path, split: str | None = None,
-            track: str = "triage", prompt: str = "zero-shot", shots: int | None = None,
+            track: str | None = None, prompt: str = "zero-shot", shots: int | None = None,
             api_key_env: str | None = "OPENAI_API_KEY", cache: Path | None = None, concurrency: int = 4,
             max_requests: int | None = None, model_cutoff: str | None = None, timeout: float = 60.0,
             progress: bool = True) -> RunRecord:
     """Run the model, write the predictions and the run record; returns the record."""
     chosen = PROMPTS.get(prompt)
     split = split or task.split
+    track = track or task.text_track
     work = jobs(task, release, split, track, chosen, shots=shots)
     key = os.environ.get(api_key_env) if api_key_env else None
     client = ChatClient(api_url, key, timeout=timeout, max_requests=max_requests)
