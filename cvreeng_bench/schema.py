@@ -243,7 +243,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
 CONFIGS: tuple[str, ...] = tuple(SCHEMAS)
 # One ready-to-train config per benchmark task (the registry in scoring.tasks declares exactly these; tested).
 TASK_CONFIGS: tuple[str, ...] = ("screening", *taxonomy.CLASSIFIED, "bug_kind", "so_dl_bugs",
-                                  *(f"notes_{d}" for d in taxonomy.CLASSIFIED))
+                                  *(f"notes_{d}" for d in taxonomy.CLASSIFIED), "notes_bug_kind")
 # Configs a release may lack: the issue texts (a hydrate cache) and the optional sources' posts and notes.
 OPTIONAL_CONFIGS: tuple[str, ...] = ("issue_texts", "so_posts", "analyst_notes")
 

@@ -140,3 +140,10 @@ def test_text_and_metadata_systems_are_scored_on_the_same_noted_issues(synthetic
     text = api.evaluate(api.baseline("tfidf", "notes_stage", release=synthetic, track="symptom"), "notes_stage",
                         synthetic, track="symptom", n_resamples=0)
     assert text.score > 0.9, "the synthetic symptom names the stage"
+
+
+def test_transfer_trains_on_the_posts_text_and_scores_the_notes_symptom(synthetic) -> None:
+    frame, result = api.transfer("tfidf", "so_dl_bugs", "notes_bug_kind", synthetic, track="symptom", n_resamples=0)
+    population = api.describe("notes_bug_kind", synthetic)["population_size"]
+    assert result.task == "notes_bug_kind" and result.track == "symptom" and result.n == frame.height == population
+    assert set(frame["label"]) <= set(get("notes_bug_kind").labels)

@@ -145,7 +145,7 @@ def test_every_tier_of_the_shipped_board_re_derives_on_the_real_release(release:
     from cvreeng_bench.systems.baselines import BASELINES
 
     checked = api.verify(release=release)
-    assert len(checked) == len(read_strict(SHIPPED)) == 116, "every shipped entry claims reproduced and is checked"
+    assert len(checked) == len(read_strict(SHIPPED)) == 128, "every shipped entry claims reproduced and is checked"
     failed = [(e.name, e.task) for e, held in checked if not held
               and not (e.baseline and not BASELINES.get(e.baseline.partition("@")[0]).runs_here())]
     assert failed == []
@@ -256,4 +256,13 @@ def test_the_readme_states_the_notes_scores_the_board_re_derives(release: Path) 
             assert f"{row.entry.score:.3f}" == score, (cells[0], column)
             assert (star == "*") == (str(row.status) == "below chance"), (cells[0], column)
             checked += 1
-    assert checked == 6 * 12
+    assert checked == 7 * 12
+
+
+def test_a_posts_trained_system_is_scored_on_the_studys_own_notes_as_the_readme_says(opened) -> None:
+    from cvreeng_bench import api
+
+    frame, result = api.transfer("tfidf", "so_dl_bugs", "notes_bug_kind", opened, track="symptom", n_resamples=0)
+    assert result.track == "symptom" and result.n == frame.height == 142
+    assert f"{result.score:.3f}" == "0.361"
+    assert "0.361 (tfidf)" in (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")

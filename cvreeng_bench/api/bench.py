@@ -99,8 +99,9 @@ def baseline(name: str, task: str, release: ReleaseLike = None, *, split: str | 
 
 def transfer(name: str, train: str, test: str, release: ReleaseLike = None, *, seed: int = 0,
              track: str = "triage", n_resamples: int | None = None) -> tuple[pl.DataFrame, Result]:
-    """A text baseline trained on every item of one task and scored on every item of a task of the other source
-    (``so_dl_bugs`` and ``bug_kind`` share the five DL-bug kinds); returns the predictions and their score.
+    """A text baseline trained on every item of one task and scored on every item of a task of another source
+    (``so_dl_bugs``, ``bug_kind`` and ``notes_bug_kind`` share the five DL-bug kinds); ``track`` is read on each side
+    that has it, else that side's first text track; returns the predictions and their score.
 
     >>> preds, result = transfer("tfidf", "bug_kind", "so_dl_bugs", release="text-release", n_resamples=50)
     >>> result.task, "Others" in set(preds["label"])
@@ -115,7 +116,8 @@ def transfer(name: str, train: str, test: str, release: ReleaseLike = None, *, s
     opened = open_release(release)
     target = get(test)
     frame = run_across(name, get(train), target, opened, seed=seed, track=track)
-    return frame, score(from_frame(frame, f"{name} trained on {train}"), target, opened, track=track,
+    scored = track if track in target.tracks else target.text_track  # the test side's text, as `across` reads it
+    return frame, score(from_frame(frame, f"{name} trained on {train}"), target, opened, track=scored,
                         n_resamples=N_RESAMPLES if n_resamples is None else n_resamples)
 
 

@@ -264,13 +264,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     text_names = [b.name for b in BASELINES if b.needs_text]
     p = command(sub, common, "transfer", "Train a text baseline on every item of one task and score it on a task of "
-                "the other source (so_dl_bugs and bug_kind share the five DL-bug kinds).",
-                example="cvreeng-bench transfer tfidf --train so_dl_bugs --test bug_kind --release text-release",
+                "another source (so_dl_bugs, bug_kind and notes_bug_kind share the five DL-bug kinds).",
+                example="cvreeng-bench transfer embeddings --train so_dl_bugs --test notes_bug_kind --track symptom",
                 handler=cmd_transfer)
     p.add_argument("name", choices=text_names, metavar="NAME", help=", ".join(text_names))
     p.add_argument("--train", required=True, help="the task trained on (e.g. so_dl_bugs)")
-    p.add_argument("--test", required=True, help="the task scored (e.g. bug_kind; the study side needs issue texts)")
-    p.add_argument("--track", default="triage", choices=("triage", "full-thread"), help="the text read")
+    p.add_argument("--test", required=True, help="the task scored (e.g. notes_bug_kind: the analysts' notes; bug_kind "
+                   "needs issue texts)")
+    p.add_argument("--track", default="triage", choices=TEXT_TRACKS,
+                   help="the text read, on each side that has the track (else that side's first text track); "
+                   "e.g. symptom for the analysts' notes")
     p.add_argument("--seed", type=nonnegative, default=0, help="random seed (default 0)")
     p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES, help="bootstrap resamples for the interval")
     p.add_argument("--format", choices=("table", "json"), default="table")

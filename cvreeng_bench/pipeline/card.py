@@ -169,8 +169,7 @@ def _so_section(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[
 
 def _notes_sections(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[str, str]:
     """The card's section on the analysts' notes and the datasheet's on their label drift (or why they are absent)."""
-    from ..scoring.populations import TRACK_MEANINGS
-    from .notes import DRIFT_COLUMNS, LINK_STATUSES, RULE
+    from .notes import DRIFT_COLUMNS, LINK_STATUSES, NOTE_TRACK_MEANINGS, RULE
 
     source = sources.NOTES
     notes = tables.get("analyst_notes")
@@ -199,8 +198,8 @@ def _notes_sections(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tu
         f"Linking to the final defects: {RULE}. Anything else stays unlinked, with the reason:", "",
         "| link status | rows | issues |", "|---|---:|---:|", statuses, "",
         f"The `notes_*` tasks ask for the study's labels of the {linked['issue_id'].n_unique()} linked issues, "
-        "out-of-fold, on three tracks: " + "; ".join(f"`{t}`: {TRACK_MEANINGS[t]}" for t in
-                                                     ("metadata", "symptom", "analysis")) + ". "
+        "out-of-fold, on three tracks: `metadata`: the declared inputs only (no text); "
+        + "; ".join(f"`{t}`: {meaning}" for t, meaning in NOTE_TRACK_MEANINGS.items()) + ". "
         "The chance lines and the metadata baseline are scored on the same issues. Screening has no notes for "
         "the issues that are not reengineering defects, so it has no notes task.",
     ])

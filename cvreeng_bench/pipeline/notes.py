@@ -34,6 +34,13 @@ ISSUE_URL = re.compile(r"https://github\.com/([A-Za-z0-9_.-]{1,100})/([A-Za-z0-9
 LINKED, COUNT_DIFFERS, NOT_FINAL, NOT_REENGINEERING = "linked", "defect count differs", "not in the final dataset", \
     "not a reengineering issue"
 LINK_STATUSES = (LINKED, COUNT_DIFFERS, NOT_FINAL, NOT_REENGINEERING)
+# What a system reads on each of the notes' text tracks (the benchmark declares the tracks; the card says this).
+NOTE_TRACK_MEANINGS = {
+    "symptom": "the analyst's note of the symptom (Bugs): close to what a reporter writes at filing",
+    "analysis": "post-hoc: the analyst's notes of the symptom, the findings and the fix (Bugs, Comments, Fix), "
+                "written while labeling, so they can name the cause; a score here answers whether a system can "
+                "assign the label given an analyst's notes",
+}
 RULE = ("a note links to a final defect only when its issue (owner/name#number, compared case-insensitively) holds "
         "as many rows in the workbook as defects in the final dataset, and then by position within the issue")
 

@@ -83,9 +83,14 @@ def views(task: Task, release: Release, split: str, track: str) -> list[TaskView
 
 def across(train_task: Task, test_task: Task, release: Release, track: str, keep: Collection[str]) -> TaskView:
     """One view across sources: every item of ``train_task`` whose label is in ``keep`` for training, every item of
-    ``test_task`` to label; both read only the track's text (the one input two sources share)."""
-    train_frame, train_rows = items(train_task, release, ALL), _rows(train_task, release, track, ("issue_id", TEXT))
+    ``test_task`` to label; both read only text (the one input two sources share): ``track`` on each side that has
+    it, else that side's first text track (a post's text is the same on every text track)."""
+    def chosen(task: Task) -> str:
+        return track if track in task.tracks else task.text_track
+
+    train_frame = items(train_task, release, ALL)
+    train_rows = _rows(train_task, release, chosen(train_task), ("issue_id", TEXT))
     pairs = [(i, p) for i, p in zip(train_frame["issue_id"], train_frame["primary"], strict=True) if p in keep]
-    test_rows = _rows(test_task, release, track, ("issue_id", TEXT))
-    return TaskView(test_task, track, tuple(train_rows[i] for i, _ in pairs), tuple(p for _, p in pairs),
+    test_rows = _rows(test_task, release, chosen(test_task), ("issue_id", TEXT))
+    return TaskView(test_task, chosen(test_task), tuple(train_rows[i] for i, _ in pairs), tuple(p for _, p in pairs),
                     tuple(test_rows[i] for i in items(test_task, release, ALL)["issue_id"]))

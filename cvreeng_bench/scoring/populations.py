@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import dlbugs, taxonomy
+from ..pipeline.notes import NOTE_TRACK_MEANINGS
 from ..registry import Registry
 from ..threads import render
 
@@ -40,10 +41,7 @@ TRACK_MEANINGS = {
     "metadata": "the declared inputs only (no text)",
     "triage": "the issue's title and body as filed (study issues: a hydrated release; posts: the post)",
     "full-thread": "title, body and the comments, which often hold the fix (a hydrated release)",
-    "symptom": "the analyst's note of the symptom (Bugs): close to what a reporter writes at filing",
-    "analysis": "post-hoc: the analyst's notes of the symptom, the findings and the fix (Bugs, Comments, Fix), "
-                "written while labeling, so they can name the cause; a score here answers whether a system can "
-                "assign the label given an analyst's notes",
+    **NOTE_TRACK_MEANINGS,
 }
 SPLITS = ("holdout", "fold", "repo_holdout", "temporal")
 Tables = Mapping[str, "pl.DataFrame"]

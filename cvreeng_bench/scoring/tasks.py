@@ -220,6 +220,15 @@ for _name in taxonomy.CLASSIFIED:
         version=1, split="fold", inputs=V3_INPUTS, tracks=tuple(NOTE_TRACKS),
         population="reengineering issues with the analysts' notes", merged=_v3.merged, kept=_v3.kept, source=NOTES,
         question=f"Which {_what(_name)} best describes the defect these notes describe?"))
+REGISTRY.register(Task(
+    "notes_bug_kind", "root_cause", dlbugs.BUG_KINDS,
+    "The kind of deep-learning bug (the Stack Overflow posts' classes) of a noted reengineering issue, from its "
+    "defects' root causes through the declared crosswalk, read from the analysts' 2022 notes; so a system trained on "
+    "the posts can be scored on the study's own text (`transfer`).",
+    version=1, split="fold", inputs=V3_INPUTS, tracks=tuple(NOTE_TRACKS), source=NOTES,
+    population="reengineering issues with the analysts' notes and a root cause that has a DL-bug kind",
+    mapped=tuple((c.root_cause, c.kind) for c in dlbugs.CROSSWALK),
+    question="Which kind of deep-learning bug do these notes describe?"))
 
 
 def listing() -> str:
