@@ -176,6 +176,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("fold_sd", "float64", "Standard deviation of the main score over the folds (out-of-fold entries)"),
         Column("baseline", "string", "The package baseline the board ran (name@vN), for a baseline or chance line"),
         Column("evidence", "string", "What the board checked when it decided the verification tier"),
+        Column("trained", "string", "How the system was trained, as declared: out-of-fold (never on the items it "
+               "labels), zero-shot, or in-sample (never ranked); null: not declared"),
     ),
     "so_posts": (
         Column("post_id", "int64", "Stack Overflow post id", False),

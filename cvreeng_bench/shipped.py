@@ -49,7 +49,7 @@ def _baseline(task: Task, release: Release, name: str, *, today: str, n_resample
     seeds = f"seeds 0-{baseline.seeds - 1}" if baseline.seeds > 1 else "seed 0"
     entry = from_result(result, name=f"baseline: {baseline.name}", kind=kind, verification=Tier.REPRODUCED,
                         fold_sd=spread, notes=f"cvreeng-bench {baseline.name} baseline ({baseline.description})",
-                        baseline=baseline.key,
+                        baseline=baseline.key, trained="zero-shot" if baseline.zero_shot else "out-of-fold",
                         evidence=f"the board ran baseline {baseline.key} ({seeds}, {track} track) on the release's "
                                  f"data {result.content_sha256[:12]} itself")
     if baseline.seeds > 1:

@@ -4,6 +4,7 @@ human ceiling on linked items, ranks that respect uncertainty, and a board that 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from cvreeng_bench import shipped, taxonomy
 from cvreeng_bench.api import open_release
 from cvreeng_bench.board import leaderboard
 from cvreeng_bench.board import view as board_view
+from cvreeng_bench.board.entries import LeaderboardError
 from cvreeng_bench.release import Release
 from cvreeng_bench.scoring import agreement as ceiling
 from cvreeng_bench.scoring import tasks
@@ -379,19 +381,29 @@ def test_add_scores_the_predictions_itself_and_an_edited_result_is_refused(
     assert old.returncode == 0 and "contamination" not in old.stdout
 
 
-def test_systems_the_permutation_test_cannot_separate_share_a_dense_rank(synthetic: Release, tmp_path: Path) -> None:
+def test_a_rank_counts_the_entries_clearly_better_and_a_near_duplicate_is_shown_not_ranked(
+        synthetic: Release, tmp_path: Path) -> None:
     task = tasks.get("manifestation")
     board = tmp_path / "board.jsonl"
     rows = _informative(task, synthetic, 0.7, seed=3)
     twin = [dict(r) for r in rows]
     twin[0]["label"] = next(label for label in task.labels if label != rows[0]["label"])
     strong = _informative(task, synthetic, 1.0, seed=4)
-    for name, data in (("first", rows), ("twin", twin), ("strong", strong)):
+    for name, data in (("first", rows), ("strong", strong)):
         leaderboard.submit(board, _write(tmp_path / f"{name}.csv", data), synthetic, task="manifestation", name=name)
-    ranks = {r.entry.name: r.rank for r in ranked_rows(board, synthetic)
+    with pytest.raises(LeaderboardError, match=r"agree with 'first' .* on 9\d\.\d% of the items"):
+        leaderboard.submit(board, _write(tmp_path / "twin.csv", twin), synthetic, task="manifestation", name="twin")
+    # A twin written into the board by hand (not through add) is shown as a near-duplicate, never ranked.
+    twin_entry = leaderboard.from_result(evaluate(_write(tmp_path / "twin.csv", twin), task, synthetic), name="twin")
+    shutil.copyfile(tmp_path / "twin.csv", board.parent / "submissions" / f"{twin_entry.predictions_sha256}.csv")
+    with board.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(twin_entry.to_row()) + "\n")
+    shown = {r.entry.name: r for r in ranked_rows(board, synthetic)
              if r.entry.task == "manifestation" and r.entry.kind == "submission"}
-    assert ranks["strong"] == 1
-    assert ranks["first"] == ranks["twin"] == 2, "dense ranks: no number is skipped"
+    assert shown["strong"].rank == 1
+    assert shown["first"].rank == 2, "one entry's interval lies wholly above it"
+    assert shown["twin"].status == "near-duplicate" and shown["twin"].rank is None
+    assert "agrees with 'first'" in shown["twin"].reason
 
 
 def test_the_page_sets_each_table_beside_its_chart_of_the_entries_with_a_point_with_dates_and_models(

@@ -266,3 +266,15 @@ def test_a_posts_trained_system_is_scored_on_the_studys_own_notes_as_the_readme_
     assert result.track == "symptom" and result.n == frame.height == 142
     assert f"{result.score:.3f}" == "0.361"
     assert "0.361 (tfidf)" in (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+
+
+def test_nothing_ranked_on_the_shipped_board_scores_at_or_below_a_chance_line(release: Path) -> None:
+    from cvreeng_bench import api
+
+    rows = api.leaderboard(release=release)
+    ranked = [r for r in rows if r.rank is not None]
+    assert ranked, "the shipped board ranks something"
+    for row in ranked:
+        lines = [r.entry.score or 0.0 for r in rows if r.entry.kind == "trivial" and r.entry.task == row.entry.task
+                 and r.entry.split == row.entry.split]
+        assert lines and all((row.entry.score or 0.0) > line for line in lines), (row.entry.task, row.entry.name)

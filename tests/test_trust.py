@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from cvreeng_bench import api, shipped
-from cvreeng_bench.board import leaderboard
+from cvreeng_bench.board import leaderboard, ranking
 from cvreeng_bench.board.entries import SHIPPED, LeaderboardError, Tier
 from cvreeng_bench.board.memo import MEMO_ENV
 from cvreeng_bench.release import Release
@@ -125,8 +125,10 @@ def test_a_second_read_of_a_board_computes_nothing(synthetic: Release, made_boar
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a memoized board is not scored again")
 
-    for name in ("evaluate", "chance_test", "permutation_test", "read_predictions"):
+    for name in ("evaluate", "chance_test", "read_predictions"):
         monkeypatch.setattr(leaderboard, name, refuse)
+    for name in ("permutation_test", "read_predictions"):
+        monkeypatch.setattr(ranking, name, refuse)
     again = api.leaderboard(made_board, synthetic)
     assert [(r.entry.name, r.entry.task, r.status, r.rank, r.verification) for r in again] == \
         [(r.entry.name, r.entry.task, r.status, r.rank, r.verification) for r in first]

@@ -10,7 +10,7 @@ from .data import ReleaseLike, open_release
 
 if TYPE_CHECKING:
     from ..board.entries import Entry
-    from ..board.leaderboard import Ranked
+    from ..board.ranking import Ranked
 
 
 def leaderboard(board: str | os.PathLike[str] | None = None, release: ReleaseLike = None, *,

@@ -12,8 +12,9 @@ from .entries import SHIPPED, LeaderboardError
 if TYPE_CHECKING:
     from ..release import Release
     from .entries import Entry
-    from .leaderboard import Ranked, Rederive
+    from .leaderboard import Rederive
     from .memo import Memo
+    from .ranking import Ranked
 
 
 def resolve(board: Path | None) -> Path:
@@ -46,8 +47,8 @@ def _entries(board: Path | None, release: Release, warn: list[str] | None) -> tu
 def ranked(board: Path | None, release: Release, *, task: str | None = None, verified_only: bool = False,
            warn: list[str] | None = None, memo: Memo | None = None) -> list[Ranked]:
     """The board's entries re-scored (through the memo) and ranked; no system runs."""
-    from .leaderboard import rank
     from .memo import default
+    from .ranking import rank
     from .verdicts import attach
     from .view import select
 

@@ -63,6 +63,9 @@ TIER_MEANINGS = {
     Tier.SELF_REPORTED: "the submitter's word only: the test gold is public, so nothing rules out tuning on it",
 }
 KINDS, TIERS = tuple(Kind), tuple(Tier)
+# How an entry's system was trained, as declared: never on the items it labels (out-of-fold, which includes a
+# holdout split's train side), on nothing labeled (zero-shot), or on the items it is scored on (in-sample).
+TRAINED = ("out-of-fold", "zero-shot", "in-sample")
 MAX_NAME, MAX_URL, MAX_NOTES = 120, 500, 1000
 MAX_BOARD_BYTES = 32 << 20
 _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int32": (int,), "float64": (int, float), "bool": (bool,)}
@@ -106,6 +109,7 @@ class Entry:
     fold_sd: float | None
     baseline: str | None  # the package baseline the board ran, name@vN (its identity; never read from the name)
     evidence: str | None  # what the board checked when it decided ``verification``
+    trained: str | None  # out-of-fold, zero-shot or in-sample (never ranked); None: not declared
 
     @property
     def key(self) -> tuple[str, int, str, str]:
@@ -151,6 +155,8 @@ def _problems(row: dict[str, Any]) -> list[str]:
             out.append(f"verification {str(row['verification'])[:40]!r} is not one of {', '.join(TIERS)}")
         if row["track"] not in ALL_TRACKS:
             out.append(f"track {str(row['track'])[:40]!r} is not one of {', '.join(ALL_TRACKS)}")
+        if row.get("trained") not in (None, *TRAINED):
+            out.append(f"trained {str(row['trained'])[:40]!r} is not one of {', '.join(TRAINED)}")
         if row["split"] not in SPLITS:
             out.append(f"split {str(row['split'])[:40]!r} is not one of {', '.join(SPLITS)}")
     return out

@@ -1,17 +1,13 @@
-"""The leaderboard: entries scored by the harness, stored with their predictions, ranked only on what the
-board re-scores itself.
+"""The leaderboard: entries scored by the harness, stored with their predictions, ranked (:mod:`.ranking`) only on
+what the board re-scores itself.
 
 ``submit`` reads the predictions once, scores them, refuses a claimed result that does not re-score to the
-same numbers and predictions already on the board (same content under any name or row order), decides the
-entry's verification tier once (with its evidence), stores the file under ``submissions/`` beside the board
-(named by the predictions' digest) and appends the entry under the board's lock.
+same numbers, predictions already on the board (same content under any name or row order) and a near-duplicate of
+an entry already there, decides the entry's verification tier once (with its evidence), stores the file under
+``submissions/`` beside the board (named by the predictions' digest) and appends the entry under the board's lock.
 
-``rank`` reads: it re-scores every current entry from its stored predictions (through the board's memo, keyed
-by the predictions' digest, the scored data and the protocol, so a second read computes nothing) and runs no
-system. An entry is ranked only when its stored numbers equal the re-score and it beats chance (a
-label-permutation test at 5%); ranked entries of one task, split and track get dense ranks, and one shares the
-rank of the entry above when a paired permutation test cannot separate them at 5%. Reference lines (chance
-baselines, the raters' agreement) are never ranked.
+``rescore`` is the board's own scoring of stored predictions (through the board's memo, keyed by the predictions'
+digest, the scored data and the protocol, so a second read computes nothing); no system is run.
 
 A tier stored in a board file is a claim: it is shown only when this package made it (the entry is the package's
 shipped entry, or this machine's memo records that this package decided or re-checked exactly this entry);
@@ -27,17 +23,14 @@ import math
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..scoring import runs
 from ..scoring.evaluate import evaluate, items_and_gold
-from ..scoring.metrics import MISSING, chance_test, permutation_test
+from ..scoring.metrics import MISSING, chance_test
 from ..scoring.predictions import FORMATS, MAX_BYTES, PredictionError, Predictions, read_predictions
-from ..scoring.protocol import ALPHA
 from ..scoring.results import Result
 from ..scoring.tasks import REGISTRY, get
 from .entries import (
@@ -56,20 +49,10 @@ from .entries import (
 from .memo import Memo, default, key
 
 if TYPE_CHECKING:
-    from ..annotator import Peers, Summary
     from ..release import Release
     from ..scoring.tasks import Task
 
 
-class Status(StrEnum):
-    RANKED = "ranked"
-    BELOW_CHANCE = "below chance"
-    REFERENCE = "reference"
-    UNVERIFIED = "unverified"
-    OLDER = "older"
-
-
-STATUSES = tuple(Status)
 BOARD_ROUNDS = 2000  # permutation rounds per test on the board (p resolves to 1/2001; the level is 0.05)
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 # (predictions, their run record) -> whether the labels are the registered prompt's parse of the stored answers
@@ -82,28 +65,11 @@ GOLD_NOTE = ("The test gold is public (it ships in the release): a self-reported
              "by the board itself.")
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """One entry as the board shows it: rank (an integer, or None when not ranked) and why."""
-
-    entry: Entry
-    status: Status
-    rank: int | None
-    verification: Tier  # as this package judges it (a claim in the file counts only when this package made it)
-    p_vs_chance: float | None
-    reason: str
-    verdict: Summary | None = None  # the annotator verdict of its stored predictions (see .verdicts)
-    peers: Peers | None = None  # its group's model-model agreement
-
-    @property
-    def group(self) -> str:
-        return f"{self.entry.task}/{self.entry.split}/{self.entry.track}"
-
-
 def from_result(result: Result, *, name: str, url: str = "", kind: Kind = Kind.SUBMISSION,
                 model_cutoff: str | None = None, notes: str = "", prompt: str | None = None,
                 verification: Tier = Tier.SELF_REPORTED, model: str | None = None,
-                fold_sd: float | None = None, baseline: str | None = None, evidence: str | None = None) -> Entry:
+                fold_sd: float | None = None, baseline: str | None = None, evidence: str | None = None,
+                trained: str | None = None) -> Entry:
     """A board entry from an ``evaluate`` result."""
     problems = check_fields(name, url, model_cutoff, notes)
     if problems:
@@ -120,7 +86,7 @@ def from_result(result: Result, *, name: str, url: str = "", kind: Kind = Kind.S
         "kappa": result.scores["kappa"], "n": result.n, "model_cutoff": model_cutoff,
         "labels_public_since": public, "contamination_risk": bool(model_cutoff and public and model_cutoff >= public),
         "prompt": prompt, "notes": notes or None, "verification": str(verification), "model": model,
-        "fold_sd": fold_sd, "baseline": baseline, "evidence": evidence,
+        "fold_sd": fold_sd, "baseline": baseline, "evidence": evidence, "trained": trained,
     }, name)
 
 
@@ -185,7 +151,7 @@ SELF_EVIDENCE = "a predictions file only: the labels are the submitter's word"
 
 def submit(board: Path, file: Path, release: Release, *, predictions: Path | None = None, task: str | None = None,
            split: str | None = None, track: str | None = None, name: str, url: str = "",
-           model_cutoff: str | None = None, notes: str | None = None,
+           model_cutoff: str | None = None, notes: str | None = None, trained: str | None = None,
            consistent: Consistent | None = None, memo: Memo | None = None) -> Entry:
     """Score and add a system. ``file`` is a predictions file, or an ``evaluate --out`` result (``.json``) whose
     ``predictions`` must re-score to the same numbers. Task, split and track default to what the result or the
@@ -224,9 +190,12 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
     parsed = record is not None and consistent is not None and consistent(read_in, record)
     evidence = (CONSISTENT_EVIDENCE.format(prompt=record.prompt, sha=record.prompt_sha256[:16])
                 if parsed and record is not None else SELF_EVIDENCE)
+    if trained is None and record is not None:  # a prompted model: its shots come from the train side, or none
+        trained = "zero-shot" if record.shots == 0 else "out-of-fold"
     entry = from_result(scored, name=name, url=url, model_cutoff=cutoff, notes=notes or "",
                         prompt=record.prompt if record else None, model=record.model if record else None,
-                        verification=Tier.CONSISTENT if parsed else Tier.SELF_REPORTED, evidence=evidence)
+                        verification=Tier.CONSISTENT if parsed else Tier.SELF_REPORTED, evidence=evidence,
+                        trained=trained)
 
     def append(current: list[Entry]) -> list[Entry]:
         holder = next((e for e in current if e.predictions_sha256 == entry.predictions_sha256
@@ -234,6 +203,9 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
         if holder is not None:
             raise LeaderboardError(f"these predictions are already on the board as {holder.name!r} ({holder.task}@v"
                                    f"{holder.task_version}, {holder.split}, {holder.track}); refused")
+        twin = near_duplicate(board, entry, read_in, current, release)
+        if twin is not None:
+            raise LeaderboardError(twin)
         taken = next((e for e in current if e.name == entry.name and e.key == entry.key), None)
         if taken is not None:
             raise LeaderboardError(f"the board already has an entry named {entry.name!r} for {taken.task}@v"
@@ -260,6 +232,31 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
     return entry
 
 
+NEAR = 0.98  # the share of identical labels above which a new entry is a near-duplicate (ranking.NEAR_DUPLICATE)
+
+
+def near_duplicate(board: Path, entry: Entry, predictions: Predictions, current: list[Entry],
+                   release: Release) -> str | None:
+    """Why a new entry is refused as a near-duplicate of a ranked-kind entry on the same task and split (its labels
+    agree on more than NEAR of the items), or None."""
+    ids, _ = items_and_gold(get(entry.task, entry.task_version), release, entry.split)
+    mine = predictions.labels_for(ids, MISSING)
+    for other in current:
+        if not other.kind.ranked or (other.task, other.task_version, other.split) != (
+                entry.task, entry.task_version, entry.split):
+            continue
+        path = stored(board, other)
+        if path is None:
+            continue
+        theirs = read_predictions(path).labels_for(ids, MISSING)
+        share = sum(a == b for a, b in zip(mine, theirs, strict=True)) / max(1, len(ids))
+        if share > NEAR:
+            return (f"these predictions agree with {other.name!r} ({other.track}) on {share:.1%} of the items; the "
+                    f"board refuses an entry that agrees with one already on it on more than {NEAR:.0%} (a "
+                    "near-duplicate adds nothing and would crowd the ranking); refused")
+    return None
+
+
 def is_current(entry: Entry, release: Release, task: Task | None = None) -> bool:
     """Whether an entry was scored on the current version of its task and on this release's data for it."""
     task = task or (REGISTRY.get(entry.task) if entry.task in REGISTRY else None)
@@ -269,7 +266,7 @@ def is_current(entry: Entry, release: Release, task: Task | None = None) -> bool
             and entry.content_sha256 == release.scored_sha256(task.source.name))
 
 
-def _shipped() -> set[str]:
+def shipped_identities() -> set[str]:
     entries, _ = read(SHIPPED)
     return {identity(e) for e in entries}
 
@@ -287,7 +284,7 @@ def trusted(entry: Entry, memo: Memo, shipped: set[str]) -> tuple[Tier, str]:
                                 "(`cvreeng-bench leaderboard verify`)")
 
 
-def _scores(entry: Entry, task: Task, path: Path, release: Release, memo: Memo) -> dict[str, float] | str:
+def rescore(entry: Entry, task: Task, path: Path, release: Release, memo: Memo) -> dict[str, float] | str:
     """The board's own re-score of stored predictions (memoized): every compared number and the p-value against
     chance; or why they cannot be scored."""
     name = key("score", entry.predictions_sha256, task.key, entry.split, entry.track,
@@ -311,78 +308,11 @@ def _scores(entry: Entry, task: Task, path: Path, release: Release, memo: Memo) 
     return mine
 
 
-def _differs(entry: Entry, mine: dict[str, float]) -> str:
+def differs(entry: Entry, mine: dict[str, float]) -> str:
     claimed = entry.to_row()
     off = [k for k in COMPARED if claimed[k] is None or abs(float(claimed[k]) - float(mine[k])) > 1e-9]
     return "" if not off else "stored numbers differ from the re-score (" + ", ".join(
         f"{k} {claimed[k]} vs {mine[k]:.4f}" for k in off[:3]) + ")"
-
-
-def _separated(release: Release, memo: Memo, task: Task, pair: tuple[tuple[Entry, Path], tuple[Entry, Path]],
-               ) -> bool:
-    """Whether a paired permutation test tells two neighbours (each with its stored predictions) apart at 5%
-    (memoized by both digests)."""
-    (above, above_path), (entry, path) = pair
-    name = key("pair", above.predictions_sha256, entry.predictions_sha256, task.key, entry.split,
-               release.scored_sha256(task.source.name), release.dataset_version, BOARD_ROUNDS)
-    found = memo.get(name)
-    if isinstance(found, (int, float)) and not isinstance(found, bool):
-        return found < ALPHA
-    scored, gold = items_and_gold(task, release, entry.split)
-    labels = [read_predictions(p).labels_for(scored, MISSING) for p in (above_path, path)]
-    p = permutation_test(gold, labels[0], labels[1], task.labels, task.main_score, n_rounds=BOARD_ROUNDS).p_value
-    memo.put(name, p)
-    return p < ALPHA
-
-
-def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | None = None) -> list[Ranked]:
-    """Every entry with its status, grouped by task, split and track (groups sorted, best first). Reads only:
-    stored predictions are re-scored through the memo (this user's, unless one is given), and no system is run."""
-    memo = memo or default()
-    shipped = _shipped()
-    tasks = {name: REGISTRY.get(name) if name in REGISTRY else None for name in {e.task for e in entries}}
-    out: list[Ranked] = []
-    for group_key in sorted({e.key for e in entries}, key=lambda k: (k[0], -k[1], k[2], k[3])):
-        task = tasks[group_key[0]]  # a group is one task (its version too)
-        systems: list[tuple[Entry, Path, float, Tier, str]] = []
-        for entry in (e for e in entries if e.key == group_key):
-            tier, why = trusted(entry, memo, shipped)
-
-            def shown(status: Status, reason: str, p: float | None = None, *, entry: Entry = entry,
-                      tier: Tier = tier, why: str = why) -> Ranked:
-                return Ranked(entry, status, None, tier, p, "; ".join(r for r in (reason, why) if r))
-
-            if task is None or not is_current(entry, release, task):
-                out.append(shown(Status.OLDER, "scored on another task or dataset version"))
-                continue
-            if not entry.ranked_kind:
-                out.append(shown(Status.REFERENCE, "reference line"))
-                continue
-            path = stored(board, entry, memo)
-            if path is None:
-                out.append(shown(Status.UNVERIFIED, "stored predictions missing or changed"))
-                continue
-            mine = _scores(entry, task, path, release, memo)
-            problem = mine if isinstance(mine, str) else _differs(entry, mine)
-            if isinstance(mine, str) or problem:
-                out.append(shown(Status.UNVERIFIED, problem))
-                continue
-            if mine["p_chance"] >= ALPHA:
-                out.append(shown(Status.BELOW_CHANCE, f"does not beat chance (p = {mine['p_chance']:.3f})",
-                                 mine["p_chance"]))
-                continue
-            systems.append((entry, path, mine["p_chance"], tier, why))
-        if task is None:  # an unknown task's entries were all shown as older above
-            continue
-        systems.sort(key=lambda s: -(s[0].score or 0.0))
-        position, above = 0, None
-        for entry, path, p, tier, why in systems:
-            if above is None or _separated(release, memo, task, (above, (entry, path))):
-                position += 1
-            out.append(Ranked(entry, Status.RANKED, position, tier, p, why))
-            above = (entry, path)
-    order = {s: i for i, s in enumerate(STATUSES)}
-    return sorted(out, key=lambda r: (r.group, order[r.status], r.rank or 0, -(r.entry.score or 0.0)))
 
 
 def verify_entries(entries: list[Entry], board: Path, rederive: Rederive, memo: Memo) -> list[tuple[Entry, bool]]:

@@ -18,8 +18,9 @@ from ..scoring.protocol import N_RESAMPLES
 from ..scoring.tasks import REGISTRY, items
 from ..stats import cohen_kappa
 from .entries import Kind
-from .leaderboard import Ranked, Status, stored
+from .leaderboard import stored
 from .memo import Memo, key
+from .ranking import Ranked, Status
 
 if TYPE_CHECKING:
     from ..release import Release

@@ -16,7 +16,8 @@ from ..annotator import judged as judged_task
 from ..scoring.tasks import REGISTRY
 from ..text import markdown_cell, printable
 from .entries import TIER_MEANINGS, Kind, LeaderboardError, Tier
-from .leaderboard import GOLD_NOTE, Ranked, Status
+from .leaderboard import GOLD_NOTE
+from .ranking import NEAR_DUPLICATE, Pool, Ranked, Status
 
 if TYPE_CHECKING:
     from ..release import Release
@@ -27,9 +28,14 @@ VERDICT = ("As annotator (study tasks, out-of-fold): the largest change of a cel
            "for the task's column when these labels replace the analysts', the quoted claims that survive (within "
            "5 points, stated orders kept), and Cohen's kappa with each of the two analysts on the items both "
            "labeled, read against the analysts' kappa with each other; computed from the stored predictions.")
-RULE = ("Ranked: entries whose stored predictions the board re-scored to the numbers shown and that beat chance "
-        "(label-permutation test, 5%); an entry shares the rank of the one above when a paired permutation test "
-        "cannot separate them at 5%. Reference lines are never ranked.")
+RULE = ("Ranked (protocol v4): reproduced and consistent entries in the main table; self-reported ones apart, ranked "
+        "among themselves (the test gold is public); an entry declared trained in-sample never. An entry is ranked "
+        "only when the board re-scored its stored predictions to the numbers shown, it scores above every chance "
+        "line of the task, and it beats them at 5% (a label-permutation test and a paired permutation test against "
+        "the strongest chance line with stored predictions, Holm-adjusted over the table's entries). An entry "
+        f"agreeing with a better one on more than {NEAR_DUPLICATE:.0%} of the items is a near-duplicate: shown, not "
+        "ranked. Rank = 1 + the number of entries whose 95% interval lies wholly above the entry's (as Chatbot Arena "
+        "ranks), so a tie is a tie with the leader, never a chain of neighbours. Reference lines are never ranked.")
 TIERS = "Tiers: " + "; ".join(f"{tier}: {meaning}" for tier, meaning in TIER_MEANINGS.items()) + "."
 
 
@@ -38,8 +44,10 @@ def _note(row: Ranked) -> str:
     entry = row.entry
     if row.verification is Tier.SELF_REPORTED:
         notes.append(f"track {entry.track} self-declared")
+    if entry.kind.ranked:
+        notes.append(f"trained {entry.trained}" if entry.trained else "training not declared")
     if row.p_vs_chance is not None and row.status is Status.RANKED:
-        notes.append(f"p vs chance {row.p_vs_chance:.4f}")
+        notes.append(f"p vs chance lines {row.p_vs_chance:.4f} (Holm)")
     if entry.contamination_risk:
         notes.append(f"contamination risk: model cut-off {entry.model_cutoff} on or after the labels were public "
                      f"({entry.labels_public_since})")
@@ -74,6 +82,7 @@ def cells(row: Ranked) -> list[str]:
 def to_dict(row: Ranked) -> dict[str, Any]:
     return {**row.entry.to_row(), "group": row.group, "status": row.status, "rank": row.rank,
             "verification": row.verification, "p_vs_chance": row.p_vs_chance, "reason": row.reason,
+            "pool": row.pool,
             "verdict": None if row.verdict is None else dataclasses.asdict(row.verdict),
             "peers": None if row.peers is None else dataclasses.asdict(row.peers)}
 
@@ -117,10 +126,12 @@ def show(rows: list[Ranked], fmt: str = "table") -> str:
                            "current": [to_dict(r) for r in current], "older": [to_dict(r) for r in old]},
                           indent=2, default=str) + "\n"
     out = [GOLD_NOTE, RULE, TIERS, VERDICT, ""]
-    for group in dict.fromkeys(r.group for r in current):
-        members = [r for r in current if r.group == group]
+    for group in dict.fromkeys(r.table for r in current):
+        members = [r for r in current if r.table == group]
         metric = members[0].entry.main_score
         title = f"{group} (task/split/track), ranked by {metric}"
+        if members[0].pool is Pool.SELF_REPORTED:
+            title += "; self-reported entries, ranked among themselves only"
         if members[0].peers is not None:
             title += f"; {members[0].peers.text()}"
         if beside(members, current):
@@ -160,8 +171,8 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
 
     current = [r for r in rows if r.status is not Status.OLDER]
     groups = []
-    for group in dict.fromkeys(r.group for r in current):
-        members = [r for r in current if r.group == group]
+    for group in dict.fromkeys(r.table for r in current):
+        members = [r for r in current if r.table == group]
         groups.append({"name": group, "rows": [(r, cells(r), safe_url(r.entry.url)) for r in members],
                        "chart": _chart(members), "peers": "; ".join(
                            t for t in (members[0].peers.text() if members[0].peers else "", beside(members, current))
@@ -180,8 +191,9 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
 
 # The interval plot is drawn as plain SVG (no chart library): a board of a thousand entries renders in the time of
 # an empty one, and the figure scales with the page (viewBox, max-width 100%).
-STATUS_COLOURS = {Status.RANKED: "#1f6fb4", Status.BELOW_CHANCE: "#c0392b", Status.REFERENCE: "#777777",
-                  Status.UNVERIFIED: "#e67e22", Status.OLDER: "#aaaaaa"}
+STATUS_COLOURS = {Status.RANKED: "#1f6fb4", Status.BELOW_CHANCE: "#c0392b", Status.NEAR_DUPLICATE: "#8e44ad",
+                  Status.IN_SAMPLE: "#8e44ad", Status.REFERENCE: "#777777", Status.UNVERIFIED: "#e67e22",
+                  Status.OLDER: "#aaaaaa"}
 LABEL_W, PLOT_W, ROW_H, TOP, BOTTOM = 230, 300, 22, 10, 40
 
 

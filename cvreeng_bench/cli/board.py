@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..board.entries import TRAINED
 from ..errors import CvreengError
 from ..scoring.populations import ALL_TRACKS
 from ..scoring.tasks import SPLIT_NAMES
@@ -20,7 +21,7 @@ def cmd_leaderboard_add(args: argparse.Namespace) -> int:
     board = args.board or Path("leaderboard.jsonl")
     entry = submit(board, args.file, args.release, predictions=args.predictions, task=args.task, split=args.split,
                    track=args.track, name=args.name, url=args.url or "", model_cutoff=args.model_cutoff,
-                   notes=args.notes)
+                   notes=args.notes, trained=args.trained)
     print(f"added {printable(entry.name)} ({entry.task}@v{entry.task_version}, {entry.split}, {entry.track}: "
           f"{entry.main_score} {entry.score:.3f}, {entry.verification}) to {board}")
     if entry.contamination_risk:
@@ -109,6 +110,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q.add_argument("--url", help="where the system is described (http or https)")
     q.add_argument("--model-cutoff", help="training-data cut-off of a pretrained model (YYYY-MM-DD)")
     q.add_argument("--notes", help="free text")
+    q.add_argument("--trained", choices=TRAINED, default=None,
+                   help="how the system was trained: out-of-fold (never on the items it labels), zero-shot, or "
+                   "in-sample (shown, never ranked); a chat run's record says it")
     release_option(q)
     for name, what, handler, example in (
             ("show", "Print the board re-scored and ranked (memoized re-scores; no system runs).", cmd_leaderboard_show,

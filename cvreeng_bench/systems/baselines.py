@@ -244,6 +244,7 @@ class Baseline:
     seeds: int = 1  # a stochastic baseline is shown as the mean over this many seeds
     needs: tuple[str, ...] = ()  # declared inputs it reads: it runs only on tasks that declare them
     embeds: bool = False  # reads sentence embeddings: runs only where the embeddings extra is installed
+    zero_shot: bool = False  # learns nothing from labeled items (else it trains on the side it does not label)
 
     @property
     def key(self) -> str:
@@ -273,7 +274,7 @@ for _baseline in (
     Baseline("tfidf", tfidf, needs_text=True, description="logistic regression on TF-IDF of the issue text"),
     Baseline("embeddings", embeddings, needs_text=True, embeds=True,
              description="logistic regression on MiniLM sentence embeddings of the issue text"),
-    Baseline("definitions", definitions, needs_text=True, embeds=True,
+    Baseline("definitions", definitions, needs_text=True, embeds=True, zero_shot=True,
              description="zero-shot: the label whose definition's embedding is nearest the issue text"),
     Baseline("knn", knn, needs_text=True, embeds=True,
              description=f"few-shot: the majority of the {KNN} nearest train issues"),

@@ -1,0 +1,144 @@
+"""Protocol v4: ranks that a gamed or lucky entry cannot take. Adversaries on a user's board over the synthetic
+release: a copy of the gold, the gold with flips, an in-sample rule, a ladder of near-copies, twenty seeds of a
+random system."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from cvreeng_bench import api, shipped
+from cvreeng_bench.board import leaderboard
+from cvreeng_bench.board.entries import LeaderboardError
+from cvreeng_bench.board.ranking import Pool, Status, holm
+from cvreeng_bench.release import Release
+from cvreeng_bench.scoring import tasks
+from cvreeng_bench.scoring.evaluate import evaluate_file
+
+TASK = "stage"
+
+
+@pytest.fixture(scope="module")
+def references(synthetic: Release, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A board holding the package's baselines and chance lines for the synthetic release."""
+    board = tmp_path_factory.mktemp("v4") / "leaderboard.jsonl"
+    shipped.regenerate(synthetic, board)
+    return board
+
+
+def _copy(board: Path, folder: Path) -> Path:
+    shutil.copytree(board.parent / "submissions", folder / "submissions")
+    copy = folder / "leaderboard.jsonl"
+    copy.write_bytes(board.read_bytes())
+    return copy
+
+
+def _gold(release: Release) -> list[dict[str, str]]:
+    scored = tasks.items(tasks.get(TASK), release)
+    return [{"issue_id": i, "label": p} for i, p in zip(scored["issue_id"], scored["primary"], strict=True)]
+
+
+def _flip(rows: list[dict[str, str]], positions: range) -> list[dict[str, str]]:
+    labels = tasks.get(TASK).labels
+    return [{**r, "label": labels[(labels.index(r["label"]) + 1) % len(labels)]} if i in positions else r
+            for i, r in enumerate(rows)]
+
+
+def _csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    pl.DataFrame(rows).write_csv(path)
+    return path
+
+
+def _shown(board: Path, release: Release) -> dict[str, object]:
+    return {r.entry.name: r for r in api.leaderboard(board, release) if r.entry.task == TASK}
+
+
+def test_holm_adjusts_step_down_in_the_input_order() -> None:
+    rejected, adjusted = holm([0.01, 0.04, 0.03])
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06]) and rejected == [True, False, False]
+    assert holm([0.001] * 20)[0] == [True] * 20 and holm([0.049, 0.049])[0] == [False, False]
+
+
+def test_a_gold_copy_flipped_gold_and_an_in_sample_rule_never_enter_the_main_table(
+        synthetic: Release, references: Path, tmp_path: Path) -> None:
+    board = _copy(references, tmp_path)
+    gold = _gold(synthetic)
+    leaderboard.submit(board, _csv(tmp_path / "gold.csv", gold), synthetic, task=TASK, name="gold copy")
+    leaderboard.submit(board, _csv(tmp_path / "flips.csv", _flip(gold, range(5))), synthetic, task=TASK,
+                       name="gold, 5 flips")
+    leaderboard.submit(board, _csv(tmp_path / "rule.csv", _flip(gold, range(5, 20))), synthetic, task=TASK,
+                       name="in-sample rule", trained="in-sample")
+    shown = _shown(board, synthetic)
+    main = [name for name, r in shown.items() if r.pool is Pool.MAIN and r.rank is not None]
+    assert not {"gold copy", "gold, 5 flips", "in-sample rule"} & set(main)
+    assert shown["gold copy"].pool is Pool.SELF_REPORTED and shown["gold copy"].rank == 1
+    assert shown["in-sample rule"].status is Status.IN_SAMPLE and shown["in-sample rule"].rank is None
+    text = api.leaderboard(board, synthetic, task=TASK)
+    assert any(r.table.endswith("(self-reported)") for r in text)
+
+
+def test_a_near_copy_of_an_entry_is_refused_at_add(synthetic: Release, references: Path, tmp_path: Path) -> None:
+    board = _copy(references, tmp_path)
+    gold = _gold(synthetic)
+    leaderboard.submit(board, _csv(tmp_path / "gold.csv", gold), synthetic, task=TASK, name="gold copy")
+    with pytest.raises(LeaderboardError, match=r"agree with 'gold copy' .* more than 98%"):
+        leaderboard.submit(board, _csv(tmp_path / "one.csv", _flip(gold, range(1))), synthetic, task=TASK,
+                           name="one flip")
+
+
+def test_a_ladder_of_near_copies_never_lifts_a_weak_entry_to_rank_one(synthetic: Release, references: Path,
+                                                                       tmp_path: Path) -> None:
+    """Written into the board by hand (add would refuse the closest steps): 15 entries, each 3 labels from the
+    next, from the gold down; only entries whose interval reaches the leader's share its rank."""
+    board = _copy(references, tmp_path)
+    gold = _gold(synthetic)
+    lines = []
+    for step in range(15):
+        path = _csv(tmp_path / f"step{step}.csv", _flip(gold, range(3 * step)))
+        entry = leaderboard.from_result(evaluate_file(path, tasks.get(TASK), synthetic), name=f"step {step}")
+        shutil.copyfile(path, board.parent / "submissions" / f"{entry.predictions_sha256}.csv")
+        lines.append(json.dumps(entry.to_row()))
+    with board.open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    shown = _shown(board, synthetic)
+    ladder = [shown[f"step {i}"] for i in range(15)]
+    leader = ladder[0]
+    assert leader.rank == 1
+    for row in ladder:
+        if row.rank == 1:
+            assert (row.entry.ci_high or 0) >= (leader.entry.ci_low or 0), row.entry.name
+    weakest = ladder[-1]
+    assert weakest.rank is None or weakest.rank > 1
+    assert {r.status for r in ladder} <= {Status.RANKED, Status.NEAR_DUPLICATE, Status.BELOW_CHANCE}
+
+
+def test_twenty_seeds_of_a_random_system_buy_no_rank(synthetic: Release, references: Path, tmp_path: Path) -> None:
+    board = _copy(references, tmp_path)
+    task = tasks.get(TASK)
+    scored = tasks.items(task, synthetic)
+    counts = np.array([sum(p == label for p in scored["primary"]) for label in task.labels], dtype=float)
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        rows = [{"issue_id": i, "label": task.labels[rng.choice(len(task.labels), p=counts / counts.sum())]}
+                for i in scored["issue_id"]]
+        leaderboard.submit(board, _csv(tmp_path / f"seed{seed}.csv", rows), synthetic, task=TASK,
+                           name=f"stratified seed {seed}")
+    shown = _shown(board, synthetic)
+    seeds = [shown[f"stratified seed {s}"] for s in range(20)]
+    assert [r.entry.name for r in seeds if r.rank is not None] == []
+    assert all("chance line" in r.reason for r in seeds if r.status is Status.BELOW_CHANCE)
+
+
+def test_nothing_ranked_scores_at_or_below_a_chance_line_of_its_task(synthetic: Release, references: Path) -> None:
+    rows = api.leaderboard(references, synthetic)
+    for row in rows:
+        if row.rank is None:
+            continue
+        lines = [r.entry.score or 0.0 for r in rows if r.entry.kind == "trivial" and r.entry.task == row.entry.task
+                 and r.entry.split == row.entry.split]
+        assert all((row.entry.score or 0.0) > line for line in lines), row.entry.name
