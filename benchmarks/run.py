@@ -1,7 +1,8 @@
 """Speed and memory budgets of issues #2-#5, each measured next to a baseline in the same run.
 
     python benchmarks/run.py                 # everything (about 3 minutes)
-    python benchmarks/run.py --only scoring  # one section (power: the detectable-gap simulation alone)
+    python benchmarks/run.py --only scoring  # one section (power: the detectable-gap simulation alone;
+                                             # calibration: the test's type I error and the interval's coverage)
     python benchmarks/run.py --quick         # smaller scaling and hydration runs
 
 Needs the upstream mirror (CVREENG_UPSTREAM) and the dev extra (pandas, scikit-learn). Prints one line per
@@ -427,6 +428,68 @@ def section_power(release: Release) -> None:
         f"s = {share_of[d]:g} ({d}) {statistics.median(found[d].values()):.3f}" for d in designs[1:]))
 
 
+TYPE_I_LIMIT, COVERAGE_FLOOR = 0.07, 0.93  # above or below these, the board's test or interval needs a caveat
+
+
+def section_calibration(release: Release, quick: bool) -> None:
+    """What the board's test and interval hold, by simulation on each study task's real items and labels.
+
+    Type I error: two systems with the same expected macro-F1 by construction (each issue: the gold label with
+    probability 0.5, else a draw at the gold's label frequencies; independent draws for the two) compared by the
+    paired permutation test at 5%; the null the test assumes (exchangeable predictions) is narrower than "equal
+    macro-F1", so the rate can exceed 5%. Coverage: the task's items with the metadata baseline's out-of-fold
+    predictions are the population; each replicate draws a sample of the same size with replacement and asks
+    whether the 95% percentile bootstrap interval on the sample covers the population's macro-F1."""
+    import numpy as np
+
+    from cvreeng_bench.scoring import metrics, tasks
+    from cvreeng_bench.systems import baselines
+
+    reps, rounds, resamples = (60, 300, 200) if quick else (300, 500, 500)
+    rng = np.random.default_rng(1)
+    worst_type_i, worst_coverage = 0.0, 1.0
+    for task in tasks.REGISTRY.latest():
+        if task.source is not tasks.STUDY or task.mapped:
+            continue
+        items = tasks.items(task, release, task.split)
+        gold, primary = items["gold"].to_list(), items["primary"].to_list()
+        n = len(primary)
+
+        def draw(primary: list[str] = primary, n: int = n) -> list[str]:
+            keep, other = rng.random(n) < 0.5, rng.choice(primary, size=n)
+            return [g if k else str(o) for g, k, o in zip(primary, keep, other, strict=True)]
+
+        hits = sum(metrics.permutation_test(gold, draw(), draw(), task.labels, "macro_f1", n_rounds=rounds,
+                                            seed=int(rng.integers(1 << 31))).p_value < 0.05 for _ in range(reps))
+        type_i = hits / reps
+        frame = baselines.run("metadata", task, release, "fold")
+        said = dict(zip(frame["issue_id"].to_list(), frame["label"].to_list(), strict=True))
+        predicted = [said[i] for i in items["issue_id"].to_list()]
+        truth = metrics.score(gold, predicted, task.labels, n_resamples=0).point["macro_f1"]
+        covered = 0
+        for _ in range(reps):
+            pick = rng.integers(0, n, n)
+            found = metrics.score([gold[i] for i in pick], [predicted[i] for i in pick], task.labels,
+                                  n_resamples=resamples, seed=int(rng.integers(1 << 31)))
+            low, high = found.interval["macro_f1"]
+            covered += low <= truth <= high
+        coverage = covered / reps
+        worst_type_i, worst_coverage = max(worst_type_i, type_i), min(worst_coverage, coverage)
+        caveat = []
+        if type_i > TYPE_I_LIMIT:
+            caveat.append("the paired test rejects equal macro-F1 more often than 5%: read its p as a test of "
+                          "exchangeable predictions")
+        if coverage < COVERAGE_FLOOR:
+            caveat.append("the interval covers less often than 95%: read it as optimistic")
+        print(f"      {task.key}: {n} issues; type I error {type_i:.3f} ({reps} pairs, {rounds} rounds each); "
+              f"interval coverage {coverage:.3f} ({reps} samples, {resamples} resamples each)"
+              + (f"; caveat: {'; '.join(caveat)}" if caveat else ""))
+    report(f"worst type I error of the paired permutation test at 5% for equal expected macro-F1 (study tasks, "
+           f"{reps} simulated pairs each)", worst_type_i, 0.5, "")
+    report(f"worst coverage of the 95% bootstrap interval (study tasks, {reps} samples each)", worst_coverage, 0.5,
+           "", higher_is_better=True)
+
+
 def correct(frame: pl.DataFrame, items: pl.DataFrame) -> np.ndarray:
     """1.0 where a baseline's prediction is one of the issue's gold labels, in the order of ``items``."""
     import numpy as np
@@ -620,7 +683,8 @@ def section_board(release: Path, quick: bool) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("release", "queries", "scoring", "power", "board", "hydrate", "predict"))
+    parser.add_argument("--only", choices=("release", "queries", "scoring", "power", "calibration", "board", "hydrate",
+                                           "predict"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--scaling-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -645,6 +709,10 @@ def main() -> int:
         from cvreeng_bench.api import open_release
 
         section_power(open_release(release))
+    if "calibration" in sections or "scoring" in sections:
+        from cvreeng_bench.api import open_release
+
+        section_calibration(open_release(release), args.quick)
     if "board" in sections:
         section_board(release, args.quick)
     if "hydrate" in sections:

@@ -28,7 +28,7 @@ th:first-child{background:#fafafa}
 .stat{background:#f5f5f5;padding:.5em 1em;border-left:4px solid #4c78a8}
 .warn{border-left-color:#e45756}
 figure{margin:0;max-width:100%;overflow-x:auto}
-figure svg{max-width:100%;height:auto}
+figure svg{max-width:100%;min-width:620px;height:auto}
 .scroll{overflow-x:auto;max-width:100%}
 """
 # Tables never widen the page: a wide one scrolls inside its box, its first column staying in view.

@@ -164,6 +164,29 @@ def safe_url(url: str | None) -> str | None:
 PAGE = Path(__file__).with_name("page.html.j2")
 
 
+def overview(current: list[Ranked]) -> dict[str, Any]:
+    """One table of every system by every task/track of the main tables (MTEB's layout): each cell the main score,
+    ``(rank)`` when ranked, ``*`` when below chance, ``ref`` for a reference line; self-reported entries apart."""
+    main = [r for r in current if r.pool is Pool.MAIN]
+    columns = list(dict.fromkeys(r.group for r in sorted(main, key=lambda r: (r.entry.track != "metadata", r.group))))
+    names = list(dict.fromkeys(r.entry.name for r in main))
+    by_cell = {(r.entry.name, r.group): r for r in main}
+
+    def cell(row: Ranked | None) -> str:
+        if row is None or row.entry.score is None:
+            return ""
+        mark = (f" ({row.rank})" if row.rank is not None else " ref" if row.status is Status.REFERENCE
+                else "*" if row.status is Status.BELOW_CHANCE else f" ({row.status})")
+        return f"{row.entry.score:.3f}{mark}"
+
+    tracks = {group: group.rsplit("/", 1)[-1] for group in columns}
+    rows = [{"name": printable(name, 80), "tiers": " ".join(sorted({str(r.verification) for r in main
+                                                                    if r.entry.name == name})),
+             "cells": [cell(by_cell.get((name, group))) for group in columns]} for name in names]
+    return {"columns": [(group, tracks[group]) for group in columns], "rows": rows,
+            "tracks": sorted(set(tracks.values())), "tiers": [str(t) for t in TIER_MEANINGS]}
+
+
 def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
     """leaderboard.md and leaderboard.html: per group its table (sortable) beside a chart of its ranked and
     reference entries with their intervals, dates, model details and how to submit."""
@@ -180,6 +203,7 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(PAGE.read_text("utf-8")).render(
         version=release.dataset_version, groups=groups, columns=COLUMNS, note=GOLD_NOTE, rule=RULE, verdict=VERDICT,
+        overview=overview(current),
         tiers=[(str(t), m) for t, m in TIER_MEANINGS.items()], older=[r for r in rows if r.status is Status.OLDER])
     if not out.parent.is_dir():
         raise LeaderboardError(f"{out.parent} is not a folder; create it first")
