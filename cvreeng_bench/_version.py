@@ -1,3 +1,3 @@
 """The package version, declared once (pyproject reads it through hatch)."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

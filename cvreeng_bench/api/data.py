@@ -8,6 +8,7 @@ until it is rebuilt, so its frames, database and query results are read and comp
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +31,18 @@ def default_release() -> Path:
     return cache_dir() / "releases" / DATASET_VERSION
 
 
-def _opened(folder: Path) -> Release:
-    """The open Release of a folder, reopened when the folder was rebuilt since."""
+def _opened(folder: Path, *, notice: bool = False) -> Release:
+    """The open Release of a folder, reopened when the folder was rebuilt since. ``notice``: say once, on stderr,
+    when another version of the package built it (its data, tasks and shipped board may differ from this one's)."""
     key = folder.resolve()
     opened = _OPEN.get(key)
     if opened is None or opened.is_stale():
         opened = _OPEN[key] = Release(folder)
+        if notice and not _current(opened):
+            made = opened.manifest
+            print(f"note: {folder} was built by cvreeng-bench {made.package_version} (dataset {made.dataset_version}); "
+                  f"this is {__version__} (dataset {DATASET_VERSION}): its tasks and board entries may be out of date; "
+                  f"rebuild it with `cvreeng-bench build --out {folder}`", file=sys.stderr)
     return opened
 
 
@@ -53,7 +60,7 @@ def open_release(path: ReleaseLike = None, *, build_if_missing: bool = True) -> 
     if isinstance(path, Release):
         return path
     if path is not None:
-        return _opened(Path(path))
+        return _opened(Path(path), notice=True)
     folder = default_release()
     try:
         opened = _opened(folder)

@@ -25,7 +25,8 @@ def check_schema(config: str, frame: pl.DataFrame) -> list[Problem]:
     missing = [n for n in names if n not in frame.columns]
     extra = [n for n in frame.columns if n not in names]
     if missing:
-        problems.append(Problem(config, f"missing columns: {', '.join(missing)}"))
+        problems.append(Problem(config, f"missing columns: {', '.join(missing)} (a release made by another version "
+                                "of the package: rebuild it with `cvreeng-bench build`)"))
     if extra:
         problems.append(Problem(config, f"undeclared columns: {', '.join(extra)}"))
     for column in declared:
