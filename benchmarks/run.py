@@ -74,8 +74,8 @@ PANDAS_PATH = """
 import sys
 import pandas as pd
 frame = pd.read_csv(sys.argv[1])
-for column in frame.columns:
-    if frame[column].dtype == object:
+for column in frame.columns:  # text columns: object under pandas 2, the str dtype under pandas 3
+    if pd.api.types.is_string_dtype(frame[column]):
         frame[column] = frame[column].str.lower()
 for bars, segments in [("Project Type", "Manifestation"), ("Reporter", "Manifestation"),
                        ("Part of Implementation", "Manifestation"), ("Part of Implementation", "Defect types"),

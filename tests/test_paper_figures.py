@@ -142,3 +142,33 @@ def test_table4_query_lists_the_repositories_in_the_papers_order(release: Path) 
     assert table["repo"][0] == "tensorflow/models" and table["repo"][-1] == "Duankaiwen/CenterNet"
     assert (table["defects"] == table["n_defects"]).all()
     assert table["n_defects"].sum() == 348
+
+
+def test_the_benchmarks_pandas_yardstick_counts_the_same_cells_as_rq(release: Path, mirror: Path) -> None:
+    """The yardstick `benchmarks/run.py` times `rq all` against (the authors' CSV, lower-cased, one pandas crosstab
+    per figure) must draw the same figures, or the timing compares different work: every cell's count equals the
+    release's once its labels are read through the taxonomy's spellings (pandas 3 reads text as its str dtype)."""
+    import runpy
+    import sys
+
+    from cvreeng_bench import taxonomy
+    from cvreeng_bench.pipeline import sources
+
+    printed: list = []
+    csv = str(sources.resolve(mirror, progress=False)["defects"])
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    code = runpy.run_path(str(script), run_name="yardstick")["PANDAS_PATH"]
+    saved = sys.argv
+    sys.argv = ["pandas-path", csv]
+    try:
+        exec(compile(code, "pandas-path", "exec"), {"print": printed.append})
+    finally:
+        sys.argv = saved
+    assert len(printed) == len(FIGURES)
+    for query, table in zip(FIGURES, printed, strict=True):
+        rows, columns = query.axes
+        theirs = {(taxonomy.canonical(rows, str(b)), taxonomy.canonical(columns, str(s))): int(table.loc[b, s])
+                  for b in table.index for s in table.columns if table.loc[b, s]}
+        frame = cvreeng_bench.rq(query.label, release)
+        ours = {(b, s): n for b, s, n in frame.select(rows, columns, "count").rows() if n}
+        assert theirs == ours, query.label
