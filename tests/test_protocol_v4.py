@@ -142,3 +142,24 @@ def test_nothing_ranked_scores_at_or_below_a_chance_line_of_its_task(synthetic: 
         lines = [r.entry.score or 0.0 for r in rows if r.entry.kind == "trivial" and r.entry.task == row.entry.task
                  and r.entry.split == row.entry.split]
         assert all((row.entry.score or 0.0) > line for line in lines), row.entry.name
+
+
+@pytest.mark.parametrize(("field", "value"), [("labels_public_since", "2030-01-01"), ("contamination_risk", True)])
+def test_a_hand_edit_of_a_derived_field_shows(synthetic: Release, references: Path, tmp_path: Path, field: str,
+                                              value: object) -> None:
+    board = _copy(references, tmp_path)
+    leaderboard.submit(board, _csv(tmp_path / "gold.csv", _gold(synthetic)), synthetic, task=TASK, name="gold copy",
+                       model_cutoff="2021-01-01")
+    lines = board.read_text("utf-8").splitlines()
+    row = json.loads(lines[-1])
+    row[field] = value
+    board.write_text("\n".join([*lines[:-1], json.dumps(row)]) + "\n", encoding="utf-8")
+    shown = _shown(board, synthetic)["gold copy"]
+    assert shown.status is Status.UNVERIFIED and field in shown.reason and shown.rank is None
+
+
+def test_each_population_carries_its_own_labels_public_date(synthetic: Release) -> None:
+    posts = api.evaluate(api.baseline("majority", "so_dl_bugs", release=synthetic), "so_dl_bugs", synthetic,
+                         n_resamples=0)
+    study = api.evaluate(api.baseline("majority", "stage", release=synthetic), "stage", synthetic, n_resamples=0)
+    assert posts.labels_public_since == "2026-04-07" and study.labels_public_since == "2022-03-04"

@@ -215,7 +215,7 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
                 out.append(shown(Status.UNVERIFIED, "stored predictions missing or changed"))
                 continue
             mine = rescore(entry, task, path, release, memo)
-            problem = mine if isinstance(mine, str) else differs(entry, mine)
+            problem = mine if isinstance(mine, str) else (differs(entry, mine) or _derived(entry, task, release))
             if isinstance(mine, str) or problem:
                 out.append(shown(Status.UNVERIFIED, problem))
                 continue
@@ -231,6 +231,17 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(out, key=lambda r: (r.group, r.pool != Pool.MAIN, order[r.status], r.rank or 0,
                                       -(r.entry.score or 0.0)))
+
+
+def _derived(entry: Entry, task: Task, release: Release) -> str:
+    """Where a stored field the board can derive (the labels' public date of the task's population, the
+    contamination flag from the model's cut-off) disagrees with the board's own: a hand edit shows."""
+    public = task.source.labels_public_since or release.manifest.labels_public_since
+    risk = bool(entry.model_cutoff and public and entry.model_cutoff >= public)
+    off = [f"{name} {said!r} (the board derives {derived!r})" for name, said, derived in (
+        ("labels_public_since", entry.labels_public_since, public), ("contamination_risk", entry.contamination_risk,
+                                                                     risk)) if said != derived]
+    return "stored fields differ from what the board derives: " + "; ".join(off) if off else ""
 
 
 def _rank_pool(group: _Group, candidates: list[_Candidate], pool: Pool) -> list[Ranked]:

@@ -112,7 +112,8 @@ def evaluate(predictions: Predictions, task: Task, release: Release, split: str 
         package_version=__version__, predictions_sha256=predictions.digest,
         date=datetime.now(UTC).date().isoformat(), **scores.as_dict(),
         n_missing=sum(p == MISSING for p in predicted) - abstained, n_abstained=abstained,
-        labels_public_since=release.manifest.labels_public_since, per_year=per_year,
+        labels_public_since=task.source.labels_public_since or release.manifest.labels_public_since,
+        per_year=per_year,
     )
 
 

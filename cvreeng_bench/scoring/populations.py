@@ -96,6 +96,9 @@ class Population:
     vocabulary: str = ("the defect taxonomy of Jiang et al., 'Challenges and Practices of Deep Learning Model "
                        "Reengineering' (EMSE 2024)")
     version: int = 1
+    # When its gold labels became public, where its source says so (None: the release's, the study's labels' date):
+    # a model whose training data reach this date may have seen them.
+    labels_public_since: str | None = None
 
     @property
     def key(self) -> str:
@@ -224,6 +227,7 @@ SO_POSTS = Population(
     splits=("holdout", "fold"), repo_column=None,
     date_column=None, define=dlbugs.definition, read=_read_posts, item="Post",
     items_are="Stack Overflow questions about programs that use deep-learning libraries (Keras, TensorFlow, PyTorch)",
+    labels_public_since="2026-04-07",  # the commit that added dataset.csv (its labels were not public before)
     vocabulary="six classes: five kinds of deep-learning bug, and Others for a question that reports none")
 
 # --- the analysts' notes on study issues ----------------------------------------------------------------------
@@ -302,6 +306,7 @@ NOTES = Population(
     scored_configs=("analyst_notes", "defects", "issues", "repositories", "taxonomy"),
     gold_configs=("issues", "defects", "analyst_notes"), tracks=NOTE_TRACKS, texts=_note_texts,
     raw_texts=_note_raw, text_configs=("analyst_notes",), read=_read_notes, link=_link_notes, item="Note",
+    labels_public_since="2022-03-04",  # the workbook's first commit held the notes beside the labels
     items_are=("analysts' notes on GitHub issues of open-source computer-vision model repositories, written while "
                "the study's analysts labeled the issues (a note, not the issue itself)"))
 
