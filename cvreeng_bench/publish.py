@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .errors import CvreengError
 from .layout import HUB_PLACEHOLDER, VIEWS_HF
+from .text import redact
 
 if TYPE_CHECKING:
     from .release import Release
@@ -74,6 +76,7 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
     hub_logging.set_verbosity_error()
     folder, info = release.folder, release.manifest
     api = HfApi(endpoint=endpoint, token=token)
+    secrets = (token, os.environ.get("HF_TOKEN"), os.environ.get("HUGGING_FACE_HUB_TOKEN"))  # never echoed back
     tag = f"v{info.dataset_version}"
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
@@ -91,15 +94,15 @@ def publish(release: Release, repo_id: str, *, token: str | None = None, endpoin
         api.create_tag(repo_id, tag=tag, repo_type="dataset", revision=commit.oid,
                        tag_message=f"dataset {info.dataset_version}, content sha256 {info.content_sha256}")
     except HfHubHTTPError as error:  # the Hub answered, and said no
-        said = " ".join(str(error).split())[:500] or type(error).__name__  # one line, the server's reason kept
+        said = " ".join(redact(str(error), *secrets).split())[:500] or type(error).__name__  # the reason, one line
         raise PublishError(f"the Hub refused the upload of {folder} to {repo_id}: {said}") from error
     except HTTPError as error:  # the HTTP client's own errors: no answer at all
-        raise PublishError(f"cannot reach the Hub at {api.endpoint}: {error}") from error
+        raise PublishError(f"cannot reach the Hub at {api.endpoint}: {redact(str(error), *secrets)[:300]}") from error
     except RuntimeError as error:  # the library wraps a failed LFS upload (a 5xx after its retries) in this
         cause = error.__cause__
-        said = " ".join(str(cause).split())[:300] if cause is not None else ""
-        raise PublishError(f"the upload of {folder} to {repo_id} failed: {str(error)[:200]}"
+        said = " ".join(redact(str(cause), *secrets).split())[:300] if cause is not None else ""
+        raise PublishError(f"the upload of {folder} to {repo_id} failed: {redact(str(error), *secrets)[:200]}"
                            + (f" ({said})" if said else "")) from error
     except (OfflineModeIsEnabled, HFValidationError, OSError, ValueError, KeyError) as error:  # offline, bad answer
-        raise PublishError(f"cannot publish {folder} to {repo_id}: {str(error)[:200]}") from error
+        raise PublishError(f"cannot publish {folder} to {repo_id}: {redact(str(error), *secrets)[:200]}") from error
     return commit.commit_url

@@ -39,3 +39,12 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """The text with each secret (a token or key a server echoed back) replaced, before it is cut, stored or shown:
+    a secret cut in half would otherwise survive the replacement."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "<redacted>")
+    return text

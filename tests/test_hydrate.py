@@ -359,3 +359,27 @@ def test_the_link_header_is_read_in_one_pass() -> None:
     for hostile in ("<" * (1 << 20), "<a>" * (1 << 17), "<" + ">" * (1 << 20), '<x>; rel="last", ' * (1 << 15)):
         assert next_link(hostile) is None
     assert time.monotonic() - start < 5, "linear in the header's length"
+
+
+@pytest.mark.parametrize("status", [418, 503])
+def test_a_token_the_server_echoes_in_its_reason_phrase_is_redacted(status: int) -> None:
+    from http.server import BaseHTTPRequestHandler
+
+    from cvreeng_bench.testing import serving
+
+    token = "ghp_echoedsecret0123456789abcdefghij"
+
+    class Echo(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(status, "x" * 75 + f" token {token} refused")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serving(Echo) as url:
+        client = Client(url, token, timeout=5, sleep=lambda _: None, backoff=0)
+        with pytest.raises(GitHubError) as raised:
+            client.get("/repos/a/b/issues/1")
+    assert token[:8] not in str(raised.value) and token[-8:] not in str(raised.value), str(raised.value)

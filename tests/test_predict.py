@@ -289,3 +289,54 @@ def test_a_huge_answer_names_no_label_and_costs_no_time() -> None:
     assert answers.parse("Crash " + "blah " * 3_000_000, get("impact")) is None
     assert answers.parse('{"label": "Crash"}' + " " * 30_000, get("impact")) is None
     assert time.monotonic() - start < 1
+
+
+KEY = "sk-echoed-secret-0123456789abcdef"
+
+
+def _echoing(status: int, body: dict) -> type:
+    from http.server import BaseHTTPRequestHandler
+
+    class Echo(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            data = json.dumps(body).encode()
+            self.send_response(status, f"bad key {KEY}")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Echo
+
+
+@pytest.mark.parametrize("where", ["error message", "error param", "model name", "usage field"])
+def test_a_key_the_server_echoes_is_redacted_before_any_cut_wherever_it_lands(where: str) -> None:
+    """The key at the very place a 200- or 40-character cut falls: a cut before the redaction would keep half."""
+    from cvreeng_bench.systems.chat import ChatClient
+    from cvreeng_bench.testing import serving
+
+    padding = "x" * 190
+    answer = {"choices": [{"message": {"content": '{"label": "Crash"}'}}], "model": "m",
+              "usage": {"prompt_tokens": 1}}
+    status, body = 200, answer
+    if where == "error message":
+        status, body = 400, {"error": {"message": padding + KEY, "type": "invalid_request_error", "param": None}}
+    elif where == "error param":
+        status, body = 400, {"error": {"message": "bad", "type": "invalid_request_error", "param": "y" * 50 + KEY}}
+    elif where == "model name":
+        body = {**answer, "model": padding + KEY}
+    else:
+        body = {**answer, "usage": {"y" * 30 + KEY: 3}}
+    with serving(_echoing(status, body)) as url:
+        client = ChatClient(url, KEY, timeout=10, backoff=0)
+        try:
+            found = client.complete("m", [{"role": "user", "content": "hi"}], ("Crash", "Hang"))
+            shown = json.dumps([found.content, found.model_id, found.usage])
+        except RunnerError as error:
+            shown = str(error)
+    for fragment in (KEY[:8], KEY[-8:]):
+        assert fragment not in shown, shown

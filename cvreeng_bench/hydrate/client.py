@@ -25,7 +25,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import CvreengError
 from ..netio import AnswerError, KeepAlive, retry_after
-from ..text import printable
+from ..text import printable, redact
 
 DEFAULT_API = "https://api.github.com"
 MAX_TRIES = 6
@@ -198,7 +198,7 @@ class Client:
             except AnswerError as error:
                 raise GitHubError(str(error)) from error
             except (OSError, http.client.HTTPException) as error:
-                last_error = str(error) or type(error).__name__
+                last_error = redact(str(error), self.token)[:200] or type(error).__name__
                 self._wait(self.backoff * 2 ** attempt, "connection error")
                 continue
             self._note(head)
@@ -223,8 +223,8 @@ class Client:
                     continue
                 raise GitHubError(f"{url}: 403 Forbidden")
             if status >= 500:
-                last_error = f"{status} {reason}"
+                last_error = f"{status} {printable(redact(reason, self.token), 80)}"
                 self._wait(self.backoff * 2 ** attempt, f"server error {status}")
                 continue
-            raise GitHubError(f"{url}: unexpected {status} {printable(reason, 80)}")
+            raise GitHubError(f"{url}: unexpected {status} {printable(redact(reason, self.token), 80)}")
         raise GitHubError(f"{url}: gave up after {MAX_TRIES} tries ({last_error})")

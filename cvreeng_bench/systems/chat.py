@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._version import __version__
 from ..errors import CvreengError
 from ..netio import AnswerError, KeepAlive, retry_after
+from ..text import redact
 from .answers import parse
 from .prompts import Message, Prompt
 
@@ -95,7 +96,7 @@ class ChatClient:
                 continue
             if status == 200:
                 return self._answer(data)
-            message = redact(_error_message(data), self._key)
+            message = _error_message(data, self._key)
             if status == 400 and "response_format" in body and "response_format" in message:
                 self.structured = False  # this server takes free text only: ask again without the schema
                 continue
@@ -125,14 +126,10 @@ class ChatClient:
             raise RunnerError(f"{self.url}: not a chat completion (message content is {type(content).__name__}, "
                               "not text)")
         usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-        tokens = {str(k)[:40]: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
+        tokens = {redact(str(k), self._key)[:40]: v for k, v in usage.items()
+                  if isinstance(v, int) and not isinstance(v, bool)}
         model = body.get("model") if isinstance(body.get("model"), str) else None
-        return Answer(redact(content, self._key), redact(model[:200], self._key) if model else None, tokens)
-
-
-def redact(text: str, secret: str | None) -> str:
-    """The text with the secret (an API key the server echoed) replaced, before it is stored or printed."""
-    return text.replace(secret, "<redacted>") if secret and len(secret) >= 4 else text
+        return Answer(redact(content, self._key), redact(model, self._key)[:200] if model else None, tokens)
 
 
 def response_format(labels: tuple[str, ...]) -> dict[str, Any]:
@@ -142,14 +139,16 @@ def response_format(labels: tuple[str, ...]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "label", "strict": True, "schema": schema}}
 
 
-def _error_message(data: bytes) -> str:
+def _error_message(data: bytes, secret: str | None) -> str:
+    """The server's error in one short line, the secret replaced before anything is cut."""
     try:
         error = json.loads(data).get("error")
     except (ValueError, AttributeError, RecursionError):
-        return data[:200].decode("utf-8", "replace")
+        return redact(data[:4096].decode("utf-8", "replace"), secret)[:200]
     if isinstance(error, dict):
-        return f"{str(error.get('message', ''))[:200]} (param {str(error.get('param'))[:60]})"
-    return str(error)[:200]
+        return (f"{redact(str(error.get('message', '')), secret)[:200]} "
+                f"(param {redact(str(error.get('param')), secret)[:60]})")
+    return redact(str(error), secret)[:200]
 
 
 class ResponseCache:
