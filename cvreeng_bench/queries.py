@@ -262,7 +262,11 @@ def one_statement(con: duckdb.DuckDBPyConnection, query: str, fetch: Callable[[d
         relation = con.sql(query)
         return fetch(relation) if relation is not None else empty
     except duckdb.Error as error:
-        raise CvreengError(str(error).splitlines()[0]) from error
+        said = str(error).splitlines()[0]
+        if sealed and ("disabled" in said or "file system" in said.lower()):
+            said += " (the SQL over a release reads the release only; pass --allow-files, or allow_files=True, to " \
+                    "read files of your own)"
+        raise CvreengError(said) from error
 
 
 def sql_rows(query: str, release: Release, *, allow_files: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -12,11 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 import cvreeng_bench
 from cvreeng_bench import api, paper
 from cvreeng_bench._version import __version__
+from cvreeng_bench.errors import CvreengError
 from cvreeng_bench.release import Release
 from cvreeng_bench.scoring import tasks
 from tests.conftest import cli
@@ -216,3 +218,40 @@ def test_every_file_that_cites_the_paper_uses_its_one_doi() -> None:
             cited[name] = found
     assert {"README.md", "CITATION.cff", "pyproject.toml", "cvreeng_bench/paper.py"} <= set(cited)
     assert {name: dois for name, dois in cited.items() if dois != {paper.DOI}} == {}
+
+
+def test_class_indices_and_merged_labels_are_refused_with_what_to_write(synthetic_release: Path, tmp_path: Path,
+                                                                       ) -> None:
+    ids = api.template("root_cause", release=synthetic_release)["issue_id"].to_list()
+    indices = tmp_path / "indices.csv"
+    pl.DataFrame({"issue_id": ids, "label": ["0"] * len(ids)}).write_csv(indices)
+    out = cli("evaluate", str(indices), "--task", "root_cause", "--release", str(synthetic_release))
+    assert out.returncode == 2 and "labels are names, not class indices" in out.stderr
+    merged = tmp_path / "merged.csv"
+    pl.DataFrame({"issue_id": ids, "label": ["Optimizer"] * len(ids)}).write_csv(merged)
+    out = cli("evaluate", str(merged), "--task", "root_cause", "--release", str(synthetic_release))
+    assert out.returncode == 2 and "'Optimizer' count as 'Low frequency type'" in out.stderr
+
+
+def test_reading_a_file_from_the_sealed_sql_names_allow_files(synthetic_release: Path) -> None:
+    out = cli("sql", "SELECT * FROM read_csv('mine.csv')", "--release", str(synthetic_release))
+    assert out.returncode == 2 and "--allow-files" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_takes_a_pandas_frame_or_a_dict_and_names_what_it_takes_otherwise(synthetic_release: Path) -> None:
+    import pandas as pd
+
+    frame = api.baseline("majority", "stage", release=synthetic_release)
+    scored = api.evaluate(frame, "stage", synthetic_release, n_resamples=0).score
+    assert api.evaluate(frame.to_pandas(), "stage", synthetic_release, n_resamples=0).score == scored
+    assert api.evaluate(dict(frame.rows()), "stage", synthetic_release, n_resamples=0).score == scored
+    assert isinstance(frame.to_pandas(), pd.DataFrame)
+    with pytest.raises(CvreengError, match="give a predictions file, a polars or pandas DataFrame"):
+        api.evaluate([("a", "b")], "stage", synthetic_release)
+
+
+def test_the_agreement_maps_the_raters_labels_through_the_crosswalk_for_bug_kind(synthetic_release: Path) -> None:
+    found = api.agreement(synthetic_release, n_resamples=0)
+    rows = [r for r in found["per_task"] if r["task"].startswith("bug_kind")]
+    assert rows and all(r["rater_2_vs_gold"]["outside_label_space"] < r["n"] for r in rows)
+    assert all(r["rater_2_vs_gold"]["scores"]["macro_f1"] > 0 for r in rows)

@@ -30,9 +30,10 @@ def tasks() -> list[Task]:
     return REGISTRY.latest()
 
 
-def evaluate(predictions: str | os.PathLike[str] | pl.DataFrame, task: str, release: ReleaseLike = None, *,
+def evaluate(predictions: Any, task: str, release: ReleaseLike = None, *,
              split: str | None = None, track: str = "metadata", **options: Any) -> Result:
-    """Score predictions (a file, or a frame with issue_id and label) on a task; the split defaults to the task's.
+    """Score predictions (a file, a polars or pandas frame with issue_id and label, or a dict issue_id -> label) on a
+    task; the split defaults to the task's.
 
     >>> result = evaluate("preds.csv", "stage", release="release", n_resamples=200)
     >>> result.split, result.main_score, 0 <= result.interval[0] <= result.score <= result.interval[1]
@@ -121,12 +122,25 @@ def transfer(name: str, train: str, test: str, release: ReleaseLike = None, *, s
                         n_resamples=N_RESAMPLES if n_resamples is None else n_resamples)
 
 
-def _predictions(value: str | os.PathLike[str] | pl.DataFrame, name: str = "predictions") -> Predictions:
+def _predictions(value: Any, name: str = "predictions") -> Predictions:
+    """Predictions from a file, a polars or pandas frame (issue_id, label), or a mapping issue_id -> label."""
+    import polars as pl
+
+    from ..errors import CvreengError
     from ..scoring.predictions import from_frame, read_predictions
 
     if isinstance(value, (str, os.PathLike)):
         return read_predictions(Path(value))
-    return from_frame(value, name)
+    if isinstance(value, pl.DataFrame):
+        return from_frame(value, name)
+    if type(value).__module__.startswith("pandas") and hasattr(value, "to_dict"):
+        return from_frame(pl.from_pandas(value), name)
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        labels = [v if v is None or isinstance(v, str) else str(v) for v in value.values()]
+        return from_frame(pl.DataFrame({"issue_id": list(value), "label": labels},
+                                       schema={"issue_id": pl.String, "label": pl.String}), name)
+    raise CvreengError(f"{name}: give a predictions file, a polars or pandas DataFrame with issue_id and label, or a "
+                       f"dict of issue_id -> label (got {type(value).__name__})")
 
 
 def describe(task: str, release: ReleaseLike = None) -> dict[str, Any]:

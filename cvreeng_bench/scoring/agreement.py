@@ -72,9 +72,13 @@ def linked(annotations: pl.DataFrame, task: Task, phase: str) -> list[tuple[str,
     for row in rows:
         by_item.setdefault(row["item"], {})[row["rater"]] = row
 
+    crosswalk = dict(task.mapped)  # a derived label space (bug_kind): the raters' labels go through it too
+
     def label(row: dict[str, Any]) -> str | None:
         value = row[task.dimension]
-        mapped = None if value is None else task.task_label(value)
+        if value is None:
+            return None
+        mapped = crosswalk.get(value) if task.mapped else task.task_label(value)
         return mapped if mapped in task.labels else None
 
     return [(pair[1]["issue_id"], label(pair[1]), label(pair[2]))

@@ -56,7 +56,16 @@ def align(task: Task, scored: pl.DataFrame, population: pl.DataFrame, prediction
     outside = sorted({r[LABEL] for r in rows if r[LABEL] and r[LABEL] not in allowed and r[ISSUE_ID] not in several})
     if outside:
         shown = ", ".join(repr(o[:80]) for o in outside[:SHOWN])
-        reasons.append(f"labels outside the {task.key} label set: {shown} (allowed: {', '.join(task.labels)})")
+        hints = []
+        if all(o.isdigit() for o in outside):
+            hints.append("labels are names, not class indices: write the name (a task config's `label_text`, "
+                         "or `names[i]` of its ClassLabel)")
+        merged = [o for o in outside if o in task.merged]
+        if merged:
+            hints.append(f"{', '.join(repr(m) for m in merged[:SHOWN])} count as {task.task_label(merged[0])!r} in "
+                         f"this task (labels of fewer than 5 issues are merged): write that")
+        reasons.append(f"labels outside the {task.key} label set: {shown} (allowed: {', '.join(task.labels)})"
+                       + "".join(f"; {h}" for h in hints))
     empty = [r[ISSUE_ID] or "?" for r in rows if not r[LABEL] and not r[ABSTAINED]]
     if empty:
         reasons.append(f"{len(empty)} prediction(s) without a label (write abstained=true to decline): "
