@@ -47,7 +47,8 @@ def front_matter(info: dict[str, Any]) -> str:
                 for name in sorted(info["configs"]) if name in SCHEMAS]
     data = DatasetCardData(
         pretty_name="CV model-reengineering defects (Jiang et al., EMSE 2024)", license="other",
-        license_name="cite-the-paper", language=["en"], task_categories=["text-classification"],
+        license_name="cite-the-paper", license_link=f"https://doi.org/{paper.DOI}", language=["en"],
+        task_categories=["text-classification"],
         tags=["software-engineering", "deep-learning", "defects", "computer-vision"], size_categories=["n<1K"],
         configs=entries, dataset_info=features)
     return f"---\n{data.to_yaml()}\n---\n"
@@ -86,8 +87,8 @@ def _counts_table(frame: pl.DataFrame, column: str, total: int) -> str:
 
 
 def _schema_table(config: str) -> str:
-    rows = [f"| `{c.name}` | {c.type} | {c.description} |" for c in SCHEMAS[config]
-            if not c.name.startswith("raw_")]
+    rows = [f"| `{c.name}` | {c.type}{' (ClassLabel in `datasets`)' if _class_names(c) else ''} | {c.description} |"
+            for c in SCHEMAS[config] if not c.name.startswith("raw_")]
     raw = [c.name for c in SCHEMAS[config] if c.name.startswith("raw_")]
     if raw:
         rows.append(f"| `raw_*` | string | Upstream's own strings: {', '.join(f'`{r}`' for r in raw)} |")
