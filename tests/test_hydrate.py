@@ -383,3 +383,11 @@ def test_a_token_the_server_echoes_in_its_reason_phrase_is_redacted(status: int)
         with pytest.raises(GitHubError) as raised:
             client.get("/repos/a/b/issues/1")
     assert token[:8] not in str(raised.value) and token[-8:] not in str(raised.value), str(raised.value)
+
+
+def test_an_unknown_host_is_said_at_once_not_retried() -> None:
+    start = time.monotonic()
+    client = Client("http://no-such-host.invalid", None, timeout=5, backoff=1.0)
+    with pytest.raises(GitHubError, match="cannot connect"):
+        client.get("/repos/a/b/issues/1")
+    assert time.monotonic() - start < 10

@@ -340,3 +340,19 @@ def test_a_key_the_server_echoes_is_redacted_before_any_cut_wherever_it_lands(wh
             shown = str(error)
     for fragment in (KEY[:8], KEY[-8:]):
         assert fragment not in shown, shown
+
+
+def test_a_dead_server_and_a_wrong_out_name_are_said_at_once(texts, tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.monotonic()
+    out = cli("predict", "--task", "impact", "--model", "m", "--api-url", f"http://127.0.0.1:{port}/v1", "--out",
+              str(tmp_path / "p.jsonl"), "--release", str(texts.folder), "-q")
+    assert out.returncode == 2 and "no server answers" in out.stderr and time.monotonic() - start < 10
+    out = cli("predict", "--task", "impact", "--model", "m", "--api-url", f"http://127.0.0.1:{port}/v1", "--out",
+              str(tmp_path / "p.csv"), "--release", str(texts.folder), "-q")
+    assert out.returncode == 2 and "name it p.jsonl" in out.stderr and not (tmp_path / "p.csv").exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import socket
 import threading
 import time
 import urllib.parse
@@ -106,6 +107,7 @@ class Client:
         if urllib.parse.urlsplit(api).scheme not in ("http", "https"):
             raise GitHubError(f"--api-url must be an http(s) URL, got {api[:80]!r}")
         self.api = api
+        self._reached = False  # whether the server has answered once (later connection errors are retried)
         self.origin = _origin(api)
         self.token = token or embedded
         self.timeout = timeout
@@ -199,8 +201,13 @@ class Client:
                 raise GitHubError(str(error)) from error
             except (OSError, http.client.HTTPException) as error:
                 last_error = redact(str(error), self.token)[:200] or type(error).__name__
+                if not self._reached and isinstance(error, (ConnectionRefusedError, socket.gaierror)):
+                    # no such host (offline) or nothing listening: retrying only delays the same answer
+                    raise GitHubError(f"{self.api}: cannot connect ({last_error}); offline, or a wrong --api-url?"
+                                      ) from error
                 self._wait(self.backoff * 2 ** attempt, "connection error")
                 continue
+            self._reached = True
             self._note(head)
             if status == 200:
                 try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import socket
 import sqlite3
 import threading
 import time
@@ -67,6 +68,7 @@ class ChatClient:
         self.backoff, self.max_requests = backoff, max_requests
         self.structured = True  # until the server refuses response_format
         self.requests = 0
+        self._reached = False  # whether any answer came back from the server
         self._lock = threading.Lock()
         self._http = KeepAlive(timeout)
 
@@ -92,8 +94,16 @@ class ChatClient:
                 raise RunnerError(redact(str(error), self._key)) from error
             except (OSError, http.client.HTTPException, ValueError) as error:  # refused, reset, past the deadline
                 last = redact(f"{type(error).__name__}: {error}", self._key)
+                if not self._reached and isinstance(error, (ConnectionRefusedError, socket.gaierror)):
+                    # nothing answers there (no server, or no such host): retrying only delays the same answer
+                    raise RunnerError(f"{self.url}: no server answers ({last}); is it running, and is --api-url "
+                                      "right?") from error
                 time.sleep(self.backoff * 2 ** attempt)
                 continue
+            self._reached = True
+            if status == 401 and not self._key:
+                raise RunnerError(f"{self.url}: 401 Unauthorized, and no key was sent: set the variable --api-key-env "
+                                  "names (default OPENAI_API_KEY)")
             if status == 200:
                 return self._answer(data)
             message = _error_message(data, self._key)

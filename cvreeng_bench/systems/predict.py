@@ -54,10 +54,17 @@ def predict(task: Task, release: Release, *, model: str, api_url: str, out: Path
     chosen = PROMPTS.get(prompt)
     split = split or task.split
     track = track or task.text_track
+    # What can be checked before a request is sent is checked first: a run of minutes is never lost to a typo.
+    if out.suffix.lower() not in (".jsonl", ".ndjson"):
+        raise RunnerError(f"--out {out.name}: predict writes JSONL (each row keeps the model's raw answers); name it "
+                          f"{out.stem}.jsonl")
     work = jobs(task, release, split, track, chosen, shots=shots)
     key = os.environ.get(api_key_env) if api_key_env else None
     client = ChatClient(api_url, key, timeout=timeout, max_requests=max_requests)
     store = ResponseCache((cache or out.parent / ".predict-cache") / "responses.sqlite")
+    if not out.parent.is_dir():  # checked before any request (the default cache lives beside it)
+        store.close()
+        raise RunnerError(f"{out.parent} is not a folder; create it first")
     try:
         outcomes, tally = classify(work, task, client, store, model=model, prompt=chosen,
                                    concurrency=concurrency, progress=progress)
