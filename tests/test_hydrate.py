@@ -391,3 +391,28 @@ def test_an_unknown_host_is_said_at_once_not_retried() -> None:
     with pytest.raises(GitHubError, match="cannot connect"):
         client.get("/repos/a/b/issues/1")
     assert time.monotonic() - start < 10
+
+
+def test_the_waits_a_server_asks_for_stop_the_run_at_its_wait_budget() -> None:
+    from http.server import BaseHTTPRequestHandler
+
+    from cvreeng_bench.testing import serving
+
+    class Patient(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(429)
+            self.send_header("Retry-After", "3599")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    # The budget counts every wait of the run; here the first one alone would pass it (a real run would sleep
+    # through the earlier ones, which the test does not).
+    slept: list[float] = []
+    with serving(Patient) as url:
+        client = Client(url, None, timeout=5, sleep=slept.append, backoff=0, max_total_wait=3000)
+        with pytest.raises(GitHubError, match="past the run's budget of 3000 s"):
+            client.get("/repos/a/b/issues/1")
+    assert client.state.waited_s == 0 and slept == []

@@ -32,6 +32,7 @@ DEFAULT_API = "https://api.github.com"
 MAX_TRIES = 6
 MAX_REDIRECTS = 5
 MAX_WAIT_S = 3600.0  # a Retry-After or rate-limit reset further away than this is refused, not slept through
+MAX_TOTAL_WAIT_S = 7200.0  # all waits of one run together: a server that asks again and again stops the run
 
 
 def next_link(header: str) -> str | None:
@@ -102,8 +103,9 @@ def without_credentials(url: str) -> tuple[str, str | None]:
 class Client:
     def __init__(self, api_url: str = DEFAULT_API, token: str | None = None, *, timeout: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep, on_wait: Callable[[str, float], None] | None = None,
-                 backoff: float = 1.0) -> None:
+                 backoff: float = 1.0, max_total_wait: float = MAX_TOTAL_WAIT_S) -> None:
         api, embedded = without_credentials(api_url.rstrip("/"))
+        self.max_total_wait = max_total_wait
         if urllib.parse.urlsplit(api).scheme not in ("http", "https"):
             raise GitHubError(f"--api-url must be an http(s) URL, got {api[:80]!r}")
         self.api = api
@@ -133,6 +135,12 @@ class Client:
         if seconds > MAX_WAIT_S:
             raise GitHubError(f"the API asks to wait {seconds:.0f} s ({why}), more than {MAX_WAIT_S:.0f} s; run "
                               "hydrate again later (it resumes where it stopped)")
+        with self.state.lock:
+            waited = self.state.waited_s
+        if waited + seconds > self.max_total_wait:
+            raise GitHubError(f"the API has asked for {waited:.0f} s of waits in this run and now {seconds:.0f} s more "
+                              f"({why}), past the run's budget of {self.max_total_wait:.0f} s; run hydrate again later "
+                              "(it resumes where it stopped)")
         with self.state.lock:
             until = time.time() + seconds
             if until > self.state.not_before:  # overlapping waits of several workers count once
