@@ -4,6 +4,7 @@ flags that reach every command, clear errors without tracebacks."""
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -103,3 +104,16 @@ def test_the_module_entry_point_is_the_command() -> None:
     result = subprocess.run([sys.executable, "-m", "cvreeng_bench", "tasks"], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0 and "root_cause@v" in result.stdout
+
+
+def test_the_command_list_imports_only_the_parser_not_the_benchmarks_registries() -> None:
+    code = ("import json, sys, cvreeng_bench.cli as c\n"
+            "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('cvreeng_bench'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not [m for m in loaded if m.startswith(("cvreeng_bench.scoring.tasks", "cvreeng_bench.systems",
+                                                   "cvreeng_bench.board", "cvreeng_bench.taxonomy"))], loaded
+    assert len(loaded) <= 15, loaded
+    listed = result.stdout
+    assert "evaluate" in listed and "leaderboard" in listed and "Run a seeded baseline" in listed

@@ -30,9 +30,10 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, *, summary: bool = False) -> argparse.ArgumentParser:
     """The command line; when ``command`` is one of the data commands, only those are registered (the printing
-    commands then never import the benchmark's registries)."""
+    commands then never import the benchmark's registries); ``summary``: the benchmark commands by name and one
+    line of help only (the command list that ``cvreeng-bench --help`` prints)."""
     parser = argparse.ArgumentParser(
         prog="cvreeng-bench",
         description="The CV model-reengineering defect study (Jiang et al., EMSE 2024): dataset, queries, benchmark.",
@@ -48,13 +49,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     if command not in sub.choices:  # help, a benchmark command or a mistyped one: the whole command line
         from . import bench
 
-        bench.register(sub, common)
+        bench.register(sub, common, summary=summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_command_of(words))
+    parser = build_parser(_command_of(words), summary=_command_of(words) is None)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

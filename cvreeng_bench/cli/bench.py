@@ -8,16 +8,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CvreengError
-from ..scoring.populations import ALL_TRACKS, TEXT_TRACKS
 from ..scoring.protocol import N_RESAMPLES, N_ROUNDS
-from ..scoring.tasks import SPLIT_NAMES
-from ..systems.baselines import BASELINES
 from . import board
 from .common import command, release_option
 
 if TYPE_CHECKING:
     from ..annotator import Verdict
     from ..scoring.results import Result
+
+
+# One line per command, for the command list (``--help`` shows it without importing the benchmark).
+HELP = {
+    "tasks": ('List the benchmark tasks, or show one: labels with definitions, inputs, tracks, split sizes and the '
+              'ids to predict.'),
+    "predict": ("Classify a task's test issues with any OpenAI-compatible chat model (hosted, vLLM, llama.cpp, "
+                'Ollama); cached, resumable, with a run record.'),
+    "prompts": 'Show a prompt rendered for one issue of a task.',
+    "template": ('Write a predictions file to fill in: the issues to predict for a task and split, with an empty label '
+                 'column.'),
+    "evaluate": 'Score a predictions file (CSV, JSONL or parquet) on a task, with 95% bootstrap intervals.',
+    "compare": ('Paired permutation (approximate-randomization) test of two prediction files on the same task and '
+                'split.'),
+    "transfer": ('Train a text baseline on every item of one task and score it on a task of another source '
+                 '(so_dl_bugs, bug_kind and notes_bug_kind share the five DL-bug kinds).'),
+    "agreement": ("The raters' inter-rater agreement per phase and dimension on all linked items (not a ceiling), and "
+                  "the paper's pooled kappas recomputed."),
+    "baseline": 'Run a seeded baseline',
+}
 
 
 def nonnegative(text: str) -> int:
@@ -169,6 +186,9 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None:
+    from ..scoring.populations import ALL_TRACKS
+    from ..scoring.tasks import SPLIT_NAMES
+
     p.add_argument("--task", required=True, help="task name (see `cvreeng-bench tasks`), optionally NAME@vN")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
     p.add_argument("--track", default=None, choices=ALL_TRACKS,
@@ -181,17 +201,26 @@ def _task_options(p: argparse.ArgumentParser, *, resamples: bool = True) -> None
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = command(sub, common, "tasks", "List the benchmark tasks, or show one: labels with definitions, inputs, "
-                "tracks, split sizes and the ids to predict.", example="cvreeng-bench tasks show root_cause",
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, *, summary: bool = False) -> None:
+    """The benchmark commands; ``summary``: their names and one-line help only (the command list of ``--help``,
+    which then imports no registry)."""
+    if summary:
+        for name, text in HELP.items():
+            sub.add_parser(name, help=text.replace("%", "%%"))
+        board.register(sub, common, summary=True)
+        return
+    from ..scoring.populations import TEXT_TRACKS
+    from ..scoring.tasks import SPLIT_NAMES
+    from ..systems.baselines import BASELINES
+
+    p = command(sub, common, "tasks", HELP["tasks"], example="cvreeng-bench tasks show root_cause",
                 handler=cmd_tasks)
     p.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     p.add_argument("task", nargs="?", help="with show: the task")
     p.add_argument("--format", choices=("table", "json"), default="table")
     release_option(p)
 
-    p = command(sub, common, "predict", "Classify a task's test issues with any OpenAI-compatible chat model "
-                "(hosted, vLLM, llama.cpp, Ollama); cached, resumable, with a run record.",
+    p = command(sub, common, "predict", HELP["predict"],
                 example="cvreeng-bench predict --task root_cause --model gpt-4o-mini --api-url "
                 "https://api.openai.com/v1 --out preds.jsonl", handler=cmd_predict)
     p.add_argument("--task", required=True, help="task name")
@@ -213,7 +242,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--out", type=Path, required=True, help="predictions file (.jsonl)")
     release_option(p)
 
-    p = command(sub, common, "prompts", "Show a prompt rendered for one issue of a task.",
+    p = command(sub, common, "prompts", HELP["prompts"],
                 example="cvreeng-bench prompts show zero-shot --task root_cause", handler=cmd_prompts)
     p.add_argument("action", choices=("show",))
     p.add_argument("name", help="zero-shot or few-shot (NAME@vN for a version)")
@@ -223,16 +252,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--issue", default=None, help="an issue id of the test side (default: the first)")
     release_option(p)
 
-    p = command(sub, common, "template", "Write a predictions file to fill in: the issues to predict for a task "
-                "and split, with an empty label column.", example="cvreeng-bench template root_cause --out preds.csv",
+    p = command(sub, common, "template", HELP["template"], example="cvreeng-bench template root_cause --out preds.csv",
                 handler=cmd_template)
     p.add_argument("task", help="task name")
     p.add_argument("--split", default=None, choices=SPLIT_NAMES, help="default: the task's own split (fold)")
     p.add_argument("--out", type=Path, required=True, help="predictions file (.csv, .jsonl or .parquet)")
     release_option(p)
 
-    p = command(sub, common, "evaluate", "Score a predictions file (CSV, JSONL or parquet) on a task, with 95% "
-                "bootstrap intervals.",
+    p = command(sub, common, "evaluate", HELP["evaluate"],
                 example="cvreeng-bench evaluate preds.csv --task stage --split holdout --format json",
                 handler=cmd_evaluate)
     p.add_argument("predictions", type=Path, help="issue_id + label (or labels), optional score/confidence")
@@ -243,8 +270,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--subset", type=Path, default=None, metavar="FILE",
                    help="score only these issue ids (one per line), e.g. the items both raters agreed on")
 
-    p = command(sub, common, "compare", "Paired permutation (approximate-randomization) test of two prediction files "
-                "on the same task and split.", example="cvreeng-bench compare a.csv b.csv --task impact",
+    p = command(sub, common, "compare", HELP["compare"], example="cvreeng-bench compare a.csv b.csv --task impact",
                 handler=cmd_compare)
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
@@ -256,15 +282,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--format", choices=("table", "json"), default="table")
 
     names = ", ".join(BASELINES.names())
-    p = command(sub, common, "baseline", f"Run a seeded baseline: {names}.",
+    p = command(sub, common, "baseline", f"{HELP['baseline']}: {names}.",
                 example="cvreeng-bench baseline metadata --task root_cause --out preds.csv", handler=cmd_baseline)
     p.add_argument("name", choices=BASELINES.names(), metavar="NAME", help=names)
     _task_options(p, resamples=False)
     p.add_argument("--out", type=Path, required=True, help="predictions file (.csv, .jsonl or .parquet)")
 
     text_names = [b.name for b in BASELINES if b.needs_text]
-    p = command(sub, common, "transfer", "Train a text baseline on every item of one task and score it on a task of "
-                "another source (so_dl_bugs, bug_kind and notes_bug_kind share the five DL-bug kinds).",
+    p = command(sub, common, "transfer", HELP["transfer"],
                 example="cvreeng-bench transfer embeddings --train so_dl_bugs --test notes_bug_kind --track symptom",
                 handler=cmd_transfer)
     p.add_argument("name", choices=text_names, metavar="NAME", help=", ".join(text_names))
@@ -280,8 +305,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--out", type=Path, default=None, help="also write the predictions here")
     release_option(p)
 
-    p = command(sub, common, "agreement", "The raters' inter-rater agreement per phase and dimension on all linked "
-                "items (not a ceiling), and the paper's pooled kappas recomputed.",
+    p = command(sub, common, "agreement", HELP["agreement"],
                 example="cvreeng-bench agreement --format json", handler=cmd_agreement)
     release_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")

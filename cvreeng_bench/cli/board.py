@@ -7,10 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..board.entries import TRAINED
 from ..errors import CvreengError
-from ..scoring.populations import ALL_TRACKS
-from ..scoring.tasks import SPLIT_NAMES
 from .common import command, release_option
 
 
@@ -87,9 +84,19 @@ def cmd_leaderboard_regenerate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = command(sub, common, "leaderboard", "The board: add a system (scored by the harness), show or render it "
-                "(reads only: no system runs), verify the tiers it claims, regenerate the package's entries.",
+HELP = ("The board: add a system (scored by the harness), show or render it (reads only: no system runs), verify "
+        "the tiers it claims, regenerate the package's entries.")
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, *, summary: bool = False) -> None:
+    if summary:  # the command list of --help: no registry is imported
+        sub.add_parser("leaderboard", help=HELP)
+        return
+    from ..board.entries import TRAINED
+    from ..scoring.populations import ALL_TRACKS
+    from ..scoring.tasks import SPLIT_NAMES
+
+    p = command(sub, common, "leaderboard", HELP,
                 example="cvreeng-bench leaderboard show --task root_cause", handler=_needs_action)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     board_help = ("board file, with its predictions under submissions/ beside it (default: the package's shipped "
