@@ -158,16 +158,33 @@ def _pair_p(group: _Group, a: tuple[str, Path], b: tuple[str, Path], labels: _La
     return _memoized(group, "pair", a[0], b[0], compute)
 
 
-def _shared(group: _Group, a: _Candidate, b: _Candidate, labels: _Labels) -> float:
-    """The share of items two entries label alike (memoized by both digests)."""
-    def compute() -> float:
-        return _agreement(labels[a.path], labels[b.path])
+def _twins(group: _Group, ordered: list[_Candidate], labels: _Labels) -> dict[str, tuple[str, float]]:
+    """digest -> (the better entry's digest, share of labels alike) for each candidate that agrees with a kept, better
+    one on more than NEAR_DUPLICATE of the items (``ordered``: best first). One memo record per set of candidates;
+    computed with numpy, each candidate against every kept one at once."""
+    digests = [c.entry.predictions_sha256 or "" for c in ordered]
+    release, task = group.release, group.task
+    name = key("twins", digests, task.key, group.split, release.scored_sha256(task.source.name),
+               release.dataset_version)
+    found = group.memo.get(name)
+    if isinstance(found, dict) and all(isinstance(v, list) and len(v) == 2 for v in found.values()):
+        return {k: (str(v[0]), float(v[1])) for k, v in found.items()}
+    import numpy as np
 
-    return _memoized(group, "agree", a.entry.predictions_sha256 or "", b.entry.predictions_sha256 or "", compute)
-
-
-def _agreement(a: list[str], b: list[str]) -> float:
-    return sum(x == y for x, y in zip(a, b, strict=True)) / max(1, len(a))
+    vocabulary: dict[str, int] = {}
+    rows = [np.array([vocabulary.setdefault(x, len(vocabulary)) for x in labels[c.path]]) for c in ordered]
+    out: dict[str, tuple[str, float]] = {}
+    kept: list[int] = []
+    for index, row in enumerate(rows):
+        if kept:
+            shares = (np.vstack([rows[k] for k in kept]) == row).mean(axis=1)
+            best = int(shares.argmax())
+            if shares[best] > NEAR_DUPLICATE:
+                out[digests[index]] = (digests[kept[best]], float(shares[best]))
+                continue
+        kept.append(index)
+    group.memo.put(name, {k: list(v) for k, v in out.items()})
+    return out
 
 
 def _references(group: _Group) -> tuple[float | None, str, tuple[str, Path] | None, float | None]:
@@ -250,13 +267,17 @@ def _rank_pool(group: _Group, candidates: list[_Candidate], pool: Pool) -> list[
     out: list[Ranked] = []
     labels = _Labels(group)
     strongest, strongest_name, reference, _ = _references(group)
+    ordered = sorted(candidates, key=lambda c: -(c.entry.score or 0.0))
+    twins = _twins(group, ordered, labels)
+    by_digest = {c.entry.predictions_sha256 or "": c for c in ordered}
     kept: list[_Candidate] = []
-    for candidate in sorted(candidates, key=lambda c: -(c.entry.score or 0.0)):
-        twin = next((k for k in kept if _shared(group, k, candidate, labels) > NEAR_DUPLICATE), None)
+    for candidate in ordered:
+        twin = twins.get(candidate.entry.predictions_sha256 or "")
         if twin is not None:
-            share = _shared(group, twin, candidate, labels)
-            out.append(_shown(candidate, pool, Status.NEAR_DUPLICATE, f"agrees with {twin.entry.name!r} on {share:.1%} "
-                              f"of the items (more than {NEAR_DUPLICATE:.0%}): a near-duplicate is shown, not ranked"))
+            leader, share = by_digest[twin[0]], twin[1]
+            out.append(_shown(candidate, pool, Status.NEAR_DUPLICATE, f"agrees with {leader.entry.name!r} on "
+                              f"{share:.1%} of the items (more than {NEAR_DUPLICATE:.0%}): a near-duplicate is shown, "
+                              "not ranked"))
             continue
         kept.append(candidate)
     raw = []
