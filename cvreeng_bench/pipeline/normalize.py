@@ -19,12 +19,12 @@ from .tabular import (
     INT32_MAX,
     RowReader,
     Rows,
+    open_workbook,
     read_csv,
     sheet_rows,
     shown,
     too_many,
     where,
-    zip_bomb,
 )
 
 # Upstream column -> taxonomy dimension (our column is named after the dimension).
@@ -176,17 +176,9 @@ def read_non_reengineering(path: Path) -> Rows:
 
 def read_agreement(path: Path) -> Rows:
     """The two raters' labels, one row per (phase, rater, item); rows of rater 1 and 2 pair up by order."""
-    import openpyxl
-
     out = Rows()
-    refused = zip_bomb(path)
-    if refused:
-        out.problems.append(Problem(where(path), refused))
-        return out
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # noqa: BLE001 - openpyxl raises many unrelated types for a bad file
-        out.problems.append(Problem(where(path), f"not a readable .xlsx workbook: {error}"))
+    book = open_workbook(path, out.problems)
+    if book is None:
         return out
     sheets = {sheet.title: sheet for sheet in book.worksheets}
     for prefix, phase in AGREEMENT_PHASES.items():

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..problems import Problem
-from .tabular import Rows, sheet_rows, shown, where, zip_bomb
+from .tabular import Rows, open_workbook, sheet_rows, shown, where
 
 SHEET = "Sheet1"
 # Workbook column -> config column. The texts, then that version's raw labels (its instrument's names).
@@ -55,17 +55,9 @@ def _text(value: Any) -> str | None:
 
 def read_notes(path: Path) -> Rows:
     """Every row of the workbook's sheet that names an issue URL, in sheet order, with its texts and raw labels."""
-    import openpyxl
-
     out = Rows()
-    refused = zip_bomb(path)
-    if refused:
-        out.problems.append(Problem(where(path), refused))
-        return out
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # noqa: BLE001 - openpyxl raises many unrelated types for a bad file
-        out.problems.append(Problem(where(path), f"not a readable .xlsx workbook: {str(error)[:160]}"))
+    book = open_workbook(path, out.problems)
+    if book is None:
         return out
     if SHEET not in book.sheetnames:
         out.problems.append(Problem(where(path), f"sheet {SHEET!r} is missing (sheets: {book.sheetnames[:5]})"))

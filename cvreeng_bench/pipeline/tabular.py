@@ -114,6 +114,22 @@ def zip_bomb(path: Path) -> str | None:
     return None
 
 
+def open_workbook(path: Path, problems: list[Problem]) -> Any | None:
+    """An untrusted .xlsx opened read-only (values, not formulas) once it passed the zip-bomb check; None, with the
+    reason added to ``problems``, when it must not or cannot be opened."""
+    import openpyxl
+
+    refused = zip_bomb(path)
+    if refused:
+        problems.append(Problem(where(path), refused))
+        return None
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # noqa: BLE001 - openpyxl raises many unrelated types for a bad file
+        problems.append(Problem(where(path), f"not a readable .xlsx workbook: {str(error)[:160]}"))
+        return None
+
+
 MAX_SHEET_ROWS, MAX_SHEET_COLUMNS = 10_000, 64  # the workbook's sheets hold about 130 rows of 9 columns
 
 
