@@ -228,10 +228,11 @@ def side_by_side(query: Query, gold: pl.DataFrame, system: pl.DataFrame) -> pl.D
         (pl.col("system_percent") - pl.col("percent")).alias("change"))
 
 
-def _figure(query: Query, gold: pl.DataFrame, system: pl.DataFrame) -> FigureChange:
-    both = side_by_side(query, gold, system)
-    changes = both["change"].abs().to_list()
-    p = [chi_square(crosstab(frame, *query.axes)[2]).p_value for frame in (gold, system)]
+def figure_change(query: Query, shown: pl.DataFrame, system: pl.DataFrame) -> FigureChange:
+    """How a figure moves: ``shown`` is :func:`side_by_side`'s frame (its ``count`` the gold's, over every cell either
+    figure has), ``system`` the figure from the system's labels."""
+    changes = [abs(float(c)) for c in shown["change"].to_list()]
+    p = [chi_square(crosstab(frame, *query.axes)[2]).p_value for frame in (shown, system)]
     return FigureChange(query.label, query.title, len(changes), max(changes, default=0.0),
                         sum(changes) / len(changes) if changes else 0.0, p[0], p[1])
 
@@ -326,7 +327,8 @@ def verdict(predictions: Predictions, task: Task, release: Release, *, allow_mis
     relabeled, n = relabeling(task, labels, release)
     names = [q.name for q in figures_of(task.dimension)] + ["headline_shares"]
     mine = system_frames(task, labels, release, names)
-    figures = tuple(_figure(q, run(q.name, release), mine[q.label]) for q in figures_of(task.dimension))
+    figures = tuple(figure_change(q, side_by_side(q, run(q.name, release), mine[q.label]), mine[q.label])
+                    for q in figures_of(task.dimension))
     claims, orders, total, surviving = _claims(task.dimension, run("shares", release), mine["shares"])
     rater = (third_rater(labels, task, release, n_resamples=n_resamples, seed=seed)
              if task.dimension in taxonomy.ANNOTATED else None)

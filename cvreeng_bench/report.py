@@ -87,7 +87,7 @@ def render(release: Release, filters: dict[str, Any] | None = None, labels: Pred
     stats = tests(results)
     system: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
     if labels is not None:
-        from .annotator import figures_of, relabeled_query, task_of
+        from .annotator import figure_change, figures_of, relabeled_query, task_of
 
         chosen = task_of(labels, task)
         system = {q.label: relabeled_query(q, labels, release, chosen.key, filters)
@@ -109,11 +109,11 @@ def render(release: Release, filters: dict[str, Any] | None = None, labels: Pred
                   wide_html(frame, *query.axes), stat_html(stats[query.label])]
         if query.label in system and labels is not None:
             shown, drawn = system[query.label]
-            changes = [abs(float(c)) for c in shown["change"].to_list()]
+            moved = figure_change(query, shown, drawn)
             parts += [f"<h3>The same figure from the labels of {html.escape(labels.source)}</h3>",
                       f"<figure class='chart'>{charts.svg(charts.figure(query, drawn, filters))}</figure>",
-                      f"<p class='stat'>Largest change of a cell's share {max(changes):.1f} points, mean "
-                      f"{sum(changes) / len(changes):.1f}.</p>", wide_html(drawn, *query.axes),
+                      f"<p class='stat'>Largest change of a cell's share {moved.max_change:.1f} points, mean "
+                      f"{moved.mean_change:.1f}.</p>", wide_html(drawn, *query.axes),
                       stat_html(chi_square(crosstab(drawn, *query.axes)[2]))]
         parts.append("</section>")
     parts += [f"<section id='table4'><h2>{html.escape(find('table4').title)}</h2>", table_html(results["table4"]),

@@ -104,12 +104,11 @@ def cmd_rq(args: argparse.Namespace) -> int:
 
 def _rq_labels(args: argparse.Namespace, filters: dict[str, object]) -> int:
     """``rq NAME --labels FILE``: the figure (or the quoted shares) as a system's labels would have drawn it."""
-    from ..annotator import figures_of, relabeled_query, task_of
+    from ..annotator import figure_change, figures_of, relabeled_query, task_of
     from ..api import open_release
     from ..printing import format_rows
-    from ..queries import crosstab, find
+    from ..queries import find
     from ..scoring.predictions import read_predictions
-    from ..stats import chi_square
 
     predictions = read_predictions(args.labels)
     named = None if args.name == "all" else find(args.name)
@@ -127,11 +126,9 @@ def _rq_labels(args: argparse.Namespace, filters: dict[str, object]) -> int:
             print(f"\n## {query.title}, from the labels of {predictions.source} ({task.key})\n")
         sys.stdout.write(format_rows(shown.columns, shown.rows(), args.format))
         if query.is_crosstab and args.format == "table":
-            changes = [abs(float(c)) for c in shown["change"].to_list()]
-            gold, mine = (chi_square(crosstab(f, *query.axes)[2]).p_value for f in (shown, drawn))
-            mean = sum(changes) / len(changes)
-            print(f"largest change of a cell's share {max(changes):.1f} points, mean {mean:.1f}; "
-                  f"chi-square p {gold:.3g} (gold) -> {mine:.3g} (these labels)")
+            moved = figure_change(query, shown, drawn)
+            print(f"largest change of a cell's share {moved.max_change:.1f} points, mean {moved.mean_change:.1f}; "
+                  f"chi-square p {moved.gold_p:.3g} (gold) -> {moved.system_p:.3g} (these labels)")
         if query.label in targets:
             charts.save(charts.figure(query, drawn, filters), targets[query.label], scale=args.scale)
             print(f"chart written to {targets[query.label]}", file=sys.stderr)
