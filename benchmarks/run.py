@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from cvreeng_bench.release import Release
+    from cvreeng_bench.scoring.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -381,6 +382,17 @@ def section_posts(release: Release, names: list[str]) -> None:
               f"{max(overlaps):.2f} ({len(overlaps)} pairs)")
 
 
+def study_tasks(release: Release) -> Iterator[tuple[Task, pl.DataFrame, list[list[str]], list[str]]]:
+    """Each current task on the study's own issues (no derived label space): its items on the main split, their gold
+    label sets and primary labels."""
+    from cvreeng_bench.scoring import tasks
+
+    for task in tasks.REGISTRY.latest():
+        if task.source is tasks.STUDY and not task.mapped:
+            items = tasks.items(task, release, task.split)
+            yield task, items, items["gold"].to_list(), items["primary"].to_list()
+
+
 def section_power(release: Release) -> None:
     """The detectable macro-F1 gap at 80% power on the main split, by simulation with predictors of known
     accuracy: B copies the gold label with probability 0.5, A with 0.5 + step, otherwise each draws a label at
@@ -394,7 +406,7 @@ def section_power(release: Release) -> None:
 
     import numpy as np
 
-    from cvreeng_bench.scoring import metrics, tasks
+    from cvreeng_bench.scoring import metrics
     from cvreeng_bench.systems import baselines
 
     rng = np.random.default_rng(0)
@@ -402,11 +414,7 @@ def section_power(release: Release) -> None:
     share_of = {"independent": 0.0, "half": 0.5, "nested": 1.0}
     found: dict[str, dict[str, float]] = {design: {} for design in designs}
     runs = 80
-    for task in tasks.REGISTRY.latest():
-        if task.source is not tasks.STUDY or task.mapped:
-            continue
-        items = tasks.items(task, release, task.split)
-        gold, primary = items["gold"].to_list(), items["primary"].to_list()
+    for task, items, gold, primary in study_tasks(release):
         n = len(primary)
         right = {name: correct(baselines.run(name, task, release, "fold"), items)
                  for name in ("metadata", "repo-majority")}
@@ -459,17 +467,13 @@ def section_calibration(release: Release, quick: bool) -> None:
     whether the 95% percentile bootstrap interval on the sample covers the population's macro-F1."""
     import numpy as np
 
-    from cvreeng_bench.scoring import metrics, tasks
+    from cvreeng_bench.scoring import metrics
     from cvreeng_bench.systems import baselines
 
     reps, rounds, resamples = (60, 300, 200) if quick else (300, 500, 500)
     rng = np.random.default_rng(1)
     worst_type_i, worst_coverage = 0.0, 1.0
-    for task in tasks.REGISTRY.latest():
-        if task.source is not tasks.STUDY or task.mapped:
-            continue
-        items = tasks.items(task, release, task.split)
-        gold, primary = items["gold"].to_list(), items["primary"].to_list()
+    for task, items, gold, primary in study_tasks(release):
         n = len(primary)
 
         def draw(primary: list[str] = primary, n: int = n) -> list[str]:

@@ -187,20 +187,28 @@ def _twins(group: _Group, ordered: list[_Candidate], labels: _Labels) -> dict[st
     return out
 
 
-def _references(group: _Group) -> tuple[float | None, str, tuple[str, Path] | None, float | None]:
-    """The task's chance lines on this board (same split, any track): the strongest score and its name, and the
-    strongest one with stored predictions (digest, path) with its score."""
+@dataclass(frozen=True)
+class _Chance:
+    """A task's chance lines on the board (same split, any track): the strongest score and its name, and the strongest
+    line with stored predictions (digest, path), which the paired test compares against."""
+
+    score: float | None = None
+    name: str = ""
+    stored: tuple[str, Path] | None = None
+
+
+def _references(group: _Group) -> _Chance:
     task, split = group.task, group.split
     lines = [e for e in group.entries if e.kind is Kind.TRIVIAL and e.task == task.name and e.split == split
              and e.score is not None and is_current(e, group.release, task)]
     if not lines:
-        return None, "", None, None
+        return _Chance()
     top = max(lines, key=lambda e: e.score or 0.0)
     with_files = [(e, path) for e in lines if (path := stored(group.board, e, group.memo)) is not None]
     if not with_files:
-        return top.score, top.name, None, None
+        return _Chance(top.score, top.name)
     best, path = max(with_files, key=lambda pair: pair[0].score or 0.0)
-    return top.score, top.name, (best.predictions_sha256 or "", path), best.score
+    return _Chance(top.score, top.name, (best.predictions_sha256 or "", path))
 
 
 def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | None = None) -> list[Ranked]:
@@ -210,6 +218,7 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
     shipped = shipped_identities()
     tasks = {name: REGISTRY.get(name) if name in REGISTRY else None for name in {e.task for e in entries}}
     out: list[Ranked] = []
+    chance: dict[tuple[str, str], _Chance] = {}
     for group_key in sorted({e.key for e in entries}, key=lambda k: (k[0], -k[1], k[2], k[3])):
         task = tasks[group_key[0]]  # a group is one task (its version too)
         pools: dict[Pool, list[_Candidate]] = {Pool.MAIN: [], Pool.SELF_REPORTED: []}
@@ -243,8 +252,10 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
             pools[pool].append(_Candidate(entry, path, tier, why, mine["ci_low"], mine["ci_high"], mine["p_chance"]))
         if task is not None:
             group = _Group(entries, release, board, memo, task, group_key[2])
+            if (task.key, group.split) not in chance:  # the tracks of a task share its chance lines
+                chance[(task.key, group.split)] = _references(group)
             for pool, candidates in pools.items():
-                out += _rank_pool(group, candidates, pool)
+                out += _rank_pool(group, candidates, pool, chance[(task.key, group.split)])
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(out, key=lambda r: (r.group, r.pool != Pool.MAIN, order[r.status], r.rank or 0,
                                       -(r.entry.score or 0.0)))
@@ -261,12 +272,12 @@ def _derived(entry: Entry, task: Task, release: Release) -> str:
     return "stored fields differ from what the board derives: " + "; ".join(off) if off else ""
 
 
-def _rank_pool(group: _Group, candidates: list[_Candidate], pool: Pool) -> list[Ranked]:
+def _rank_pool(group: _Group, candidates: list[_Candidate], pool: Pool, chance: _Chance) -> list[Ranked]:
     if not candidates:
         return []
     out: list[Ranked] = []
     labels = _Labels(group)
-    strongest, strongest_name, reference, _ = _references(group)
+    strongest, strongest_name, reference = chance.score, chance.name, chance.stored
     ordered = sorted(candidates, key=lambda c: -(c.entry.score or 0.0))
     twins = _twins(group, ordered, labels)
     by_digest = {c.entry.predictions_sha256 or "": c for c in ordered}

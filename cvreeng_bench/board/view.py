@@ -134,8 +134,9 @@ def show(rows: list[Ranked], fmt: str = "table") -> str:
             title += "; self-reported entries, ranked among themselves only"
         if members[0].peers is not None:
             title += f"; {members[0].peers.text()}"
-        if beside(members, current):
-            title += f"; {beside(members, current)}"
+        same_items = beside(members, current)
+        if same_items:
+            title += f"; {same_items}"
         if fmt == "markdown":
             out += [f"### {_md(title)}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
             out += ["| " + " | ".join(_md(c) for c in cells(r)) + " |" for r in members]

@@ -129,6 +129,11 @@ def _text_section(tables: dict[str, pl.DataFrame]) -> str:
             "unless the release says otherwise. Ask for removal of your text by opening an issue.")
 
 
+def _verified(flag: bool) -> str:
+    """What the card says of a source's files: verified against their pinned sha256, or not."""
+    return "yes" if flag else "NO: built with --no-verify from a modified copy"
+
+
 def _so_section(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[str, str]:
     """The card's section on the second source and its license line (or why the release lacks it)."""
     from .. import dlbugs
@@ -143,7 +148,7 @@ def _so_section(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[
     counts = dict(posts.group_by("label").len().rows())
     kinds = "\n".join(f"| {k.number} | {k.label} | {counts.get(k.label, 0)} | {k.definition} |" for k in dlbugs.KINDS)
     meta = info.get("sources", {}).get(source.name, {})
-    verified = "yes" if meta.get("verified", True) else "NO: built with --no-verify from a modified copy"
+    verified = _verified(meta.get("verified", True))
     section = "\n".join([
         f"The `so_posts` config holds {posts.height} Stack Overflow questions about Keras, TensorFlow and PyTorch, "
         f"each labeled with one kind of deep-learning bug or `Others` (not a DL bug), from `{source.repository}` "
@@ -185,7 +190,7 @@ def _notes_sections(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tu
                          f"{notes.filter(notes['link_status'] == status)['issue_id'].n_unique()} |"
                          for status in LINK_STATUSES)
     meta = info.get("sources", {}).get(source.name, {})
-    verified = "yes" if meta.get("verified", True) else "NO: built with --no-verify from a modified copy"
+    verified = _verified(meta.get("verified", True))
     card = "\n".join([
         f"The `analyst_notes` config holds every defect row ({notes.height}, in {notes['issue_id'].n_unique()} "
         f"issues) of the study's own analysis workbook `{source.files[0].path}` at commit `{source.commit}` "
@@ -262,7 +267,7 @@ def values(tables: dict[str, pl.DataFrame], info: dict[str, Any], tasks: dict[st
         "upstream_commit": sources.UPSTREAM_COMMIT,
         "upstream_date": sources.UPSTREAM_DATE,
         "upstream_files": json.dumps(info["upstream"]["files"], indent=2),
-        "verified": "yes" if info["upstream"]["verified"] else "NO: built with --no-verify from a modified copy",
+        "verified": _verified(info["upstream"]["verified"]),
         "n_defects": str(n),
         "n_issues": str(issues.height),
         "n_reengineering_issues": str(int(issues["is_reengineering"].sum())),
