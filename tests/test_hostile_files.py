@@ -107,11 +107,12 @@ def test_a_declared_sheet_size_is_never_trusted(tmp_path: Path) -> None:
     assert time.monotonic() - start < 30, "the sheet is read by its cells, not its claimed size"
 
 
-@pytest.mark.parametrize("attack", ["entity", "laughs", "index"])
+@pytest.mark.parametrize("attack", ["entity", "laughs", "index", "negative"])
 def test_a_sheet_that_does_not_parse_is_named_not_a_traceback(tmp_path: Path, attack: str) -> None:
     def edit(xml: str) -> str:
-        if attack == "index":  # a shared-string cell pointing far past the table
-            return re.sub(r'<c r="B2"[^>]*>.*?</c>', '<c r="B2" t="s"><v>99999</v></c>', xml, count=1)
+        if attack in ("index", "negative"):  # a shared-string cell pointing past the table, or before it
+            index = 99999 if attack == "index" else -1
+            return re.sub(r'<c r="B2"[^>]*>.*?</c>', f'<c r="B2" t="s"><v>{index}</v></c>', xml, count=1)
         if attack == "entity":  # an external entity (XXE)
             doctype = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
             body = re.sub(r'<c r="B2"[^>]*>.*?</c>', '<c r="B2" t="inlineStr"><is><t>&e;</t></is></c>', xml, count=1)
@@ -127,6 +128,8 @@ def test_a_sheet_that_does_not_parse_is_named_not_a_traceback(tmp_path: Path, at
     assert result.returncode in (0, 2), result.stderr
     if result.returncode == 2:
         assert WORKBOOK in result.stderr
+    if attack == "negative":  # openpyxl alone reads index -1 as the table's last string: a silent wrong value
+        assert result.returncode == 2 and "negative shared-string index" in result.stderr
 
 
 @pytest.mark.parametrize("args", [

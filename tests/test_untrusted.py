@@ -452,3 +452,127 @@ def test_a_label_outside_the_taxonomy_or_with_a_control_character_is_drawn_not_c
     assert "Nonsense stage" in svg and "\x1b" not in svg and "\x07" not in svg
     reported = cli("report", "--out", str(tmp_path / "report"), "--release", str(folder))
     assert reported.returncode == 0 and "Traceback" not in reported.stderr, reported.stderr[-800:]
+
+
+# --- round three, item 13-15 remainders: foreign caches, odd id files, tiny populations, seeded results ------------
+
+def _cache_kind(folder: Path, kind: str) -> None:
+    import duckdb
+
+    folder.mkdir()
+    if kind == "garbage":
+        (folder / "hydrate.duckdb").write_bytes(b"\x00not a database" * 500)
+        return
+    con = duckdb.connect(str(folder / "hydrate.duckdb"))
+    con.execute("CREATE TABLE runs (y INTEGER)")  # another program's DuckDB file under the cache's name
+    con.close()
+
+
+@pytest.mark.parametrize("kind", ["garbage", "foreign"])
+def test_a_cache_that_is_not_a_hydrate_cache_is_named_by_build_and_hydrate(synthetic_upstream: Path, tmp_path: Path,
+                                                                            kind: str) -> None:
+    cache = tmp_path / "cache"
+    _cache_kind(cache, kind)
+    before = (cache / "hydrate.duckdb").read_bytes()
+    built = cli("build", "--upstream", str(synthetic_upstream), "--no-verify", "--out", str(tmp_path / "rel"),
+                "--with-text", str(cache), "-q")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("ultralytics/yolov5#1\n", encoding="utf-8")
+    fetched = cli("hydrate", "--cache", str(cache), "--issues-file", str(ids), "--api-url", "http://127.0.0.1:9")
+    for result in (built, fetched):
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "hydrate.duckdb" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "rel").exists()
+    assert (cache / "hydrate.duckdb").read_bytes() == before, "a foreign file is never written into"
+
+
+def test_a_cached_issue_with_a_time_that_is_no_time_is_named_by_build(synthetic_upstream: Path,
+                                                                      tmp_path: Path) -> None:
+    from cvreeng_bench.hydrate.run import hydrate
+
+    w = World({"ultralytics/yolov5": {1: 0}})
+    issue = {"number": 1, "title": "t", "body": "b", "state": "closed", "labels": [], "created_at": "yesterday",
+             "closed_at": None, "comments": 0, "author_association": "NONE",
+             "repository_url": "https://api.github.com/repos/ultralytics/yolov5"}
+    w.raw["/repos/ultralytics/yolov5/issues/1"] = (200, json.dumps(issue).encode(), {})
+    with serve(w) as url:
+        hydrate(["ultralytics/yolov5#1"], tmp_path / "cache" / "hydrate.duckdb", Client(url, backoff=0.01),
+                progress=False)
+    result = cli("build", "--upstream", str(synthetic_upstream), "--no-verify", "--out", str(tmp_path / "rel"),
+                 "--with-text", str(tmp_path / "cache"), "-q")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ultralytics/yolov5#1" in result.stderr and "'yesterday' is not an ISO 8601 time" in result.stderr
+    assert not (tmp_path / "rel").exists()
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (bytes(range(256)) * 4, "not UTF-8 text (byte 128)"),
+    (b"ultralytics/yolov5#1\n'; DROP TABLE done; --\n", "line 2"),
+    (b"\n\n", "holds no issue id"),
+])
+def test_an_issues_file_that_is_not_issue_ids_is_named_before_any_request(tmp_path: Path, content: bytes,
+                                                                          said: str) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(content)
+    w = World({"ultralytics/yolov5": {1: 0}})
+    with serve(w) as url:
+        result = cli("hydrate", "--cache", str(tmp_path / "c"), "--issues-file", str(ids), "--api-url", url)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert said in result.stderr and str(ids) in result.stderr
+    assert w.requests == [] and not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("name", [12345, "\x1b[2Jevil/name", ["a/b"]])
+def test_a_repository_name_from_the_server_is_taken_only_when_it_looks_like_one(tmp_path: Path,
+                                                                                  name: object) -> None:
+    from cvreeng_bench.hydrate.run import hydrate
+
+    w = World({"ultralytics/yolov5": {1: 0}})
+    w.raw["/repos/ultralytics/yolov5"] = (200, json.dumps({"id": 1, "full_name": name}).encode(), {})
+    with serve(w) as url:
+        summary = hydrate(["ultralytics/yolov5#1"], tmp_path / "c.duckdb", Client(url, backoff=0.01), progress=False)
+    assert summary.moved == {} and summary.statuses == {"ok": 1}
+
+
+def test_a_population_too_small_to_split_is_one_line_from_every_baseline(synthetic_upstream: Path,
+                                                                         tmp_path: Path) -> None:
+    import csv
+
+    from cvreeng_bench.pipeline import sources
+
+    upstream = tmp_path / "upstream"
+    shutil.copytree(synthetic_upstream, upstream)
+    posts = upstream / sources.SO_POSTS.folder / sources.SO_POSTS.commit / "dataset.csv"
+    with posts.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[:2]  # the header and one post
+    with posts.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    built = cli("build", "--upstream", str(upstream), "--no-verify", "--out", str(tmp_path / "rel"), "-q")
+    assert built.returncode == 0, built.stderr
+    for name in ("majority", "stratified", "metadata", "tfidf"):
+        track = ["--track", "triage"] if name == "tfidf" else []
+        result = cli("baseline", name, "--task", "so_dl_bugs", "--release", str(tmp_path / "rel"),
+                     "--out", str(tmp_path / f"{name}.csv"), *track)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, name
+        assert "too few items" in result.stderr and not (tmp_path / f"{name}.csv").exists(), name
+
+
+def test_a_result_scored_with_another_seed_and_resamples_is_checked_at_those(synthetic_release: Path,
+                                                                             tmp_path: Path) -> None:
+    predictions, result = tmp_path / "p.csv", tmp_path / "result.json"
+    rel = ["--release", str(synthetic_release)]
+    assert cli("baseline", "majority", "--task", "stage", "--out", str(predictions), *rel).returncode == 0
+    scored = cli("evaluate", str(predictions), "--task", "stage", "--seed", "3", "--resamples", "200",
+                 "--format", "json", *rel)
+    result.write_text(scored.stdout, encoding="utf-8")
+    board = tmp_path / "b" / "leaderboard.jsonl"
+    board.parent.mkdir()
+    added = cli("leaderboard", "add", str(result), "--predictions", str(predictions), "--name", "seeded",
+                "--board", str(board), *rel)
+    assert added.returncode == 0, added.stderr
+    forged = json.loads(scored.stdout)
+    forged["ci95"]["macro_f1"][0] -= 0.01  # the same seed, a hand-made interval: refused
+    result.write_text(json.dumps(forged), encoding="utf-8")
+    again = cli("leaderboard", "add", str(result), "--predictions", str(predictions), "--name", "forged",
+                "--board", str(tmp_path / "b" / "other.jsonl"), *rel)
+    assert again.returncode == 2 and "does not match its predictions" in again.stderr

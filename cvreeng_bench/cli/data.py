@@ -169,10 +169,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_hydrate(args: argparse.Namespace) -> int:
     from ..api import open_release
     from ..hydrate.client import Client
-    from ..hydrate.run import cache_file, hydrate
+    from ..hydrate.run import cache_file, hydrate, read_ids
 
     if args.issues_file:
-        ids = [line.strip() for line in args.issues_file.read_text("utf-8").splitlines() if line.strip()]
+        ids = read_ids(args.issues_file)
     else:
         ids = open_release(args.release).frame("issues")["issue_id"].to_list()
     token = os.environ.get(args.token_env) or None

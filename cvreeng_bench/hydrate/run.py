@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,51 @@ MAX_PAGES = 200  # comment pages of one issue (20,000 comments): the rest of a l
 TRUNCATED = "truncated"  # the done status of such an issue (issue_texts flags it in comments_truncated)
 CACHE_FILE = "hydrate.duckdb"
 CACHE_STORAGE = "v1.4.0"
+# What each table of a cache must hold (a foreign DuckDB file under the cache's name is refused, not written into).
+TABLES = {"runs": ("run", "api", "started_at", "finished_at"),
+          "responses": ("key", "url", "status", "etag", "next_url", "body", "moved_from", "run", "fetched_at"),
+          "done": ("issue_id", "status", "run")}
+REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
+ISSUE_ID = re.compile(REPOSITORY.pattern + r"#[0-9]{1,9}")
+MAX_IDS_BYTES = 4 * 1024 * 1024  # an --issues-file: a few hundred thousand ids at most
+
+
+def check_tables(con: Any, path: Path) -> None:
+    """Refuse a DuckDB file whose tables are not a hydrate cache's (one line naming the table)."""
+    found: dict[str, list[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                     "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall():
+        found.setdefault(table, []).append(column)
+    for table, columns in TABLES.items():
+        if table in found and tuple(found[table]) != columns:
+            raise GitHubError(f"{path} is not a hydrate cache: its table {table!r} has columns "
+                              f"{', '.join(found[table][:12])!r}, not {', '.join(columns)!r}; give --cache a new "
+                              "folder")
+
+
+def read_ids(path: Path) -> list[str]:
+    """Issue ids (owner/repo#number), one per line, from an untrusted file: bounded, UTF-8, every line checked."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_IDS_BYTES + 1)
+    except OSError as error:
+        raise GitHubError(f"{path}: cannot read ({error.strerror or error})") from error
+    if len(raw) > MAX_IDS_BYTES:
+        raise GitHubError(f"{path}: larger than {MAX_IDS_BYTES // 2**20} MiB; one issue id a line is far less")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise GitHubError(f"{path}: not UTF-8 text (byte {error.start})") from error
+    ids = []
+    for number, line in enumerate(text.splitlines(), 1):
+        value = line.strip()
+        if value and not ISSUE_ID.fullmatch(value):
+            raise GitHubError(f"{path}, line {number}: {value[:80]!r} is not an issue id (owner/repo#number)")
+        if value:
+            ids.append(value)
+    if not ids:
+        raise GitHubError(f"{path}: holds no issue id (owner/repo#number, one a line)")
+    return ids
 
 
 def cache_file(folder: Path) -> Path:
@@ -72,6 +118,11 @@ class Cache:
                 raise GitHubError(f"another hydrate run holds the cache at {path}; wait for it to finish, or "
                                   "give this run another --cache") from error
             raise GitHubError(f"cannot open the hydrate cache at {path}: {error}") from error
+        try:
+            check_tables(self.con, path)
+        except GitHubError:
+            self.con.close()
+            raise
         self.con.execute(SCHEMA)
         self.lock = threading.Lock()  # guards the reading cursor
         self._reader = self.con.cursor()
@@ -220,7 +271,9 @@ class Hydrator:
 
     def repository(self, repo: str) -> str | None:
         status, body, _, _ = self.fetch(f"repo:{repo}", f"repos/{repo}")
-        return body.get("full_name") if status == 200 and body else None
+        name = body.get("full_name") if status == 200 and isinstance(body, dict) else None
+        # A server's answer is data: only an owner/name shaped like GitHub's is taken as the repository's new name.
+        return name if isinstance(name, str) and REPOSITORY.fullmatch(name) else None
 
     def follow(self, url: str | None) -> str | None:
         """A follow-up URL (comments, next page) only when it is on the --api-url origin."""

@@ -5,7 +5,6 @@ text are redacted unless asked otherwise. The texts belong to their authors unde
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,8 +30,25 @@ def scrub(text: str | None) -> str:
     return _TOKEN.sub("<token>", _EMAIL.sub("<email>", text))
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC) if value else None
+def _time(value: str | None, field: str = "", where: str = "") -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError as error:
+        raise CvreengError(f"{where}: {field} {value[:40]!r} is not an ISO 8601 time; re-run `cvreeng-bench hydrate` "
+                           "into a new cache") from error
+
+
+def _json(text: str, where: str) -> Any:
+    """A cached answer's JSON (strict: duplicate keys refused), or one line naming where it sits."""
+    from ..files import strict_json
+
+    try:
+        return strict_json(text)
+    except ValueError as error:
+        raise CvreengError(f"{where}: the cached answer is not JSON ({error}); re-run `cvreeng-bench hydrate` into "
+                           "a new cache") from error
 
 
 def _checked(issue: Any, issue_id: str, cache_path: Path) -> dict[str, Any]:
@@ -54,12 +70,20 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
     import duckdb
 
     from ..schema import frame
-    from .run import TRUNCATED, snapshot_time
+    from .run import TABLES, TRUNCATED, check_tables, snapshot_time
 
     if not Path(cache_path).is_file():
         raise CvreengError(f"no hydrate cache at {cache_path}; run `cvreeng-bench hydrate --cache {cache_path}`")
-    con = duckdb.connect(str(cache_path), read_only=True)
     try:
+        con = duckdb.connect(str(cache_path), read_only=True)
+    except duckdb.Error as error:
+        raise CvreengError(f"cannot open the hydrate cache at {cache_path}: {str(error).splitlines()[0]}") from error
+    try:
+        check_tables(con, Path(cache_path))
+        missing = set(TABLES) - {t for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        if missing:
+            raise CvreengError(f"{cache_path} is not a hydrate cache: no table {', '.join(sorted(missing))}")
         done = con.execute("SELECT issue_id, status FROM done ORDER BY issue_id").fetchall()
         responses = {k: (s, b, u, m) for k, s, b, u, m in con.execute(
             "SELECT key, status, body, url, moved_from FROM responses").fetchall()}
@@ -79,12 +103,13 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
                                "labels": [], "comments_truncated": done_status == TRUNCATED}
         found = responses.get(f"issue:{issue_id}")
         if status == "ok" and found and found[1]:
-            issue = _checked(json.loads(found[1]), issue_id, cache_path)
+            issue = _checked(_json(found[1], f"{cache_path}, issue {issue_id}"), issue_id, cache_path)
             moved = (issue.get("repository_url") or "").split("/repos/")[-1]
             row["current_repo"] = moved if moved and moved != repo else None
             page, comments = 1, []
             while f"comments:{issue_id}:{page}" in responses:
-                listed = json.loads(responses[f"comments:{issue_id}:{page}"][1] or "[]")
+                listed = _json(responses[f"comments:{issue_id}:{page}"][1] or "[]",
+                               f"{cache_path}, comment page {page} of {issue_id}")
                 if not isinstance(listed, list) or not all(isinstance(c, dict) and isinstance(c.get("body"), str | None)
                                                            for c in listed):
                     raise CvreengError(f"{cache_path}: comment page {page} of {issue_id} is not a list of comments; "
@@ -95,7 +120,8 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
                 title=clean(issue.get("title")), body=clean(issue.get("body")), state=issue.get("state"),
                 labels=[label["name"] if isinstance(label, dict) else str(label) for label in issue.get("labels", [])],
                 author_association=issue.get("author_association"),
-                created_at=_time(issue.get("created_at")), closed_at=_time(issue.get("closed_at")),
+                created_at=_time(issue.get("created_at"), "created_at", f"{cache_path}, issue {issue_id}"),
+                closed_at=_time(issue.get("closed_at"), "closed_at", f"{cache_path}, issue {issue_id}"),
                 comments=[clean(c.get("body")) for c in comments],
                 comment_author_associations=[c.get("author_association") or "" for c in comments])
             row["text"] = render(row["title"], row["body"], row["comments"])

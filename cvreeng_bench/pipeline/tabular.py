@@ -114,6 +114,26 @@ def zip_bomb(path: Path) -> str | None:
     return None
 
 
+_NEGATIVE_INDEX = re.compile(rb'<(?:\w+:)?c\b[^>]*\bt="s"[^>]*>\s*<(?:\w+:)?v>\s*-')
+
+
+def _negative_shared_string(path: Path) -> str | None:
+    """Why a workbook is refused when a cell names a negative shared-string index (openpyxl would read -1 as the
+    table's last string, a silent wrong value); None when none does. Runs after the zip-bomb check."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            for member in book.namelist():
+                if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+                    match = _NEGATIVE_INDEX.search(book.read(member))
+                    if match:
+                        return f"{member}: a cell names a negative shared-string index; refused"
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
+        return None  # openpyxl names what is wrong with the file
+    return None
+
+
 def open_workbook(path: Path, problems: list[Problem]) -> Any | None:
     """An untrusted .xlsx opened read-only (values, not formulas) once it passed the zip-bomb check; None, with the
     reason added to ``problems``, when it must not or cannot be opened."""
@@ -122,6 +142,10 @@ def open_workbook(path: Path, problems: list[Problem]) -> Any | None:
     refused = zip_bomb(path)
     if refused:
         problems.append(Problem(where(path), refused))
+        return None
+    negative = _negative_shared_string(path)
+    if negative:
+        problems.append(Problem(where(path), negative))
         return None
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -142,7 +142,11 @@ def _tfidf(view: TaskView, seed: int, balanced: bool) -> list[str]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1, max_features=50_000)
-    x_train = vectorizer.fit_transform(_texts(view.train))
+    try:
+        x_train = vectorizer.fit_transform(_texts(view.train))
+    except ValueError as error:  # no word at all in the training texts (empty, or stop words only)
+        raise BaselineError(f"tfidf on task {view.task.key}: the training texts hold no word to learn from "
+                            f"({error})") from error
     return _fit_predict(x_train, list(view.labels), vectorizer.transform(_texts(view.test)), seed, balanced)
 
 
@@ -343,6 +347,12 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
     memo = _embeddings_memo(release)
     predicted: dict[str, str] = {}
     for view in views(task, release, split, track):
+        if not view.test:  # fewer items than folds leaves a fold empty: nothing to label in it
+            continue
+        if not view.train:
+            raise BaselineError(f"task {task.key} has too few items in this release to train on one side of split "
+                                f"{split} ({len(view.test)} to label, none to learn from); a baseline needs items on "
+                                "both sides")
         predicted.update(zip(view.test_ids, _predict(baseline, view, seed=seed, memo=memo), strict=True))
     ids = [i for i in items(task, release, ALL)["issue_id"].to_list() if i in predicted]
     return _predictions(ids, [predicted[i] for i in ids])
@@ -361,4 +371,7 @@ def transfer(name: str, train_task: Task, test_task: Task, release: Release, *, 
     if not shared:
         raise BaselineError(f"tasks {train_task.key} and {test_task.key} share no label")
     view = across(train_task, test_task, release, track, shared)
+    if not view.train or not view.test:
+        raise BaselineError(f"{train_task.key} has {len(view.train)} items to learn from and {test_task.key} "
+                            f"{len(view.test)} to label in this release; both need some")
     return _predictions(view.test_ids, _predict(baseline, view, seed=seed, memo=_embeddings_memo(release)))
