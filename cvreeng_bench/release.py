@@ -7,7 +7,6 @@ are memoized on the object itself, so they live exactly as long as it and never 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -18,7 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CvreengError
-from .files import read_bounded
+from .files import read_bounded, strict_json
 from .layout import MANIFEST
 
 if TYPE_CHECKING:
@@ -196,7 +195,7 @@ class Release:
         self.folder = Path(folder).resolve()
         path = self.folder / MANIFEST
         try:
-            raw = json.loads(read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8"))
+            raw = strict_json(read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8"))
             self._stamp = path.stat().st_mtime_ns
         except (OSError, ValueError, RecursionError) as error:
             raise ReleaseError(f"{folder} is not a cvreeng-bench release (no readable {MANIFEST}); build one with "

@@ -576,3 +576,18 @@ def test_a_result_scored_with_another_seed_and_resamples_is_checked_at_those(syn
     again = cli("leaderboard", "add", str(result), "--predictions", str(predictions), "--name", "forged",
                 "--board", str(tmp_path / "b" / "other.jsonl"), *rel)
     assert again.returncode == 2 and "does not match its predictions" in again.stderr
+
+
+def test_a_key_given_twice_in_any_untrusted_json_is_refused_not_silently_won_by_the_last(
+        synthetic_release: Path, tmp_path: Path) -> None:
+    rel = ["--release", str(synthetic_release)]
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"issue_id": "ultralytics/yolov3#1", "label": "Training", "label": "Modeling"}\n',
+                     encoding="utf-8")
+    scored = cli("evaluate", str(preds), "--task", "stage", "--allow-missing", *rel)
+    assert scored.returncode == 2 and "given twice" in scored.stderr and "Traceback" not in scored.stderr
+    copy = _copy(synthetic_release, tmp_path)
+    text = (copy / "release.json").read_text(encoding="utf-8")
+    (copy / "release.json").write_text(text.replace("{", '{"dataset_version": "9.9.9", ', 1), encoding="utf-8")
+    opened = cli("info", "--release", str(copy))
+    assert opened.returncode == 2 and "Traceback" not in opened.stderr

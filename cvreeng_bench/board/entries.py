@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import CvreengError
-from ..files import read_bounded
+from ..files import read_bounded, strict_json
 from ..records import from_json
 from ..schema import SCHEMAS
 from ..scoring.populations import ALL_TRACKS
@@ -204,12 +204,12 @@ def read(board: Path) -> tuple[list[Entry], list[str]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = strict_json(line)
             if not isinstance(row, dict):
                 raise LeaderboardError("not a JSON object")
             entries.append(make(row, "entry"))
-        except (json.JSONDecodeError, RecursionError) as error:
-            skipped.append(f"{board} line {number}: not JSON ({getattr(error, 'msg', 'too deep')})")
+        except ValueError as error:  # not JSON, a key given twice, or nested too deeply
+            skipped.append(f"{board} line {number}: not JSON ({getattr(error, 'msg', error)})")
         except LeaderboardError as error:
             skipped.append(f"{board} line {number}: {error}")
     return entries, skipped

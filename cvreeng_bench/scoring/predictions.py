@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CvreengError
+from ..files import strict_json
 
 if TYPE_CHECKING:
     import polars as pl
@@ -134,7 +135,7 @@ def _read_jsonl(path: Path) -> pl.DataFrame:
                 continue
             if len(rows) >= MAX_ROWS:
                 raise ValueError(f"more than {MAX_ROWS} rows")
-            row = json.loads(line)
+            row = strict_json(line)
             if not isinstance(row, dict):
                 raise ValueError(f"line {number} is not a JSON object")
             rows.append({key: row.get(key) for key in (ISSUE_ID, LABEL, ABSTAINED, "labels") if key in row})

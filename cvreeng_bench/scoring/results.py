@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CvreengError
-from ..files import read_bounded
+from ..files import read_bounded, strict_json
 from ..records import from_json
 
 
@@ -90,7 +90,7 @@ class Result:
     @classmethod
     def read(cls, path: Path) -> Result:
         try:
-            data = json.loads(read_bounded(path, MAX_RESULT_BYTES).decode("utf-8"))
+            data = strict_json(read_bounded(path, MAX_RESULT_BYTES).decode("utf-8"))
         except OSError as error:
             raise ResultError(f"cannot read {path}: {error.strerror or error}") from error
         except (ValueError, RecursionError) as error:

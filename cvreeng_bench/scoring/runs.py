@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CvreengError
-from ..files import read_bounded
+from ..files import read_bounded, strict_json
 from ..records import from_json
 
 SUFFIX = ".run.json"
@@ -83,7 +83,7 @@ def read(predictions: Path, digest: str) -> RunRecord | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(read_bounded(path, MAX_BYTES).decode("utf-8"))
+        data = strict_json(read_bounded(path, MAX_BYTES).decode("utf-8"))
     except (OSError, ValueError, RecursionError) as error:
         raise RunRecordError(f"{path}: not a readable run record ({str(error)[:120]})") from error
     record = RunRecord.from_dict(data, str(path))
