@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 # What must equal between a stored package-made entry and the board's own re-make of it.
 SAME = ("name", "kind", "task", "task_version", "split", "track", "baseline", "predictions_sha256", "n", "score",
-        "ci_low", "ci_high", "accuracy", "macro_f1", "kappa", "seeds", "score_sd", "fold_sd", "verification", "trained")
+        "ci_low", "ci_high", "accuracy", "macro_f1", "kappa", "seeds", "score_sd", "fold_sd", "verification", "trained",
+        "fold_seeds", "fold_seed_mean", "fold_seed_sd", "beats_chance_folds", "repo_fold_score")
 
 
 def consistent(predictions: Predictions, record: RunRecord, path: Path) -> bool:

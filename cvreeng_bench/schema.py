@@ -178,6 +178,16 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("evidence", "string", "What the board checked when it decided the verification tier"),
         Column("trained", "string", "How the system was trained, as declared: out-of-fold (never on the items it "
                "labels), zero-shot, or in-sample (never ranked); null: not declared"),
+        Column("fold_seeds", "int32", "For the board's own out-of-fold baselines and chance lines: how many dealings "
+               "of the folds (fold seeds, the release's frozen one first) it was scored under; null for submissions"),
+        Column("fold_seed_mean", "float64", "Mean of the main score over those dealings"),
+        Column("fold_seed_sd", "float64", "Standard deviation of the main score over those dealings"),
+        Column("beats_chance_folds", "int32", "Of those dealings, how many the baseline beats every chance line of the "
+               "same dealing under (score above the strongest, label-permutation and paired tests at 5%)"),
+        Column("repo_fold_score", "float64", "For the board's own out-of-fold baselines and chance lines on items "
+               "with a repository: the main score when whole repositories are dealt to the folds, so every item is "
+               "labeled by a system that saw no issue of its repository (the main split keeps a repository's issues "
+               "on both sides)"),
     ),
     "so_posts": (
         Column("post_id", "int64", "Stack Overflow post id", False),

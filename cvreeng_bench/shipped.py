@@ -13,25 +13,88 @@ under ``board/submissions/``, so any board re-scores them and shows them as repr
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .board.entries import SHIPPED, SUBMISSIONS, Entry, Kind, LeaderboardError, Tier, read_strict, update
-from .board.leaderboard import from_result, record_tier
+from .board.leaderboard import BOARD_ROUNDS, from_result, record_tier
 from .board.memo import Memo, default
 from .scoring.agreement import FINAL_PHASE, TASK_DIMENSIONS, task_ceiling
-from .scoring.evaluate import evaluate, fold_spread
+from .scoring.evaluate import evaluate, fold_spread, items_and_gold
+from .scoring.metrics import MISSING, chance_test, permutation_test, score
 from .scoring.populations import ReleaseTables
 from .scoring.predictions import from_frame, write_predictions
-from .scoring.protocol import N_RESAMPLES
+from .scoring.protocol import ALPHA, N_RESAMPLES
 from .scoring.results import Result
-from .scoring.tasks import REGISTRY, Task
+from .scoring.splits import BY_REPOSITORY, FOLD_SEEDS, SEED
+from .scoring.tasks import ALL, REGISTRY, Task
 from .systems.baselines import BASELINES, EMBEDDINGS_EXTRA, named, run
 
 if TYPE_CHECKING:
     from .release import Release
+
+
+@dataclass(frozen=True)
+class _Dealing:
+    """One dealing of a task's folds (a fold seed): the gold, and the chance lines' scores and labels under it."""
+
+    ids: list[str]
+    gold: list[list[str]]
+    chance: float  # the strongest chance line's score (the stratified line: its mean over its seeds)
+    reference: list[str]  # the labels of the strongest single-run chance line (majority or per-repository majority)
+
+
+def _dealt(name: str, task: Task, release: Release, track: str, fold_seed: int | str,
+           ) -> tuple[float, list[list[str]]]:
+    """A baseline's main score under one dealing (the mean over its seeds) and each seed's labels, in item order."""
+    baseline = BASELINES.get(name)
+    ids, gold = items_and_gold(task, release, ALL)
+    scores, labels = [], []
+    for seed in range(baseline.seeds):
+        frame = run(name, task, release, seed=seed, track=track, fold_seed=None if fold_seed == SEED else fold_seed)
+        labels.append(from_frame(frame, name).labels_for(ids, MISSING))  # out-of-fold: every item labeled once
+        scores.append(score(gold, labels[-1], task.labels, n_resamples=0).as_dict()["scores"][task.main_score])
+    return statistics.fmean(scores), labels
+
+
+def _dealing(task: Task, release: Release, fold_seed: int) -> _Dealing:
+    """The chance lines under one dealing, once per task and fold seed on a release object."""
+    def compute() -> _Dealing:
+        ids, gold = items_and_gold(task, release, ALL)
+        lines = {b.name: _dealt(b.name, task, release, "metadata", fold_seed)
+                 for b in BASELINES if b.shipped and b.reference and b.fits(task)}
+        single = max((name for name in lines if BASELINES.get(name).seeds == 1), key=lambda n: lines[n][0])
+        return _Dealing(ids, gold, max(score for score, _ in lines.values()), lines[single][1][0])
+
+    return release.memo(("fold-seed-dealing", task.key, fold_seed), compute)
+
+
+def _fold_seeds(entry: Entry, task: Task, release: Release, name: str, *, track: str,
+                frozen: tuple[float, list[list[str]]]) -> Entry:
+    """The entry with its scores over :data:`FOLD_SEEDS` (the folds dealt again with each seed): their mean and
+    spread; its score when whole repositories are dealt to folds (where items have one); and, for a ranked kind,
+    under how many dealings it beats every chance line of that dealing (a score above the strongest, and both the
+    label-permutation test and the paired test against the strongest single-run line at 5%, with the board's
+    rounds)."""
+    scores, beats = [], 0
+    for fold_seed in FOLD_SEEDS:
+        value, labels = frozen if fold_seed == SEED else _dealt(name, task, release, track, fold_seed)
+        scores.append(value)
+        if entry.kind is Kind.BASELINE:
+            dealing = _dealing(task, release, fold_seed)
+            metric = task.main_score
+            beats += (value > dealing.chance
+                      and chance_test(dealing.gold, labels[0], task.labels, metric, n_rounds=BOARD_ROUNDS).p_value
+                      <= ALPHA
+                      and permutation_test(dealing.gold, labels[0], dealing.reference, task.labels, metric,
+                                           n_rounds=BOARD_ROUNDS).p_value <= ALPHA)
+    grouped = _dealt(name, task, release, track, BY_REPOSITORY)[0] if task.source.repo_column else None
+    return entry.replace(fold_seeds=len(FOLD_SEEDS), fold_seed_mean=statistics.fmean(scores),
+                         fold_seed_sd=statistics.stdev(scores),
+                         beats_chance_folds=beats if entry.kind is Kind.BASELINE else None, repo_fold_score=grouped)
 
 
 def _baseline(task: Task, release: Release, name: str, *, today: str, n_resamples: int, store: Path | None,
@@ -52,6 +115,10 @@ def _baseline(task: Task, release: Release, name: str, *, today: str, n_resample
                         baseline=baseline.key, trained="zero-shot" if baseline.zero_shot else "out-of-fold",
                         evidence=f"the board ran baseline {baseline.key} ({seeds}, {track} track) on the release's "
                                  f"data {result.content_sha256[:12]} itself")
+    if task.split == "fold" and not baseline.zero_shot:  # a zero-shot system learns from no fold: nothing to re-deal
+        ids, _ = items_and_gold(task, release, ALL)
+        frozen = (statistics.fmean(r.score for r in results), [p.labels_for(ids, MISSING) for _, p in frames])
+        entry = _fold_seeds(entry, task, release, name, track=track, frozen=frozen)
     if baseline.seeds > 1:
         def mean(metric: str) -> float:
             return statistics.fmean(r.scores[metric] for r in results)

@@ -15,7 +15,8 @@ import pytest
 from cvreeng_bench import api, shipped
 from cvreeng_bench.board import leaderboard
 from cvreeng_bench.board.entries import LeaderboardError
-from cvreeng_bench.board.ranking import Pool, Status, holm
+from cvreeng_bench.board.ranking import Pool, Status, holm, stability
+from cvreeng_bench.board.view import cells
 from cvreeng_bench.release import Release
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.evaluate import evaluate_file
@@ -163,3 +164,94 @@ def test_each_population_carries_its_own_labels_public_date(synthetic: Release) 
                          n_resamples=0)
     study = api.evaluate(api.baseline("majority", "stage", release=synthetic), "stage", synthetic, n_resamples=0)
     assert posts.labels_public_since == "2026-04-07" and study.labels_public_since == "2022-03-04"
+
+
+# --- fold seeds and the repository-grouped dealing -----------------------------------------------------------------
+
+def test_dealing_the_folds_again_with_the_release_seed_gives_the_release_folds(synthetic: Release) -> None:
+    from cvreeng_bench.scoring.inputs import views
+    from cvreeng_bench.scoring.splits import SEED
+
+    for task in tasks.REGISTRY.latest():
+        if not synthetic.has(task.source.config):
+            continue
+        frozen = views(task, synthetic, "fold", "metadata")
+        again = views(task, synthetic, "fold", "metadata", SEED)
+        assert [[r["issue_id"] for r in v.test] for v in frozen] == [[r["issue_id"] for r in v.test] for v in again]
+        other = views(task, synthetic, "fold", "metadata", SEED + 1)
+        assert [[r["issue_id"] for r in v.test] for v in frozen] != [[r["issue_id"] for r in v.test] for v in other]
+
+
+def test_the_repository_dealing_never_puts_a_repository_on_both_sides(synthetic: Release) -> None:
+    from cvreeng_bench.scoring.inputs import views
+    from cvreeng_bench.scoring.splits import BY_REPOSITORY, grouped_folds
+
+    task = tasks.get(TASK)
+    rounds = views(task, synthetic, "fold", "metadata", BY_REPOSITORY)
+    assert sum(len(v.test) for v in rounds) == tasks.items(task, synthetic, "all").height
+    for view in rounds:
+        assert not {r["repo"] for r in view.test} & {r["repo"] for r in view.train}
+    assert grouped_folds(["a", "b", "c", "d"], ["x", "x", "y", "z"], 2) == {"a": 0, "b": 0, "c": 1, "d": 1}
+    with pytest.raises(tasks.TaskError, match="no repository"):
+        views(tasks.get("so_dl_bugs"), synthetic, "fold", "triage", BY_REPOSITORY)
+
+
+def test_the_boards_own_entries_carry_fold_seed_scores_and_a_stability_note(synthetic: Release,
+                                                                            references: Path) -> None:
+    import statistics
+
+    from cvreeng_bench.board.entries import read_strict
+    from cvreeng_bench.scoring.splits import FOLD_SEEDS
+    from cvreeng_bench.systems.baselines import run
+
+    made = [e for e in read_strict(references) if e.kind in ("baseline", "trivial") and e.split == "fold"
+            and e.trained != "zero-shot"]
+    assert made and all(e.fold_seeds == len(FOLD_SEEDS) and e.fold_seed_sd is not None for e in made)
+    assert all((e.beats_chance_folds is None) == (e.kind == "trivial") for e in made)
+    study = [e for e in made if e.task == TASK]
+    assert study and all(e.repo_fold_score is not None for e in study)
+    assert all(e.repo_fold_score is None for e in made if e.task == "so_dl_bugs"), "posts have no repository"
+    majority = next(e for e in study if e.baseline == "majority@v1")
+    dealt = [api.evaluate(run("majority", tasks.get(TASK), synthetic, fold_seed=seed), TASK, synthetic,
+                          n_resamples=0).score for seed in FOLD_SEEDS]
+    assert majority.fold_seed_mean == pytest.approx(statistics.fmean(dealt), abs=1e-12)
+    assert majority.fold_seed_sd == pytest.approx(statistics.stdev(dealt), abs=1e-12)
+    assert dealt[0] == pytest.approx(majority.score, abs=1e-12), "the first dealing is the release's own"
+    rows = [r for r in api.leaderboard(references, synthetic) if r.entry.kind == "baseline" and r.entry.split == "fold"
+            and r.entry.beats_chance_folds is not None and r.status in (Status.RANKED, Status.BELOW_CHANCE)]
+    assert rows
+    for row in rows:
+        beats = row.entry.beats_chance_folds
+        steady = beats == 5 if row.status is Status.RANKED else beats == 0
+        assert stability(row).startswith("stable" if steady else "unstable"), row.entry.name
+        assert stability(row) in cells(row)[-1], "the note shows it"
+
+
+def test_fold_seed_fields_only_the_board_makes_are_flagged_elsewhere(synthetic: Release, references: Path,
+                                                                     tmp_path: Path) -> None:
+    board = _copy(references, tmp_path)
+    leaderboard.submit(board, _csv(tmp_path / "gold.csv", _flip(_gold(synthetic), range(40))), synthetic,
+                       task=TASK, name="claims folds")
+    lines = board.read_text("utf-8").splitlines()
+    row = json.loads(lines[-1])
+    row |= {"fold_seeds": 5, "fold_seed_mean": 0.9, "fold_seed_sd": 0.001, "beats_chance_folds": 5}
+    board.write_text("\n".join([*lines[:-1], json.dumps(row)]) + "\n", encoding="utf-8")
+    shown = _shown(board, synthetic)["claims folds"]
+    assert shown.status is Status.UNVERIFIED and "fold_seeds" in shown.reason and shown.rank is None
+
+
+def test_a_hand_edited_fold_seed_spread_of_a_baseline_fails_verify(synthetic: Release, references: Path,
+                                                                   tmp_path: Path) -> None:
+    board = _copy(references, tmp_path)
+    rows = [json.loads(line) for line in board.read_text("utf-8").splitlines()]
+    target = next(i for i, r in enumerate(rows) if r["kind"] == "baseline" and r["task"] == TASK
+                  and r["track"] == "metadata")
+    rows[target]["fold_seed_sd"] = 0.0
+    board.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    shown = next(r for r in api.leaderboard(board, synthetic) if r.entry.name == rows[target]["name"]
+                 and r.entry.task == TASK and r.entry.track == "metadata" and r.entry.fold_seed_sd == 0.0)
+    assert shown.verification == "self-reported", "an edited entry is not the one the board made"
+    checked = {e.name + e.task + e.track + str(e.fold_seed_sd): held
+                   for e, held in api.verify(board, synthetic)}
+    name = rows[target]["name"] + TASK + "metadata" + "0.0"
+    assert checked[name] is False

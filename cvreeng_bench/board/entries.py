@@ -110,6 +110,11 @@ class Entry:
     baseline: str | None  # the package baseline the board ran, name@vN (its identity; never read from the name)
     evidence: str | None  # what the board checked when it decided ``verification``
     trained: str | None  # out-of-fold, zero-shot or in-sample (never ranked); None: not declared
+    fold_seeds: int | None  # dealings of the folds the board scored its own entry under (None: a submission)
+    fold_seed_mean: float | None
+    fold_seed_sd: float | None
+    beats_chance_folds: int | None  # of those dealings, how many it beats every chance line under
+    repo_fold_score: float | None  # its main score with whole repositories dealt to folds (unseen repositories)
 
     @property
     def key(self) -> tuple[str, int, str, str]:

@@ -263,13 +263,35 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
 
 def _derived(entry: Entry, task: Task, release: Release) -> str:
     """Where a stored field the board can derive (the labels' public date of the task's population, the
-    contamination flag from the model's cut-off) disagrees with the board's own: a hand edit shows."""
+    contamination flag from the model's cut-off) disagrees with the board's own, or a field only the board makes
+    (the fold-seed scores of a baseline it ran) sits on a submission: a hand edit shows."""
     public = task.source.labels_public_since or release.manifest.labels_public_since
     risk = bool(entry.model_cutoff and public and entry.model_cutoff >= public)
     off = [f"{name} {said!r} (the board derives {derived!r})" for name, said, derived in (
         ("labels_public_since", entry.labels_public_since, public), ("contamination_risk", entry.contamination_risk,
                                                                      risk)) if said != derived]
+    seeded = [name for name in FOLD_SEED_FIELDS if getattr(entry, name) is not None]
+    if seeded and entry.kind is Kind.SUBMISSION:
+        off.append(f"{', '.join(seeded)} (only the board makes these, for the baselines it runs)")
     return "stored fields differ from what the board derives: " + "; ".join(off) if off else ""
+
+
+FOLD_SEED_FIELDS = ("fold_seeds", "fold_seed_mean", "fold_seed_sd", "beats_chance_folds", "repo_fold_score")
+
+
+def stability(row: Ranked) -> str:
+    """Whether the entry's ranked-or-not holds when the folds are dealt again (the board's own baselines): empty
+    when the board has no fold-seed scores for it, or has not confirmed on this machine that it made them."""
+    entry = row.entry
+    if (entry.beats_chance_folds is None or entry.fold_seeds is None or row.verification is not Tier.REPRODUCED
+            or row.status not in (Status.RANKED, Status.BELOW_CHANCE)):
+        return ""
+    beats, dealt = entry.beats_chance_folds, entry.fold_seeds
+    ranked = row.status is Status.RANKED
+    if (ranked and beats == dealt) or (not ranked and beats == 0):
+        return f"stable over fold seeds: beats every chance line under {beats} of {dealt} dealings of the folds"
+    return (f"unstable over fold seeds: beats every chance line under {beats} of {dealt} dealings of the folds, "
+            f"so {'its rank' if ranked else 'being unranked'} rests on the release's one dealing")
 
 
 def _rank_pool(group: _Group, candidates: list[_Candidate], pool: Pool, chance: _Chance) -> list[Ranked]:

@@ -17,7 +17,7 @@ from ..scoring.tasks import REGISTRY
 from ..text import markdown_cell, printable
 from .entries import TIER_MEANINGS, Kind, LeaderboardError, Tier
 from .leaderboard import GOLD_NOTE
-from .ranking import NEAR_DUPLICATE, Pool, Ranked, Status
+from .ranking import NEAR_DUPLICATE, Pool, Ranked, Status, stability
 
 if TYPE_CHECKING:
     from ..release import Release
@@ -35,7 +35,12 @@ RULE = ("Ranked (protocol v4): reproduced and consistent entries in the main tab
         "the strongest chance line with stored predictions, Holm-adjusted over the table's entries). An entry "
         f"agreeing with a better one on more than {NEAR_DUPLICATE:.0%} of the items is a near-duplicate: shown, not "
         "ranked. Rank = 1 + the number of entries whose 95% interval lies wholly above the entry's (as Chatbot Arena "
-        "ranks), so a tie is a tie with the leader, never a chain of neighbours. Reference lines are never ranked.")
+        "ranks), so a tie is a tie with the leader, never a chain of neighbours. Reference lines are never ranked. "
+        "What the scores measure: the main split's folds keep most repositories on both sides, so a score is about "
+        "new issues of repositories the system has seen; for the board's own baselines and chance lines the note "
+        "adds the score with whole repositories per fold ('across repositories': repositories never seen), the mean "
+        "and sd over 5 dealings of the folds, and whether being ranked or not holds under those dealings ('stable' "
+        "or 'unstable over fold seeds').")
 TIERS = "Tiers: " + "; ".join(f"{tier}: {meaning}" for tier, meaning in TIER_MEANINGS.items()) + "."
 
 
@@ -53,6 +58,16 @@ def _note(row: Ranked) -> str:
                      f"({entry.labels_public_since})")
     if entry.fold_sd is not None:
         notes.append(f"sd over folds {entry.fold_sd:.3f}")
+    if entry.fold_seed_mean is not None and entry.fold_seed_sd is not None and row.verification is Tier.REPRODUCED:
+        notes.append(f"over {entry.fold_seeds} fold seeds {entry.fold_seed_mean:.3f} ±{entry.fold_seed_sd:.3f}")
+        if entry.repo_fold_score is not None:
+            notes.append(f"across repositories (whole repositories per fold) {entry.repo_fold_score:.3f}")
+    elif entry.fold_seeds is not None:
+        notes.append("fold-seed scores not shown: the board has not confirmed here that it made this entry "
+                     "(`cvreeng-bench leaderboard verify`)")
+    steady = stability(row)
+    if steady:
+        notes.append(steady)
     if entry.model:
         notes.append(f"model {entry.model}")
     if entry.notes:
@@ -82,7 +97,7 @@ def cells(row: Ranked) -> list[str]:
 def to_dict(row: Ranked) -> dict[str, Any]:
     return {**row.entry.to_row(), "group": row.group, "status": row.status, "rank": row.rank,
             "verification": row.verification, "p_vs_chance": row.p_vs_chance, "reason": row.reason,
-            "pool": row.pool,
+            "pool": row.pool, "stability": stability(row) or None,
             "verdict": None if row.verdict is None else dataclasses.asdict(row.verdict),
             "peers": None if row.peers is None else dataclasses.asdict(row.peers)}
 

@@ -131,7 +131,8 @@ def _per_year(task: Task, release: Release, ids: list[str], gold: list[list[str]
     """The main score per year the issue was opened (study tasks; posts carry no date)."""
     if task.source.date_column is None:
         return []
-    opened = dict(task.source.split_columns(ReleaseTables(release)).select("issue_id", "issue_created_at").rows())
+    opened = release.memo(("opened-at", task.source.name), lambda: dict(
+        task.source.split_columns(ReleaseTables(release)).select("issue_id", "issue_created_at").rows()))
     years: dict[int, list[int]] = {}
     for position, issue in enumerate(ids):
         when = opened.get(issue)

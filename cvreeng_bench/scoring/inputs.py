@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .populations import TEXT, ReleaseTables
-from .splits import N_FOLDS, SIDED, TEST, TRAIN
+from .splits import BY_REPOSITORY, N_FOLDS, SIDED, TEST, TRAIN, grouped_folds, stratified_folds
 from .tasks import ALL, Task, TaskError, items
 
 if TYPE_CHECKING:
@@ -59,14 +59,26 @@ class TaskView:
 
 
 def _rows(task: Task, release: Release, track: str, only: tuple[str, ...] = ()) -> dict[str, Mapping[str, Any]]:
-    """issue_id -> the read-only row of what a system may read of that item (``only``: just these columns)."""
-    frame = inputs(task, release, track)
-    return {row["issue_id"]: MappingProxyType(row) for row in (frame.select(*only) if only else frame).to_dicts()}
+    """issue_id -> the read-only row of what a system may read of that item (``only``: just these columns); built
+    once per release object (the rows are read-only, so every round may share them)."""
+    def build() -> dict[str, Mapping[str, Any]]:
+        frame = inputs(task, release, track)
+        return {row["issue_id"]: MappingProxyType(row) for row in (frame.select(*only) if only else frame).to_dicts()}
+
+    return release.memo(("view-rows", task.key, track, only), build)
 
 
-def views(task: Task, release: Release, split: str, track: str) -> list[TaskView]:
+def views(task: Task, release: Release, split: str, track: str, fold_seed: int | str | None = None) -> list[TaskView]:
     """The rounds of a split: one view per fold on ``fold`` and ``all`` (out-of-fold, every item predicted once),
-    else one (its train side, its test side). Items keep the release's order (by id)."""
+    else one (its train side, its test side). Items keep the release's order (by id). ``fold_seed``: the folds dealt
+    again with that seed, stratified on the primary label as the release's were (its own seed deals them alike);
+    ``"repository"`` (:data:`BY_REPOSITORY`): whole repositories dealt to folds.
+    Built once per release object: the views are read-only, and seeded systems and fold seeds share them."""
+    return release.memo(("views", task.key, split, track, fold_seed),
+                        lambda: _views(task, release, split, track, fold_seed))
+
+
+def _views(task: Task, release: Release, split: str, track: str, fold_seed: int | str | None) -> list[TaskView]:
     frame = items(task, release, ALL)
     rows = _rows(task, release, track)
     ids, labels = frame["issue_id"].to_list(), frame["primary"].to_list()
@@ -74,7 +86,19 @@ def views(task: Task, release: Release, split: str, track: str) -> list[TaskView
         sides = frame[split].to_list()
         rounds = [([s == TRAIN for s in sides], [s == TEST for s in sides])]
     else:
-        folds = frame["fold"].to_list()
+        if fold_seed is None:
+            folds = frame["fold"].to_list()
+        elif fold_seed == BY_REPOSITORY:
+            if task.source.repo_column is None:
+                raise TaskError(f"task {task.key}'s items have no repository to deal folds by")
+            repos = dict(task.source.split_columns(ReleaseTables(release)).select("issue_id", "repo").rows())
+            dealt = grouped_folds(ids, [repos[i] for i in ids])
+            folds = [dealt[i] for i in ids]
+        elif isinstance(fold_seed, int):
+            dealt = stratified_folds(ids, labels, fold_seed)
+            folds = [dealt[i] for i in ids]
+        else:
+            raise TaskError(f"fold_seed must be a seed or {BY_REPOSITORY!r}, got {fold_seed!r}")
         rounds = [([f != fold for f in folds], [f == fold for f in folds]) for fold in range(N_FOLDS)]
     return [TaskView(task, track, tuple(rows[i] for i, t in zip(ids, train, strict=True) if t),
                      tuple(label for label, t in zip(labels, train, strict=True) if t),

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 SEED = 20240101
 TEST_FRACTION = 0.2
 N_FOLDS = 5
+# Fold seeds the board re-deals the folds with to show how much one dealing decides (its own baselines and chance
+# lines only); the first is the release's frozen dealing, which every submission is scored on.
+FOLD_SEEDS = tuple(SEED + k for k in range(5))
+# The dealing that keeps every repository in one fold (generalization to unseen repositories), for the board's own.
+BY_REPOSITORY = "repository"
 # Issues opened on or after this instant are the temporal test side (88 of 427, about a fifth).
 TEMPORAL_CUTOFF = datetime(2020, 1, 1, tzinfo=UTC)
 SPLITS = ("holdout", "fold", "repo_holdout", "temporal")
@@ -47,6 +52,20 @@ def stratified_folds(ids: list[str], strata: list[str], seed: int, n_folds: int 
         for issue in sorted(groups[stratum], key=lambda member: _rank(seed, member)):
             folds[issue] = dealt % n_folds
             dealt += 1
+    return folds
+
+
+def grouped_folds(ids: list[str], groups: list[str], n_folds: int = N_FOLDS) -> dict[str, int]:
+    """Fold of every id with whole groups (repositories) in one fold each: largest group first, each to the fold
+    holding the fewest items so far (ties: the lower fold), so no repository is on both sides of a round."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for issue, group in zip(ids, groups, strict=True):
+        members[group].append(issue)
+    sizes, folds = [0] * n_folds, {}
+    for group in sorted(members, key=lambda g: (-len(members[g]), g)):
+        fold = min(range(n_folds), key=lambda f: (sizes[f], f))
+        sizes[fold] += len(members[group])
+        folds.update(dict.fromkeys(members[group], fold))
     return folds
 
 

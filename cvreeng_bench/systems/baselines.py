@@ -331,9 +331,10 @@ def _predictions(ids: list[str], labels: list[str]) -> pl.DataFrame:
 
 
 def run(name: str, task: Task, release: Release, split: str | None = None, *, seed: int = 0,
-        track: str | None = None) -> pl.DataFrame:
+        track: str | None = None, fold_seed: int | str | None = None) -> pl.DataFrame:
     """Predictions (issue_id, label) of one baseline for the scored items of a task's split (``fold``: out-of-fold,
-    every item once). The predictor receives only :class:`~cvreeng_bench.scoring.inputs.TaskView` objects."""
+    every item once; ``fold_seed``: over folds dealt again with that seed, or by repository). The predictor
+    receives only :class:`~cvreeng_bench.scoring.inputs.TaskView` objects."""
     baseline = get(name)
     if not baseline.fits(task):
         raise BaselineError(f"baseline {name} reads {', '.join(baseline.needs)}, which task {task.key} does not "
@@ -346,7 +347,7 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
         raise BaselineError(f"baseline {name} {why}")
     memo = _embeddings_memo(release)
     predicted: dict[str, str] = {}
-    for view in views(task, release, split, track):
+    for view in views(task, release, split, track, fold_seed):
         if not view.test:  # fewer items than folds leaves a fold empty: nothing to label in it
             continue
         if not view.train:
