@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         baseline,
         compare,
         connect,
+        crosswalk,
         describe,
         evaluate,
         leaderboard,
@@ -45,9 +46,9 @@ if TYPE_CHECKING:
         verify,
     )
 
-__all__ = ["__version__", "agreement", "baseline", "compare", "connect", "describe", "evaluate", "leaderboard", "load",
-           "open_release", "predict", "prompt", "regenerate", "rq", "sql", "submit", "tasks", "template", "transfer",
-           "verdict", "verify"]
+__all__ = ["__version__", "agreement", "baseline", "compare", "connect", "crosswalk", "describe", "evaluate",
+           "leaderboard", "load", "open_release", "predict", "prompt", "regenerate", "rq", "sql", "submit", "tasks",
+           "template", "transfer", "verdict", "verify"]
 
 
 def __getattr__(name: str) -> Any:

@@ -196,6 +196,9 @@ def scored_hashes(tables: dict[str, pl.DataFrame]) -> dict[str, str]:
         mine = sorted({t.name for t in REGISTRY if t.source is population})
         out[population.name] = content_hash({name: tables[name] for name in names}
                                             | {"splits": tables["splits"].filter(pl.col("task").is_in(mine))})
+        for task in mine:  # per task too: a new version of one task leaves the others' entries current
+            rows = tables["splits"].filter(pl.col("task") == task)
+            out[f"{population.name}/{task}"] = content_hash({name: tables[name] for name in names} | {"splits": rows})
     return out
 
 

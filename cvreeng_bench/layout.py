@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 # The data's own version, independent of the package version: an erratum bumps it (see errata.csv).
-DATASET_VERSION = "1.1.0"
+DATASET_VERSION = "1.2.0"
 MANIFEST = "release.json"
 ERRATA = "errata.csv"
 LEAK_REPORT = "leak_report.json"

@@ -9,7 +9,7 @@ since (a mutable field edited in place), so a changed declaration is always a ne
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 from .errors import CvreengError
@@ -45,6 +45,15 @@ def split_key(text: str) -> tuple[str, int | None]:
     return base, int(suffix)
 
 
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """ " (did you mean 'x'?)" for the closest known names to a mistyped one, else "" (difflib, as git suggests)."""
+    import difflib
+
+    folded = {k.casefold(): k for k in known}
+    close = [folded[c] for c in difflib.get_close_matches(word.casefold(), folded, n=2, cutoff=0.6)]
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
 class Registry(Generic[T]):
     """Entries of one kind by name and version (``kind`` names them in messages: "task", "prompt", ...)."""
 
@@ -74,7 +83,8 @@ class Registry(Generic[T]):
         base, suffix = split_key(name)
         version = suffix if suffix is not None else version
         if base not in self._entries:
-            raise RegistryError(f"unknown {self.kind} {base!r}; {self.kind}s: {', '.join(sorted(self._entries))}")
+            raise RegistryError(f"unknown {self.kind} {base[:60]!r}{did_you_mean(base, self._entries)}; {self.kind}s: "
+                                f"{', '.join(sorted(self._entries))}")
         versions = self._entries[base]
         if version is None:
             return self._checked(versions[max(versions)])

@@ -220,9 +220,12 @@ class Release:
     def content_sha256(self) -> str:
         return self.manifest.content_sha256
 
-    def scored_sha256(self, source: str) -> str:
-        """The content hash of what a source's tasks are scored on (the whole release's for older releases)."""
-        return self.manifest.scored_sha256.get(source, self.content_sha256)
+    def scored_sha256(self, source: str, task: str | None = None) -> str:
+        """The content hash of what a source's tasks are scored on (its configs and its tasks' split rows); with
+        ``task``, of what that one task is scored on (its source's configs and its own split rows), so a new version
+        of another task leaves its entries current. Older releases hash per source only."""
+        found = self.manifest.scored_sha256
+        return found.get(f"{source}/{task}") or found.get(source, self.content_sha256)
 
     def why_absent(self, source: str) -> str:
         """Why the build left an optional source out (as ``release.json`` records it; text only)."""

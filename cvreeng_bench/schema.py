@@ -150,7 +150,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("track", "string", "What the system read: metadata, triage (title and body) or full-thread", False),
         Column("dataset_version", "string", "Dataset version scored against", False),
         Column("content_sha256", "string", "Content hash of the data the task is scored on (the release manifest's "
-               "scored_sha256 of the task's source)", False),
+               "scored_sha256 of the task: its source's configs and its own split rows)", False),
         Column("package_version", "string", "cvreeng-bench version that scored it"),
         Column("date", "string", "Date scored (ISO 8601)"),
         Column("predictions_sha256", "string", "sha256 of the predictions file (stored under submissions/)"),

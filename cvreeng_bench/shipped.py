@@ -98,7 +98,7 @@ def _fold_seeds(entry: Entry, task: Task, release: Release, name: str, *, track:
 
 
 def _baseline(task: Task, release: Release, name: str, *, today: str, n_resamples: int, store: Path | None,
-              track: str = "metadata") -> Entry:
+              track: str = "metadata", fold_seeds: bool = True) -> Entry:
     baseline = BASELINES.get(name)
     results, frames = [], []
     for seed in range(baseline.seeds):
@@ -115,7 +115,7 @@ def _baseline(task: Task, release: Release, name: str, *, today: str, n_resample
                         baseline=baseline.key, trained="zero-shot" if baseline.zero_shot else "out-of-fold",
                         evidence=f"the board ran baseline {baseline.key} ({seeds}, {track} track) on the release's "
                                  f"data {result.content_sha256[:12]} itself")
-    if task.split == "fold" and not baseline.zero_shot:  # a zero-shot system learns from no fold: nothing to re-deal
+    if fold_seeds and task.split == "fold" and not baseline.zero_shot:  # a zero-shot one learns from no fold
         ids, _ = items_and_gold(task, release, ALL)
         frozen = (statistics.fmean(r.score for r in results), [p.labels_for(ids, MISSING) for _, p in frames])
         entry = _fold_seeds(entry, task, release, name, track=track, frozen=frozen)
@@ -142,7 +142,7 @@ def _agreement(task: Task, release: Release, today: str, n_resamples: int) -> En
     rater = found["rater_1_vs_gold"]
     result = Result(
         task=task.name, task_version=task.version, split=task.split, track="metadata", main_score=task.main_score,
-        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source.name),
+        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source.name, task.name),
         package_version=__version__,
         predictions_sha256="", date=today, n=rater["n"], labels=list(task.labels), scores=rater["scores"],
         ci95=rater["ci95"], per_label=[], confusion=None, n_resamples=n_resamples, seed=0,
@@ -194,9 +194,12 @@ def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | No
     return rows
 
 
-def baseline_entry(task: Task, release: Release, name: str, track: str, n_resamples: int = N_RESAMPLES) -> Entry:
-    """The entry the board makes for a package baseline (its predictions are not stored)."""
-    return _baseline(task, release, name, today="", n_resamples=n_resamples, store=None, track=track)
+def baseline_entry(task: Task, release: Release, name: str, track: str, n_resamples: int = N_RESAMPLES, *,
+                   fold_seeds: bool = True) -> Entry:
+    """The entry the board makes for a package baseline (its predictions are not stored); ``fold_seeds=False``
+    leaves out the scores under other dealings of the folds (their fields stay empty)."""
+    return _baseline(task, release, name, today="", n_resamples=n_resamples, store=None, track=track,
+                     fold_seeds=fold_seeds)
 
 
 def agreement_entry(task: Task, release: Release, n_resamples: int = N_RESAMPLES) -> Entry | None:

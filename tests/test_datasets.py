@@ -70,3 +70,17 @@ def test_every_task_config_loads_with_class_labels_and_declared_inputs_only(synt
                         strict=True))
         for row in test.select(range(5)):
             assert [label.names[i] for i in row["labels"]] == list(gold[row["issue_id"]])
+
+
+def test_the_card_declares_the_features_of_every_config_tables_and_tasks_alike(synthetic_release: Path) -> None:
+    import yaml
+
+    datasets = pytest.importorskip("datasets")
+    header = (synthetic_release / "README.md").read_text("utf-8").split("---\n")[1]
+    declared = {d["config_name"]: d["features"] for d in yaml.safe_load(header)["dataset_info"]}
+    release = open_release(synthetic_release)
+    assert set(declared) == set(release.configs) | set(release.manifest.task_configs)
+    stage = {f["name"]: f for f in declared["stage"]}
+    assert stage["label"]["dtype"]["class_label"]["names"]["0"] == tasks.get("stage").labels[0]
+    loaded = datasets.load_dataset(str(synthetic_release), "stage", split="test")
+    assert list(loaded.features) == [f["name"] for f in declared["stage"]], "the declared columns are the loaded ones"

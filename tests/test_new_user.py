@@ -255,3 +255,37 @@ def test_the_agreement_maps_the_raters_labels_through_the_crosswalk_for_bug_kind
     rows = [r for r in found["per_task"] if r["task"].startswith("bug_kind")]
     assert rows and all(r["rater_2_vs_gold"]["outside_label_space"] < r["n"] for r in rows)
     assert all(r["rater_2_vs_gold"]["scores"]["macro_f1"] > 0 for r in rows)
+
+
+def test_scoring_only_a_task_configs_test_issues_advises_the_split_they_belong_to(synthetic_release: Path,
+                                                                                   tmp_path: Path) -> None:
+    from cvreeng_bench.scoring import tasks
+
+    test_ids = tasks.items(tasks.get("stage"), api.open_release(synthetic_release), "holdout")["issue_id"].to_list()
+    predictions = tmp_path / "test-side.csv"
+    predictions.write_text("issue_id,label\n" + "".join(f"{i},Training\n" for i in test_ids), encoding="utf-8")
+    scored = cli("evaluate", str(predictions), "--task", "stage", "--release", str(synthetic_release))
+    assert scored.returncode == 2 and "score them there with --split holdout" in scored.stderr
+    assert "--allow-missing" not in scored.stderr
+    there = cli("evaluate", str(predictions), "--task", "stage", "--split", "holdout", "--release",
+                str(synthetic_release))
+    assert there.returncode == 0, there.stderr
+
+
+@pytest.mark.parametrize(("args", "meant"), [
+    (["evalute"], "'evaluate'"), (["tasks", "show", "stgae"], "'stage'"),
+    (["baseline", "metadta", "--task", "stage", "--out", "x.csv"], "'metadata'"), (["leaderboard", "shw"], "'show'")])
+def test_a_mistyped_name_gets_did_you_mean(args: list[str], meant: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 2 and f"did you mean {meant}" in result.stderr
+
+
+def test_ctrl_c_during_leaderboard_show_ends_in_one_line_and_exit_130(synthetic_release: Path, monkeypatch) -> None:
+    from cvreeng_bench.board import ranking
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ranking, "rank", interrupted)
+    result = cli("leaderboard", "show", "--release", str(synthetic_release))
+    assert result.returncode == 130 and result.stderr.strip() == "interrupted" and "Traceback" not in result.stderr

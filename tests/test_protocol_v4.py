@@ -255,3 +255,21 @@ def test_a_hand_edited_fold_seed_spread_of_a_baseline_fails_verify(synthetic: Re
                    for e, held in api.verify(board, synthetic)}
     name = rows[target]["name"] + TASK + "metadata" + "0.0"
     assert checked[name] is False
+
+
+def test_a_new_version_of_one_task_leaves_the_other_tasks_entries_current(synthetic: Release) -> None:
+    """Each task's entries are keyed by the hash of its source's configs and its own split rows: a changed split of
+    bug_kind (as crosswalk v2 made) changes bug_kind's hash and the source's, never stage's."""
+    import polars as pl
+
+    from cvreeng_bench.build import scored_hashes
+
+    tables = {name: synthetic.frame(name) for name in synthetic.configs}
+    before = scored_hashes(tables)
+    splits = tables["splits"]
+    changed = splits.with_columns(pl.when(pl.col("task") == "bug_kind").then(1 - pl.col("fold").clip(0, 1))
+                                  .otherwise(pl.col("fold")).alias("fold"))
+    after = scored_hashes({**tables, "splits": changed})
+    assert after["study/stage"] == before["study/stage"]
+    assert after["study/bug_kind"] != before["study/bug_kind"] and after["study"] != before["study"]
+    assert synthetic.scored_sha256("study", "stage") == before["study/stage"]

@@ -137,20 +137,29 @@ def test_an_out_of_fold_file_is_scored_on_every_issue_of_the_main_split(release:
     assert result["split"] == "fold" and result["n"] == n and result["n_missing"] == 0
 
 
-def test_every_tier_of_the_shipped_board_re_derives_on_the_real_release(release: Path) -> None:
+def test_every_tier_of_the_shipped_board_re_derives_on_the_real_release(opened) -> None:
     """The shipped board's reproduced entries are what the package makes: every baseline re-run, every chance line
-    and the raters' agreement recomputed, equal in every compared field (the embedding ones where the extra is)."""
-    from cvreeng_bench import api
+    and the raters' agreement recomputed, equal in every compared field (the embedding ones where the extra is).
+    The scores under the other dealings of the folds (5 more runs of each learned baseline) are re-derived for one
+    entry of every baseline and chance line on each source (`leaderboard verify` re-derives them all)."""
     from cvreeng_bench.board.entries import SHIPPED, read_strict
+    from cvreeng_bench.board.leaderboard import stored
+    from cvreeng_bench.provenance import rederive
     from cvreeng_bench.systems.baselines import BASELINES
 
-    checked = api.verify(release=release)
-    assert len(checked) == len(read_strict(SHIPPED)) == 128, "every shipped entry claims reproduced and is checked"
-    failed = [(e.name, e.task) for e, held in checked if not held
-              and not (e.baseline and not BASELINES.get(e.baseline.partition("@")[0]).runs_here())]
+    entries = read_strict(SHIPPED)
+    assert len(entries) == 128 and {e.verification for e in entries} == {"reproduced"}
+    sampled, seen = set(), set()
+    for index, entry in enumerate(entries):
+        kind = (entry.baseline, entry.task.partition("_")[0] if entry.task.startswith("notes_") else entry.task)
+        if entry.fold_seeds is not None and kind not in seen and entry.task in ("stage", "so_dl_bugs", "notes_stage"):
+            seen.add(kind)
+            sampled.add(index)
+    assert len(sampled) >= 12, "every baseline and chance line with fold seeds, on each of the three sources"
+    failed = [(e.name, e.task, e.track) for i, e in enumerate(entries)
+              if not (e.baseline and not BASELINES.get(e.baseline.partition("@")[0]).runs_here())
+              and not rederive(e, stored(SHIPPED, e), opened, fold_seeds=i in sampled)]
     assert failed == []
-    ranked = api.leaderboard(release=release, verified_only=True)
-    assert {r.entry.task for r in ranked} >= {"stage", "root_cause", "so_dl_bugs"}
 
 
 STUDY_TASKS = ("stage", "defect_type", "impact", "root_cause", "manifestation", "reporter")
@@ -263,9 +272,9 @@ def test_a_posts_trained_system_is_scored_on_the_studys_own_notes_as_the_readme_
     from cvreeng_bench import api
 
     frame, result = api.transfer("tfidf", "so_dl_bugs", "notes_bug_kind", opened, track="symptom", n_resamples=0)
-    assert result.track == "symptom" and result.n == frame.height == 142
-    assert f"{result.score:.3f}" == "0.361"
-    assert "0.361 (tfidf)" in (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    assert result.track == "symptom" and result.n == frame.height == 156
+    assert f"{result.score:.3f}" == "0.357"
+    assert "0.357 (tfidf)" in (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
 
 
 def test_nothing_ranked_on_the_shipped_board_scores_at_or_below_a_chance_line(release: Path) -> None:

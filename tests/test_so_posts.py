@@ -31,13 +31,43 @@ def _score(name: str, task: str, release: Release, track: str = "metadata") -> f
     return evaluate(from_frame(frame, name), chosen, release, n_resamples=50, track=track).score
 
 
-def test_every_study_root_cause_has_exactly_one_crosswalk_row_with_a_reason() -> None:
-    causes = [c.root_cause for c in dlbugs.CROSSWALK]
+@pytest.mark.parametrize("version", sorted(dlbugs.CROSSWALKS))
+def test_every_study_root_cause_has_exactly_one_crosswalk_row_with_a_reason(version: int) -> None:
+    walk = dlbugs.CROSSWALKS[version]
+    causes = [c.root_cause for c in walk]
     assert sorted(causes) == sorted(taxonomy.labels("root_cause"))
-    assert all(c.kind is None or c.kind in dlbugs.BUG_KINDS for c in dlbugs.CROSSWALK)
-    assert all(len(c.reason) > 20 for c in dlbugs.CROSSWALK)
-    assert {c.kind for c in dlbugs.CROSSWALK} == {*dlbugs.BUG_KINDS, None}, "every kind has a study counterpart"
-    assert dlbugs.FAMILY["GPU usage bug"] == "gpu" and dlbugs.FAMILY["API defect"] == "api"
+    assert all(c.kind is None or c.kind in dlbugs.BUG_KINDS for c in walk)
+    assert all(len(c.reason) > 20 for c in walk)
+    assert {c.kind for c in walk} == {*dlbugs.BUG_KINDS, None}, "every kind has a study counterpart"
+    assert dict(tasks.REGISTRY.get("bug_kind", version).mapped) == {c.root_cause: c.kind for c in walk}
+    assert dict(tasks.REGISTRY.get("notes_bug_kind", version).mapped) == {c.root_cause: c.kind for c in walk}
+
+
+def test_crosswalk_v2_changes_only_what_it_argues_and_is_the_current_task() -> None:
+    changed = {a.root_cause: (a.kind, b.kind) for a, b in zip(dlbugs.CROSSWALK, dlbugs.CROSSWALK_V2, strict=True)
+               if a.kind != b.kind}
+    assert changed == {"Wrong environment configuration": (None, "gpu")}
+    assert dlbugs.FAMILY["Wrong environment configuration"] == "gpu" and dlbugs.FAMILY["API defect"] == "api"
+    assert tasks.get("bug_kind").version == 2 and tasks.get("notes_bug_kind").version == 2
+
+
+def test_the_crosswalk_check_tallies_every_noted_issue_by_cause_beside_each_version(synthetic: Release) -> None:
+    from cvreeng_bench import api
+    from cvreeng_bench.systems.crosswalk import lift, overall
+
+    rows = api.crosswalk(synthetic)
+    assert sum(r.n for r in rows) == tasks.items(tasks.get("notes_root_cause"), synthetic, "all").height
+    assert all(abs(sum(s for _, s in r.shares) - 1) < 1e-9 and [v for v, _ in r.mapped] == [1, 2] for r in rows)
+    every = overall(rows)
+    assert abs(sum(every.values()) - 1) < 1e-9
+    for row in rows:
+        kind = row.mapped[-1][1]
+        if kind is not None and every[kind] > 0:
+            assert lift(row, rows, kind) == pytest.approx((row.share(kind) or 0) / every[kind])
+    shown = cli("crosswalk", "--release", str(synthetic.folder))
+    assert shown.returncode == 0 and "every noted issue" in shown.stdout and " -> " in shown.stdout
+    refused = cli("crosswalk", "--system", "definitions", "--release", str(synthetic.folder))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
 
 
 def test_the_posts_reader_refuses_every_bad_row_naming_file_row_column_and_value(tmp_path: Path) -> None:

@@ -100,3 +100,21 @@ def test_tasks_list_so_dl_bugs_and_the_default_build_carries_both_sources(releas
     assert "so_dl_bugs@v1" in listed.stdout and "bug_kind@v1" in listed.stdout
     info = open_release(release).manifest
     assert {"so_posts", "defects"} <= set(info.configs) and dict(info.sources_absent) == {}
+
+
+def test_the_crosswalk_check_on_the_real_notes_supports_what_version_2_argues(opened: Release) -> None:
+    """A TF-IDF model trained on the posts' kinds leans the notes of each cause that v2 maps by its own definition
+    toward the mapped kind (lift above 1), and the environment notes toward gpu, never to model or tensor."""
+    from cvreeng_bench import api
+    from cvreeng_bench.systems.crosswalk import lift
+
+    rows = api.crosswalk(opened, system="tfidf", track="analysis")
+    by_cause = {r.root_cause: r for r in rows}
+    assert sum(r.n for r in rows) == 191
+    environment = by_cause["Wrong environment configuration"]
+    assert environment.mapped == ((1, None), (2, "gpu"))
+    assert (environment.share("model") or 0) + (environment.share("tensor") or 0) == 0
+    assert (lift(environment, rows, "gpu") or 0) > max(1.0, lift(environment, rows, "api") or 0)
+    for cause in ("Data preprocessing", "GPU usage bug", "API defect", "Hyper-parameters", "Training configuration"):
+        row = by_cause[cause]
+        assert (lift(row, rows, row.mapped[-1][1]) or 0) > 1, cause

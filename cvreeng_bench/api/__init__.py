@@ -9,10 +9,23 @@ release and the paper's figures, ``bench`` the benchmark, ``board`` the leaderbo
 from __future__ import annotations
 
 from ..release import Release, ReleaseError
-from .bench import agreement, baseline, compare, describe, evaluate, predict, prompt, tasks, template, transfer, verdict
+from .bench import (
+    agreement,
+    baseline,
+    compare,
+    crosswalk,
+    describe,
+    evaluate,
+    predict,
+    prompt,
+    tasks,
+    template,
+    transfer,
+    verdict,
+)
 from .board import leaderboard, regenerate, submit, verify
 from .data import ReleaseLike, connect, default_release, load, open_release, rq, sql
 
-__all__ = ["Release", "ReleaseError", "ReleaseLike", "agreement", "baseline", "compare", "connect", "default_release",
-           "describe", "evaluate", "leaderboard", "load", "open_release", "predict", "prompt", "regenerate", "rq",
-           "sql", "submit", "tasks", "template", "transfer", "verdict", "verify"]
+__all__ = ["Release", "ReleaseError", "ReleaseLike", "agreement", "baseline", "compare", "connect", "crosswalk",
+           "default_release", "describe", "evaluate", "leaderboard", "load", "open_release", "predict", "prompt",
+           "regenerate", "rq", "sql", "submit", "tasks", "template", "transfer", "verdict", "verify"]

@@ -262,12 +262,12 @@ def near_duplicate(board: Path, entry: Entry, predictions: Predictions, current:
 
 
 def is_current(entry: Entry, release: Release, task: Task | None = None) -> bool:
-    """Whether an entry was scored on the current version of its task and on this release's data for it."""
+    """Whether an entry was scored on the current version of its task and on this release's data for it (the
+    content hash of the data the task scores: a new dataset version that leaves that data alone keeps the entry)."""
     task = task or (REGISTRY.get(entry.task) if entry.task in REGISTRY else None)
     if task is None or task.version != entry.task_version:
         return False
-    return (entry.dataset_version == release.dataset_version
-            and entry.content_sha256 == release.scored_sha256(task.source.name))
+    return entry.content_sha256 == release.scored_sha256(task.source.name, task.name)
 
 
 def shipped_identities() -> set[str]:
@@ -292,7 +292,7 @@ def rescore(entry: Entry, task: Task, path: Path, release: Release, memo: Memo) 
     """The board's own re-score of stored predictions (memoized): every compared number and the p-value against
     chance; or why they cannot be scored."""
     name = key("score", entry.predictions_sha256, task.key, entry.split, entry.track,
-               release.scored_sha256(task.source.name), release.dataset_version, BOARD_ROUNDS)
+               release.scored_sha256(task.source.name, task.name), release.dataset_version, BOARD_ROUNDS)
     found = memo.get(name)
     if isinstance(found, dict) and all(isinstance(found.get(k), (int, float)) for k in (*COMPARED, "p_chance")):
         return found

@@ -138,8 +138,8 @@ class _Labels:
 def _memoized(group: _Group, kind: str, a: str, b: str, compute: Callable[[], float]) -> float:
     """A number about two stored predictions (by their digests), from the memo or computed once."""
     release, task = group.release, group.task
-    name = key(kind, a, b, task.key, group.split, release.scored_sha256(task.source.name), release.dataset_version,
-               BOARD_ROUNDS)
+    name = key(kind, a, b, task.key, group.split, release.scored_sha256(task.source.name, task.name),
+               release.dataset_version, BOARD_ROUNDS)
     found = group.memo.get(name)
     if isinstance(found, (int, float)) and not isinstance(found, bool):
         return float(found)
@@ -164,7 +164,7 @@ def _twins(group: _Group, ordered: list[_Candidate], labels: _Labels) -> dict[st
     computed with numpy, each candidate against every kept one at once."""
     digests = [c.entry.predictions_sha256 or "" for c in ordered]
     release, task = group.release, group.task
-    name = key("twins", digests, task.key, group.split, release.scored_sha256(task.source.name),
+    name = key("twins", digests, task.key, group.split, release.scored_sha256(task.source.name, task.name),
                release.dataset_version)
     found = group.memo.get(name)
     if isinstance(found, dict) and all(isinstance(v, list) and len(v) == 2 for v in found.values()):
@@ -231,7 +231,7 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
                 return Ranked(entry, status, None, tier, None, "; ".join(r for r in (reason, why) if r), pool)
 
             if task is None or not is_current(entry, release, task):
-                out.append(shown(Status.OLDER, "scored on another task or dataset version"))
+                out.append(shown(Status.OLDER, "scored on another version of the task or on other data"))
                 continue
             if not entry.ranked_kind:
                 out.append(shown(Status.REFERENCE, "reference line"))

@@ -31,7 +31,7 @@ SHOWN = (Status.RANKED, Status.BELOW_CHANCE, Status.REFERENCE)
 
 def _summary(path: Path, row: Ranked, release: Release, memo: Memo) -> Summary | None:
     task = REGISTRY.get(row.entry.task)
-    name = key("verdict", row.entry.predictions_sha256, task.key, release.scored_sha256(task.source.name),
+    name = key("verdict", row.entry.predictions_sha256, task.key, release.scored_sha256(task.source.name, task.name),
                release.dataset_version, N_RESAMPLES)
     found = memo.get(name)
     if isinstance(found, dict):
@@ -51,7 +51,8 @@ def _peers(paths: list[tuple[str, Path]], row: Ranked, release: Release, memo: M
     if len(paths) < 2:
         return None
     task = REGISTRY.get(row.entry.task)
-    name = key("peers", sorted(d for d, _ in paths), task.key, row.entry.split, release.scored_sha256(task.source.name))
+    name = key("peers", sorted(d for d, _ in paths), task.key, row.entry.split,
+               release.scored_sha256(task.source.name, task.name))
     found = memo.get(name)
     if isinstance(found, dict):
         return Peers(**found)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .._version import __version__
 from ..errors import CvreengError
@@ -30,11 +31,26 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a suggestion for a mistyped choice (a command, a baseline, a format): "did you mean"."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if found:
+            from ..registry import did_you_mean
+
+            known = [c.strip().strip("'") for c in found.group(2).split(",")]
+            message = message.replace(found.group(0), found.group(0) + did_you_mean(found.group(1), known))
+        super().error(message)
+
+
 def build_parser(command: str | None = None, *, summary: bool = False) -> argparse.ArgumentParser:
     """The command line; when ``command`` is one of the data commands, only those are registered (the printing
     commands then never import the benchmark's registries); ``summary``: the benchmark commands by name and one
     line of help only (the command list that ``cvreeng-bench --help`` prints)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cvreeng-bench",
         description="The CV model-reengineering defect study (Jiang et al., EMSE 2024): dataset, queries, benchmark.",
         epilog="example:\n  cvreeng-bench build --out release && cvreeng-bench rq fig9 --release release",
@@ -42,7 +58,7 @@ def build_parser(command: str | None = None, *, summary: bool = False) -> argpar
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(parser, False)
     # The same flags after the command name; SUPPRESS keeps a command from resetting a flag given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     data.register(sub, common)

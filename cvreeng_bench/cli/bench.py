@@ -31,6 +31,8 @@ HELP = {
                 'split.'),
     "transfer": ('Train a text baseline on every item of one task and score it on a task of another source '
                  '(so_dl_bugs, bug_kind and notes_bug_kind share the five DL-bug kinds).'),
+    "crosswalk": ("Check the root-cause crosswalk against data: the DL-bug kinds a text baseline trained on the posts "
+                  "gives the analysts' notes of each study root cause, beside each crosswalk version's mapping."),
     "agreement": ("The raters' inter-rater agreement per phase and dimension on all linked items (not a ceiling), and "
                   "the paper's pooled kappas recomputed."),
     "baseline": 'Run a seeded baseline',
@@ -175,6 +177,19 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crosswalk(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from ..api import crosswalk
+    from ..systems.crosswalk import table
+
+    rows = crosswalk(args.release, system=args.system, track=args.track, seed=args.seed)
+    sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n" if args.format == "json"
+                     else table(rows, args.system, args.track))
+    return 0
+
+
 def cmd_agreement(args: argparse.Namespace) -> int:
     from ..api import agreement
     from ..scoring.agreement import table
@@ -303,6 +318,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, *
     p.add_argument("--resamples", type=nonnegative, default=N_RESAMPLES, help="bootstrap resamples for the interval")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--out", type=Path, default=None, help="also write the predictions here")
+    release_option(p)
+
+    p = command(sub, common, "crosswalk", HELP["crosswalk"], example="cvreeng-bench crosswalk --track analysis",
+                handler=cmd_crosswalk)
+    p.add_argument("--system", default="tfidf", choices=("tfidf", "embeddings", "knn"),
+                   help="the text baseline trained on the posts "
+                   "(default tfidf; the embedding ones need the embeddings extra)")
+    p.add_argument("--track", default="analysis", choices=("symptom", "analysis"),
+                   help="which notes it labels (default analysis: Bugs, Comments and Fix)")
+    p.add_argument("--seed", type=nonnegative, default=0, help="random seed (default 0)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
     release_option(p)
 
     p = command(sub, common, "agreement", HELP["agreement"],

@@ -45,6 +45,11 @@ def front_matter(info: dict[str, Any]) -> str:
         entries.append(entry)
     features = [{"config_name": name, "features": [_feature(c) for c in SCHEMAS[name]]}
                 for name in sorted(info["configs"]) if name in SCHEMAS]
+    tasks = sorted(info.get("task_configs", {}).items())
+    features += [{"config_name": name, "features": [{"name": column, **_yaml_feature(kind)}
+                                                    for column, kind in meta["features"].items()]}
+                 for name, meta in tasks if isinstance(meta.get("features"), dict)]
+    features.sort(key=lambda f: f["config_name"])
     data = DatasetCardData(
         pretty_name="CV model-reengineering defects (Jiang et al., EMSE 2024)", license="other",
         license_name="cite-the-paper", license_link=f"https://doi.org/{paper.DOI}", language=["en"],
@@ -75,6 +80,17 @@ def _feature(column: Column) -> dict[str, Any]:
     if column.type.startswith("list<"):
         return {"name": column.name, "sequence": kind}
     return {"name": column.name, "dtype": kind}
+
+
+def _yaml_feature(kind: dict[str, Any]) -> dict[str, Any]:
+    """A ``datasets`` feature (Value, List, ClassLabel, as a task config's parquet metadata holds it) as the card's
+    ``dataset_info`` writes it."""
+    if kind["_type"] == "List":
+        inner = _yaml_feature(kind["feature"])
+        return {"sequence": inner["dtype"]}
+    if kind["_type"] == "ClassLabel":
+        return {"dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(kind["names"])}}}}
+    return {"dtype": kind["dtype"]}
 
 
 def _counts_table(frame: pl.DataFrame, column: str, total: int) -> str:
@@ -159,8 +175,9 @@ def _so_section(tables: dict[str, pl.DataFrame], info: dict[str, Any]) -> tuple[
         "| class | label | posts | definition (this project's wording) |", "|---:|---|---:|---|", kinds, "",
         "The `so_dl_bugs` task is scored out-of-fold over all posts with the same scorer, interval, permutation "
         "test and board as the study's tasks; `bug_kind` maps the study's root causes to these kinds through a "
-        "declared crosswalk (`cvreeng_bench.dlbugs.CROSSWALK`), so one system can be trained on one source and "
-        "scored on the other (`cvreeng-bench transfer`).", "",
+        "declared crosswalk (`cvreeng_bench.dlbugs.CROSSWALKS`, one per task version; `cvreeng-bench crosswalk` "
+        "checks it against data), so one system can be trained on one source and scored on the other "
+        "(`cvreeng-bench transfer`).", "",
         "Context: the authors report their own classifiers' results on this set (SOBERT, CodeBERT, RoBERTa, "
         "ChatGPT, Claude, TF-IDF and word2vec) in the `results/` folder of their repository; those files are not "
         "among the pinned inputs, so this card restates none of their numbers. The package's out-of-fold scores "

@@ -164,9 +164,12 @@ def write_release(tables: dict[str, pl.DataFrame], info: dict[str, Any], target:
     info["task_configs"] = {}
     for name, (task, sides) in sorted((task_tables or {}).items()):
         meta: dict[str, Any] = {"task": task.key, "rows": {}, "files": {}}
+        names = {"label": list(task.labels), "labels": list(task.labels)}
         for side, frame in sides.items():
-            write_parquet(frame, staged, class_names={"label": list(task.labels), "labels": list(task.labels)})
+            write_parquet(frame, staged, class_names=names)
             meta["files"][side], meta["rows"][side] = _place(target, staged, name, side), frame.height
+        # The card declares these features (both sides share them), so the Hub shows every config's columns.
+        meta["features"] = hf_features(_small_types(frame.to_arrow().schema), names)
         info["task_configs"][name] = meta
     shutil.copyfile(errata, target / ERRATA)
     if leak_report is not None:

@@ -19,6 +19,7 @@ from .populations import ReleaseTables
 from .predictions import ABSTAINED, ISSUE_ID, LABEL, SHOWN, PredictionError, Predictions, read_predictions, some
 from .protocol import N_RESAMPLES, N_ROUNDS
 from .results import Comparison, Result
+from .splits import SIDED, TEST
 from .tasks import ALL, Task, items
 
 if TYPE_CHECKING:
@@ -73,13 +74,28 @@ def align(task: Task, scored: pl.DataFrame, population: pl.DataFrame, prediction
     predicted = {r[ISSUE_ID]: r[LABEL] or MISSING for r in rows if r[ISSUE_ID]}
     missing = [i for i in scored["issue_id"].to_list() if i not in predicted]
     if missing and not allow_missing:
-        reasons.append(f"{len(missing)} issue(s) of the split have no prediction (e.g. {_some(missing[:3])});"
-                       " --allow-missing scores them as wrong")
+        side = _test_side(population, set(predicted))
+        advice = (f"these predictions are exactly the test side of split {side!r}: score them there with --split "
+                  f"{side}" if side else "--allow-missing scores them as wrong")
+        reasons.append(f"{len(missing)} issue(s) of the split have no prediction (e.g. {_some(missing[:3])}); "
+                       + advice)
     if reasons:
         raise PredictionError(f"{source} refused:\n  " + "\n  ".join(reasons))
     wanted = scored["issue_id"].to_list()
     abstentions = sum(1 for r in rows if r[ABSTAINED] and r[ISSUE_ID] in set(wanted))
     return scored["gold"].to_list(), [predicted.get(i, MISSING) for i in wanted], abstentions
+
+
+def _test_side(population: pl.DataFrame, predicted: set[str]) -> str | None:
+    """The sided split (holdout, repo_holdout, temporal) whose test side is exactly the predicted items, if any: a
+    user who labeled a task config's 66 test issues meant that split, not the out-of-fold main one."""
+    known = predicted & set(population["issue_id"].to_list())
+    for side in SIDED:
+        if side in population.columns:
+            test = set(population.filter(population[side] == TEST)["issue_id"].to_list())
+            if test and known == test:
+                return side
+    return None
 
 
 def _scored(task: Task, release: Release, split: str, subset: set[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -117,7 +133,7 @@ def evaluate(predictions: Predictions, task: Task, release: Release, split: str 
     per_year = _per_year(task, release, scored["issue_id"].to_list(), gold, predicted)
     return Result(
         task=task.name, task_version=task.version, split=split, track=track, main_score=task.main_score,
-        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source.name),
+        dataset_version=release.dataset_version, content_sha256=release.scored_sha256(task.source.name, task.name),
         package_version=__version__, predictions_sha256=predictions.digest,
         date=datetime.now(UTC).date().isoformat(), **scores.as_dict(),
         n_missing=sum(p == MISSING for p in predicted) - abstained, n_abstained=abstained,

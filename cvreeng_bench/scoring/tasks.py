@@ -200,6 +200,14 @@ REGISTRY.register(Task(
     population="reengineering issues with a root cause that has a DL-bug kind",
     mapped=tuple((c.root_cause, c.kind) for c in dlbugs.CROSSWALK)))
 REGISTRY.register(Task(
+    "bug_kind", "root_cause", dlbugs.BUG_KINDS,
+    "The kind of deep-learning bug (the Stack Overflow posts' classes) of a reengineering issue, from its defects' "
+    "root causes through the declared crosswalk (version 2: wrong environment configuration counts as gpu); issues "
+    "whose root causes have no counterpart are left out.",
+    version=2, split="fold", inputs=V3_INPUTS, question="Which kind of deep-learning bug does this issue report?",
+    population="reengineering issues with a root cause that has a DL-bug kind",
+    mapped=tuple((c.root_cause, c.kind) for c in dlbugs.CROSSWALKS[2])))
+REGISTRY.register(Task(
     "so_dl_bugs", "label", dlbugs.LABELS,
     "The kind of deep-learning bug a Stack Overflow post reports (model, tensor, training, gpu, api), or Others "
     "when it is not a DL bug; 600 posts, 100 per class. Scored out-of-fold over every post.",
@@ -228,6 +236,16 @@ REGISTRY.register(Task(
     version=1, split="fold", inputs=V3_INPUTS, tracks=tuple(NOTE_TRACKS), source=NOTES,
     population="reengineering issues with the analysts' notes and a root cause that has a DL-bug kind",
     mapped=tuple((c.root_cause, c.kind) for c in dlbugs.CROSSWALK),
+    question="Which kind of deep-learning bug do these notes describe?"))
+REGISTRY.register(Task(
+    "notes_bug_kind", "root_cause", dlbugs.BUG_KINDS,
+    "The kind of deep-learning bug (the Stack Overflow posts' classes) of a noted reengineering issue, from its "
+    "defects' root causes through the declared crosswalk (version 2: wrong environment configuration counts as gpu), "
+    "read from the analysts' 2022 notes; so a system trained on the posts can be scored on the study's own text "
+    "(`transfer`).",
+    version=2, split="fold", inputs=V3_INPUTS, tracks=tuple(NOTE_TRACKS), source=NOTES,
+    population="reengineering issues with the analysts' notes and a root cause that has a DL-bug kind",
+    mapped=tuple((c.root_cause, c.kind) for c in dlbugs.CROSSWALKS[2]),
     question="Which kind of deep-learning bug do these notes describe?"))
 
 
