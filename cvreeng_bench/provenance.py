@@ -66,11 +66,14 @@ def _remade(entry: Entry, release: Release, fold_seeds: bool = True) -> Entry | 
     return baseline_entry(task, release, baseline.key, entry.track, fold_seeds=fold_seeds)
 
 
-def rederive(entry: Entry, path: Path | None, release: Release, *, fold_seeds: bool = True) -> bool:
+def rederive(entry: Entry, path: Path | None, release: Release, *, fold_seeds: bool | None = None) -> bool:
     """Whether the package re-derives the tier an entry claims: a package-made entry is made again and must equal
     the stored one in every compared field; a consistent one must re-parse from its stored answers and record.
-    ``fold_seeds=False`` (a partial check for tests that time it; never what ``verify`` records) leaves out the
-    scores under other dealings of the folds."""
+    The scores under other dealings of the folds are re-derived when the entry carries them (None), and must then
+    be absent when it does not; ``fold_seeds=False`` (a partial check for a test that times it; never what
+    ``verify`` records) leaves them out."""
+    if fold_seeds is None:
+        fold_seeds = any(getattr(entry, name) is not None for name in FOLD_SEED_FIELDS)
     try:
         if entry.verification is Tier.CONSISTENT:
             if path is None:

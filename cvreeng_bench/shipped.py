@@ -172,7 +172,7 @@ def text_tracks(task: Task) -> list[str]:
 
 
 def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | None = None,
-            store: Path | None = None) -> list[Entry]:
+            store: Path | None = None, fold_seeds: bool = True) -> list[Entry]:
     """Board entries for every current task: ranked baselines, chance lines and the raters' agreement; the
     single-run baselines' predictions are written into ``store`` when one is given."""
     today = today or datetime.now(UTC).date().isoformat()
@@ -183,10 +183,10 @@ def entries(release: Release, *, n_resamples: int = N_RESAMPLES, today: str | No
         for baseline in BASELINES:
             if baseline.shipped and baseline.fits(task):
                 rows.append(_baseline(task, release, baseline.name, today=today, n_resamples=n_resamples,
-                                      store=store))
+                                      store=store, fold_seeds=fold_seeds))
         for track in text_tracks(task):  # with texts: the text baselines on each text track
-            rows += [_baseline(task, release, name, today=today, n_resamples=n_resamples, store=store, track=track)
-                     for name in text_baselines(release, task)]
+            rows += [_baseline(task, release, name, today=today, n_resamples=n_resamples, store=store, track=track,
+                               fold_seeds=fold_seeds) for name in text_baselines(release, task)]
         if task.source.agreement and not task.mapped and task.dimension in TASK_DIMENSIONS:
             agreement = _agreement(task, release, today, n_resamples)
             if agreement is not None:
@@ -211,7 +211,8 @@ def _package_made(entry: Entry) -> bool:
     return entry.kind is not Kind.SUBMISSION
 
 
-def regenerate(release: Release, board: Path, *, shipped: bool = False, memo: Memo | None = None) -> list[Entry]:
+def regenerate(release: Release, board: Path, *, shipped: bool = False, memo: Memo | None = None,
+               fold_seeds: bool = True) -> list[Entry]:
     """Re-run every package baseline (and the raters' agreement) into ``board``: its package-made entries are
     replaced, its submissions kept. Refused for the package's own shipped board unless ``shipped``, and refused
     when an entry of the board belongs to a baseline this machine cannot run (never dropped for a missing extra).
@@ -227,7 +228,9 @@ def regenerate(release: Release, board: Path, *, shipped: bool = False, memo: Me
         raise LeaderboardError(f"{board} holds entries of {', '.join(cannot)}, which need the embeddings extra on this "
                                f"machine; regenerating would drop them. Install it first: {EMBEDDINGS_EXTRA}")
     folder = board.parent / SUBMISSIONS
-    made = entries(release, store=folder)
+    if shipped and not fold_seeds:
+        raise LeaderboardError("the shipped board carries the fold-seed scores; regenerate it with them")
+    made = entries(release, store=folder, fold_seeds=fold_seeds)
     # Under the board's lock: a submission added while the baselines ran is kept, never overwritten.
     rows = update(board, lambda now: [*made, *(e for e in now if not _package_made(e))])
     keep = {r.predictions_sha256 for r in rows}

@@ -287,3 +287,16 @@ def test_nothing_ranked_on_the_shipped_board_scores_at_or_below_a_chance_line(re
         lines = [r.entry.score or 0.0 for r in rows if r.entry.kind == "trivial" and r.entry.task == row.entry.task
                  and r.entry.split == row.entry.split]
         assert lines and all((row.entry.score or 0.0) > line for line in lines), (row.entry.task, row.entry.name)
+
+
+def test_the_readme_states_the_within_and_across_repository_scores_the_shipped_board_holds() -> None:
+    from cvreeng_bench.board.entries import SHIPPED, read_strict
+
+    board = {(e.task, e.baseline): e for e in read_strict(SHIPPED) if e.track == "metadata"}
+    stage, screening = board[("stage", "metadata@v2")], board[("screening", "metadata@v2")]
+    majority = board[("screening", "majority@v1")]
+    assert stage.repo_fold_score is not None and screening.repo_fold_score is not None
+    assert stage.repo_fold_score < stage.score and screening.repo_fold_score < majority.score
+    text = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8").split())
+    assert (f"stage {stage.score:.3f} within, {stage.repo_fold_score:.3f} across; screening {screening.score:.3f} and "
+            f"{screening.repo_fold_score:.3f} against a majority line of {majority.score:.3f}") in text

@@ -97,7 +97,7 @@ def test_a_damaged_posts_file_is_refused_naming_it_and_nothing_is_written(
 
 def test_tasks_list_so_dl_bugs_and_the_default_build_carries_both_sources(release: Path) -> None:
     listed = cli("tasks", "--release", str(release))
-    assert "so_dl_bugs@v1" in listed.stdout and "bug_kind@v1" in listed.stdout
+    assert "so_dl_bugs@v1" in listed.stdout and "bug_kind@v2" in listed.stdout
     info = open_release(release).manifest
     assert {"so_posts", "defects"} <= set(info.configs) and dict(info.sources_absent) == {}
 

@@ -49,9 +49,11 @@ def verify(board: str | os.PathLike[str] | None = None, release: ReleaseLike = N
                              lambda entry, path: rederive(entry, path, opened), memo=memo, warn=warn)
 
 
-def regenerate(board: str | os.PathLike[str], release: ReleaseLike = None, *, shipped: bool = False) -> list[Entry]:
+def regenerate(board: str | os.PathLike[str], release: ReleaseLike = None, *, shipped: bool = False,
+               fold_seeds: bool = True) -> list[Entry]:
     """Re-run every package baseline and the raters' agreement into a board (its submissions are kept); the
-    package's own shipped board only with ``shipped=True``.
+    package's own shipped board only with ``shipped=True``. ``fold_seeds=False``: without the scores under other
+    dealings of the folds (about a third of the time; the entries then claim none).
 
     >>> rows = regenerate("baselines.jsonl", release="release")
     >>> sorted({str(r.verification) for r in rows}), "metadata@v2" in {r.baseline for r in rows}
@@ -61,7 +63,7 @@ def regenerate(board: str | os.PathLike[str], release: ReleaseLike = None, *, sh
     from ..shipped import regenerate as remake
 
     with default() as memo:
-        return remake(open_release(release), Path(board), shipped=shipped, memo=memo)
+        return remake(open_release(release), Path(board), shipped=shipped, memo=memo, fold_seeds=fold_seeds)
 
 
 def submit(board: str | os.PathLike[str], file: str | os.PathLike[str], release: ReleaseLike = None,

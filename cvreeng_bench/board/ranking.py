@@ -288,10 +288,12 @@ def stability(row: Ranked) -> str:
         return ""
     beats, dealt = entry.beats_chance_folds, entry.fold_seeds
     ranked = row.status is Status.RANKED
+    tested = "each test at 5%, before the table's Holm adjustment"
     if (ranked and beats == dealt) or (not ranked and beats == 0):
-        return f"stable over fold seeds: beats every chance line under {beats} of {dealt} dealings of the folds"
-    return (f"unstable over fold seeds: beats every chance line under {beats} of {dealt} dealings of the folds, "
-            f"so {'its rank' if ranked else 'being unranked'} rests on the release's one dealing")
+        return (f"stable over fold seeds: beats every chance line under {beats} of {dealt} dealings of the folds "
+                f"({tested})")
+    return (f"unstable over fold seeds: beats every chance line under {beats} of {dealt} dealings of the folds "
+            f"({tested}), so {'its rank' if ranked else 'being unranked'} may rest on the release's one dealing")
 
 
 def _rank_pool(group: _Group, candidates: list[_Candidate], pool: Pool, chance: _Chance) -> list[Ranked]:
