@@ -130,28 +130,45 @@ def section_release(release: Path, mirror: str) -> None:
     datasets.logging.set_verbosity_error()
     cache = tempfile.mkdtemp()
     datasets.load_dataset(str(release), "defects", split="train", cache_dir=cache)  # warm both
+    import polars as pl
+
     from cvreeng_bench.release import Release
 
+    parquet = str(Release(release).path("defects"))
+    cold = best_of(lambda: Release(release).frame("defects"), 20)  # a fresh object: manifest, checks, parquet read
+    bare = best_of(lambda: pl.read_parquet(parquet), 20)  # the fair anchor: the same file, nothing else
+    report("load('defects') on a fresh release object over a bare polars.read_parquet of its file", cold, 2 * bare,
+           "s", baseline=bare, baseline_name="polars.read_parquet")
     cvreeng_bench.load("defects", release)
-    ours = best_of(lambda: cvreeng_bench.load("defects", release), 20)
-    cold = best_of(lambda: Release(release).frame("defects"), 20)  # a fresh object: manifest + parquet read
+    memoized = best_of(lambda: cvreeng_bench.load("defects", release), 20)
     theirs = best_of(lambda: datasets.load_dataset(str(release), "defects", split="train", cache_dir=cache), 5)
-    report("load('defects') speed-up over datasets.load_dataset (warm)", theirs / ours, 10, "x",
-           higher_is_better=True)
-    print(f"      load: {ours * 1000:.3f} ms (parquet read without the in-process copy: {cold * 1000:.2f} ms, "
-          f"{theirs / cold:.1f}x), load_dataset: {theirs * 1000:.1f} ms")
+    print(f"      (not budgets) a second load() in the same process, memoized: {memoized * 1000:.3f} ms; "
+          f"datasets.load_dataset, warm cache: {theirs * 1000:.1f} ms")
 
 
 def section_queries(release: Path, quick: bool) -> None:
+    import duckdb
+
     import cvreeng_bench
     from cvreeng_bench.queries import FIGURES, sql_text
+    from cvreeng_bench.release import Release
 
-    for q in FIGURES:
-        cvreeng_bench.rq(q.label, release)
-    warm = best_of(lambda: [cvreeng_bench.rq(q.label, release) for q in FIGURES], 20)
-    cold = best_of(lambda: [cvreeng_bench.sql(sql_text(q.label), release) for q in FIGURES], 5)
-    report("six figures through the Python API, warm", warm * 1000, 50, "ms", baseline=cold * 1000,
-           baseline_name="the same SQL executed each time")
+    texts = [sql_text(q.label) for q in FIGURES]
+    views = (release / "views.sql").read_text("utf-8")
+
+    def bare() -> None:  # the fair anchor: DuckDB alone, the release's views, the same six queries
+        con = duckdb.connect()
+        con.execute(f"SET file_search_path = '{release}'")
+        con.execute(views)
+        for text in texts:
+            con.execute(text).fetchall()
+        con.close()
+
+    # A fresh release object each round: nothing memoized, so the figures are computed, not looked up.
+    ours = best_of(lambda: [cvreeng_bench.rq(q.label, Release(release)) for q in FIGURES], 5)
+    theirs = best_of(bare, 5)
+    report("six figures through the Python API on a fresh release object", ours * 1000, 2 * theirs * 1000, "ms",
+           baseline=theirs * 1000, baseline_name="DuckDB alone running the same SQL over the release's views")
     cli = str(Path(sys.executable).with_name("cvreeng-bench"))
     ratio, ours, theirs = paired([cli, "rq", "all", "--release", str(release)],
                                  [sys.executable, "-c", PANDAS_PATH, _defects_csv()], PAIRS)

@@ -145,7 +145,9 @@ def test_nothing_ranked_scores_at_or_below_a_chance_line_of_its_task(synthetic: 
         assert all((row.entry.score or 0.0) > line for line in lines), row.entry.name
 
 
-@pytest.mark.parametrize(("field", "value"), [("labels_public_since", "2030-01-01"), ("contamination_risk", True)])
+@pytest.mark.parametrize(("field", "value"), [
+    ("labels_public_since", "2030-01-01"), ("contamination_risk", True), ("score_sd", 0.0), ("seeds", 20),
+    ("fold_sd", 0.01), ("model", "gpt-9"), ("prompt", "zero-shot@v2")])
 def test_a_hand_edit_of_a_derived_field_shows(synthetic: Release, references: Path, tmp_path: Path, field: str,
                                               value: object) -> None:
     board = _copy(references, tmp_path)

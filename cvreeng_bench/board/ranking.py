@@ -26,6 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..scoring import runs
 from ..scoring.evaluate import items_and_gold
 from ..scoring.metrics import MISSING, permutation_test
 from ..scoring.predictions import read_predictions
@@ -241,7 +242,7 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
                 out.append(shown(Status.UNVERIFIED, "stored predictions missing or changed"))
                 continue
             mine = rescore(entry, task, path, release, memo)
-            problem = mine if isinstance(mine, str) else (differs(entry, mine) or _derived(entry, task, release))
+            problem = mine if isinstance(mine, str) else (differs(entry, mine) or _derived(entry, task, release, path))
             if isinstance(mine, str) or problem:
                 out.append(shown(Status.UNVERIFIED, problem))
                 continue
@@ -261,18 +262,29 @@ def rank(entries: list[Entry], release: Release, board: Path, *, memo: Memo | No
                                       -(r.entry.score or 0.0)))
 
 
-def _derived(entry: Entry, task: Task, release: Release) -> str:
+def _derived(entry: Entry, task: Task, release: Release, path: Path) -> str:
     """Where a stored field the board can derive (the labels' public date of the task's population, the
-    contamination flag from the model's cut-off) disagrees with the board's own, or a field only the board makes
-    (the fold-seed scores of a baseline it ran) sits on a submission: a hand edit shows."""
+    contamination flag from the model's cut-off; a submission's model and prompt from the run record beside its
+    predictions, its one seed) disagrees with the board's own, or a field only the board makes (the fold-seed scores
+    of a baseline it ran, a spread over seeds or folds) sits on a submission: a hand edit shows."""
     public = task.source.labels_public_since or release.manifest.labels_public_since
     risk = bool(entry.model_cutoff and public and entry.model_cutoff >= public)
     off = [f"{name} {said!r} (the board derives {derived!r})" for name, said, derived in (
         ("labels_public_since", entry.labels_public_since, public), ("contamination_risk", entry.contamination_risk,
                                                                      risk)) if said != derived]
-    seeded = [name for name in FOLD_SEED_FIELDS if getattr(entry, name) is not None]
-    if seeded and entry.kind is Kind.SUBMISSION:
-        off.append(f"{', '.join(seeded)} (only the board makes these, for the baselines it runs)")
+    if entry.kind is Kind.SUBMISSION:
+        made = [name for name in (*FOLD_SEED_FIELDS, "score_sd", "fold_sd") if getattr(entry, name) is not None]
+        if made or entry.seeds not in (None, 1):
+            off.append(f"{', '.join(made) or 'seeds'} (the board scored one predictions file; only it makes spreads "
+                       "and fold-seed scores, for the baselines it runs)")
+        try:
+            record = runs.read(path, entry.predictions_sha256 or "")
+        except runs.RunRecordError:
+            record = None
+        for name, said, recorded in (("model", entry.model, record.model if record else None),
+                                     ("prompt", entry.prompt, record.prompt if record else None)):
+            if said != recorded:
+                off.append(f"{name} {str(said)[:60]!r} (the run record beside the predictions says {recorded!r})")
     return "stored fields differ from what the board derives: " + "; ".join(off) if off else ""
 
 
