@@ -17,6 +17,7 @@ from cvreeng_bench.board import leaderboard
 from cvreeng_bench.board.entries import LeaderboardError
 from cvreeng_bench.board.ranking import Pool, Status, holm, stability
 from cvreeng_bench.board.view import cells
+from cvreeng_bench.board.view import show as view_show
 from cvreeng_bench.release import Release
 from cvreeng_bench.scoring import tasks
 from cvreeng_bench.scoring.evaluate import evaluate_file
@@ -280,3 +281,21 @@ def test_a_new_version_of_one_task_leaves_the_other_tasks_entries_current(synthe
     assert after["study/stage"] == before["study/stage"]
     assert after["study/bug_kind"] != before["study/bug_kind"] and after["study"] != before["study"]
     assert synthetic.scored_sha256("study", "stage") == before["study/stage"]
+
+
+def test_a_tasks_calibration_caveat_is_printed_with_its_scores_and_matches_the_readme(synthetic: Release,
+                                                                                    references: Path) -> None:
+    import re
+
+    from cvreeng_bench.scoring.protocol import CAVEATS
+
+    reporter = api.evaluate(api.baseline("majority", "reporter", release=synthetic), "reporter", synthetic,
+                            n_resamples=0)
+    stage = api.evaluate(api.baseline("majority", "stage", release=synthetic), "stage", synthetic, n_resamples=0)
+    assert f"caveat: {CAVEATS['reporter']}" in reporter.table() and "caveat" not in stage.table()
+    shown = view_show(api.leaderboard(references, synthetic, task="reporter"))
+    assert f"caveat: {CAVEATS['reporter']}" in shown
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8").split())
+    for text in CAVEATS.values():
+        for number in re.findall(r"\d+(?:\.\d+)?%", text):
+            assert number in readme, number

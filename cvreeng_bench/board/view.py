@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..annotator import judged as judged_task
+from ..scoring.protocol import caveat
 from ..scoring.tasks import REGISTRY
 from ..text import markdown_cell, printable
 from .entries import TIER_MEANINGS, Kind, LeaderboardError, Tier
@@ -152,6 +153,9 @@ def show(rows: list[Ranked], fmt: str = "table") -> str:
         same_items = beside(members, current)
         if same_items:
             title += f"; {same_items}"
+        warned = caveat(members[0].entry.task, members[0].entry.split)
+        if warned:
+            title += f"; caveat: {warned}"
         if fmt == "markdown":
             out += [f"### {_md(title)}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
             out += ["| " + " | ".join(_md(c) for c in cells(r)) + " |" for r in members]
@@ -203,6 +207,11 @@ def overview(current: list[Ranked]) -> dict[str, Any]:
             "tracks": sorted(set(tracks.values())), "tiers": [str(t) for t in TIER_MEANINGS]}
 
 
+def _caveat(row: Ranked) -> str:
+    warned = caveat(row.entry.task, row.entry.split)
+    return f"caveat: {warned}" if warned else ""
+
+
 def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
     """leaderboard.md and leaderboard.html: per group its table (sortable) beside a chart of its ranked and
     reference entries with their intervals, dates, model details and how to submit."""
@@ -214,8 +223,8 @@ def render(rows: list[Ranked], release: Release, out: Path) -> list[Path]:
         members = [r for r in current if r.table == group]
         groups.append({"name": group, "rows": [(r, cells(r), safe_url(r.entry.url)) for r in members],
                        "chart": _chart(members), "peers": "; ".join(
-                           t for t in (members[0].peers.text() if members[0].peers else "", beside(members, current))
-                           if t)})
+                           t for t in (members[0].peers.text() if members[0].peers else "", beside(members, current),
+                                       _caveat(members[0])) if t)})
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(PAGE.read_text("utf-8")).render(
         version=release.dataset_version, groups=groups, columns=COLUMNS, note=GOLD_NOTE, rule=RULE, verdict=VERDICT,

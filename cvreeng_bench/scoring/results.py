@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import CvreengError
 from ..files import read_bounded, strict_json
 from ..records import from_json
+from .protocol import caveat
 
 
 def _finite(value: Any) -> Any:
@@ -105,6 +106,9 @@ class Result:
         for metric, value in self.scores.items():
             low, high = self.ci95[metric]
             lines.append(f"  {metric:9s} {value:.3f}  [{low:.3f}, {high:.3f}]")
+        warned = caveat(self.task, self.split)
+        if warned:
+            lines.append(f"  caveat: {warned}")
         lines += ["", f"  {'label':40s} {'support':>7s} {'precision':>9s} {'recall':>7s} {'f1':>6s}"]
         for row in self.per_label:
             lines.append(f"  {row['label'][:40]:40s} {row['support']:7d} {row['precision']:9.3f} "
