@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .board.entries import Entry, Kind, Tier
+from .board.entries import FOLD_SEED_FIELDS, Entry, Kind, Tier
 from .errors import CvreengError
 from .scoring import runs
 from .scoring.predictions import read_predictions
@@ -48,9 +48,6 @@ def consistent(predictions: Predictions, record: RunRecord, path: Path) -> bool:
         return reproduces(predictions, record, raw, task)
     except CvreengError:
         return False
-
-
-FOLD_SEED_FIELDS = ("fold_seeds", "fold_seed_mean", "fold_seed_sd", "beats_chance_folds", "repo_fold_score")
 
 
 def _remade(entry: Entry, release: Release, fold_seeds: bool = True) -> Entry | None:

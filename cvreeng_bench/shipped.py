@@ -67,7 +67,7 @@ def _dealing(task: Task, release: Release, fold_seed: int) -> _Dealing:
         lines = {b.name: _dealt(b.name, task, release, "metadata", fold_seed)
                  for b in BASELINES if b.shipped and b.reference and b.fits(task)}
         single = max((name for name in lines if BASELINES.get(name).seeds == 1), key=lambda n: lines[n][0])
-        return _Dealing(ids, gold, max(score for score, _ in lines.values()), lines[single][1][0])
+        return _Dealing(ids, gold, max(value for value, _ in lines.values()), lines[single][1][0])
 
     return release.memo(("fold-seed-dealing", task.key, fold_seed), compute)
 

@@ -133,6 +133,8 @@ class Entry:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Entry))
+# The fields only the board makes, for the baselines and chance lines it runs (scores under other dealings of folds).
+FOLD_SEED_FIELDS = ("fold_seeds", "fold_seed_mean", "fold_seed_sd", "beats_chance_folds", "repo_fold_score")
 
 
 def _problems(row: dict[str, Any]) -> list[str]:

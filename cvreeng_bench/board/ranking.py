@@ -32,7 +32,7 @@ from ..scoring.metrics import MISSING, permutation_test
 from ..scoring.predictions import read_predictions
 from ..scoring.protocol import ALPHA
 from ..scoring.tasks import REGISTRY
-from .entries import Entry, Kind, Tier
+from .entries import FOLD_SEED_FIELDS, Entry, Kind, Tier
 from .leaderboard import BOARD_ROUNDS, NEAR, differs, is_current, rescore, shipped_identities, stored, trusted
 from .memo import Memo, default, key
 
@@ -286,9 +286,6 @@ def _derived(entry: Entry, task: Task, release: Release, path: Path) -> str:
             if said != recorded:
                 off.append(f"{name} {str(said)[:60]!r} (the run record beside the predictions says {recorded!r})")
     return "stored fields differ from what the board derives: " + "; ".join(off) if off else ""
-
-
-FOLD_SEED_FIELDS = ("fold_seeds", "fold_seed_mean", "fold_seed_sd", "beats_chance_folds", "repo_fold_score")
 
 
 def stability(row: Ranked) -> str:
