@@ -44,12 +44,16 @@ ISSUE_ID = re.compile(REPOSITORY.pattern + r"#[0-9]{1,9}")
 MAX_IDS_BYTES = 4 * 1024 * 1024  # an --issues-file: a few hundred thousand ids at most
 
 
-def check_tables(con: Any, path: Path) -> None:
-    """Refuse a DuckDB file whose tables are not a hydrate cache's (one line naming the table)."""
+def check_tables(con: Any, path: Path, *, complete: bool = False) -> None:
+    """Refuse a DuckDB file whose tables are not a hydrate cache's (one line naming the table); ``complete``: every
+    table must be there too (a cache read, not one about to be created)."""
     found: dict[str, list[str]] = {}
     for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
                                      "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall():
         found.setdefault(table, []).append(column)
+    missing = sorted(set(TABLES) - set(found))
+    if complete and missing:
+        raise GitHubError(f"{path} is not a hydrate cache: no table {', '.join(missing)}")
     for table, columns in TABLES.items():
         if table in found and tuple(found[table]) != columns:
             raise GitHubError(f"{path} is not a hydrate cache: its table {table!r} has columns "
@@ -59,13 +63,15 @@ def check_tables(con: Any, path: Path) -> None:
 
 def read_ids(path: Path) -> list[str]:
     """Issue ids (owner/repo#number), one per line, from an untrusted file: bounded, UTF-8, every line checked."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_IDS_BYTES + 1)
+    from ..files import read_bounded
+
+    try:  # a regular file only (a FIFO or a device would block or never end), at most the limit
+        raw = read_bounded(path, MAX_IDS_BYTES)
     except OSError as error:
         raise GitHubError(f"{path}: cannot read ({error.strerror or error})") from error
-    if len(raw) > MAX_IDS_BYTES:
-        raise GitHubError(f"{path}: larger than {MAX_IDS_BYTES // 2**20} MiB; one issue id a line is far less")
+    except ValueError as error:
+        raise GitHubError(f"{path}: larger than {MAX_IDS_BYTES // 2**20} MiB; one issue id a line is far "
+                          "less") from error
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

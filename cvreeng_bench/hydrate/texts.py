@@ -70,7 +70,7 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
     import duckdb
 
     from ..schema import frame
-    from .run import TABLES, TRUNCATED, check_tables, snapshot_time
+    from .run import TRUNCATED, check_tables, snapshot_time
 
     if not Path(cache_path).is_file():
         raise CvreengError(f"no hydrate cache at {cache_path}; run `cvreeng-bench hydrate --cache {cache_path}`")
@@ -79,11 +79,7 @@ def issue_texts_table(cache_path: Path, *, redact: bool = True) -> pl.DataFrame:
     except duckdb.Error as error:
         raise CvreengError(f"cannot open the hydrate cache at {cache_path}: {str(error).splitlines()[0]}") from error
     try:
-        check_tables(con, Path(cache_path))
-        missing = set(TABLES) - {t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-        if missing:
-            raise CvreengError(f"{cache_path} is not a hydrate cache: no table {', '.join(sorted(missing))}")
+        check_tables(con, Path(cache_path), complete=True)
         done = con.execute("SELECT issue_id, status FROM done ORDER BY issue_id").fetchall()
         responses = {k: (s, b, u, m) for k, s, b, u, m in con.execute(
             "SELECT key, status, body, url, moved_from FROM responses").fetchall()}
