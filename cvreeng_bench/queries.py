@@ -80,12 +80,16 @@ def query_files() -> dict[str, str]:
     return {p.stem: p.name for p in sorted(resource_dir("queries").glob("*.sql"))}
 
 
-def find(name: str) -> Query:
+def find(name: str, *, all_too: bool = False) -> Query:
+    """The query called ``name``; ``all_too``: the caller (the command line) also takes ``all``."""
     for query in QUERIES:
         if name in (query.name, query.alias, f"{query.name}.sql"):
             return query
     known = ", ".join(f"{q.alias} ({q.name})" for q in QUERIES)
-    raise QueryError(f"unknown query {name!r}; available: {known}, or 'all'")
+    if name == "all" and not all_too:
+        raise QueryError("rq() returns one figure; for every one: {q.alias: rq(q.alias, ...) for q in "
+                         "cvreeng_bench.queries.QUERIES} (the command `cvreeng-bench rq all` prints them all)")
+    raise QueryError(f"unknown query {name!r}; available: {known}" + (", or 'all'" if all_too else ""))
 
 
 @cache

@@ -207,6 +207,21 @@ def test_a_gold_copy_is_self_reported_and_the_same_predictions_under_another_nam
     assert "GPT-X" not in verified.stdout
 
 
+def test_two_entries_of_one_task_and_track_cannot_share_a_name_in_any_case_or_spacing(
+        synthetic: Release, synthetic_release: Path, fresh_board: Path, tmp_path: Path) -> None:
+    board = _copy_board(fresh_board, tmp_path)
+    before = board.read_bytes()
+    for n, name in enumerate(("baseline: metadata", "Baseline:  Metadata ")):
+        preds = _write(tmp_path / f"named-{n}.csv", _informative(tasks.get("stage"), synthetic, 0.7, seed=n))
+        taken = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", name, "--board", str(board),
+                    "--release", str(synthetic_release))
+        assert taken.returncode == 2 and "already has an entry named 'baseline: metadata'" in taken.stderr, name
+        assert board.read_bytes() == before
+    other = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", "mine", "--board", str(board),
+                "--release", str(synthetic_release))
+    assert other.returncode == 0, other.stderr
+
+
 def test_a_hand_edited_score_or_digest_is_never_ranked(synthetic: Release, fresh_board: Path, tmp_path: Path) -> None:
     board = _copy_board(fresh_board, tmp_path)
     lines = [json.loads(line) for line in board.read_text().splitlines()]

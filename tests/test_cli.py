@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,22 @@ def test_the_command_list_imports_only_the_parser_not_the_benchmarks_registries(
     assert len(loaded) <= 15, loaded
     listed = result.stdout
     assert "evaluate" in listed and "leaderboard" in listed and "Run a seeded baseline" in listed
+
+
+def test_the_completion_script_completes_commands_actions_options_choices_and_task_names(tmp_path: Path) -> None:
+    made = cli("completion")
+    assert made.returncode == 0 and made.stdout.startswith("# cvreeng-bench tab completion"), made.stderr
+    script = tmp_path / "completion.bash"
+    script.write_text(made.stdout)
+    cases = {"lea": "leaderboard", "leaderboard a": "add", "leaderboard add x.csv --ta": "--task",
+             "leaderboard add x.csv --task ro": "root_cause",
+             "compare a.csv b.csv --metric ": "accuracy macro_f1 kappa",
+             "-v rq fig1": "fig10", "evaluate p.csv --release fig --format ": "table json",
+             "transfer knn --train so_dl_bugs --test bug": "bug_kind", "baseline kn": "knn"}
+    probe = "".join(f"COMP_WORDS=({shlex.join(['cvreeng-bench', *words.split(), *([''] * words.endswith(' '))])}); "
+                    "COMP_CWORD=$((${#COMP_WORDS[@]}-1)); COMPREPLY=(); _cvreeng_bench; echo \"${COMPREPLY[*]}\"\n"
+                    for words in cases)
+    done = subprocess.run(["bash", "-c", f"source {script}\n{probe}"], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert dict(zip(cases, done.stdout.splitlines(), strict=True)) == cases

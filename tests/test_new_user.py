@@ -86,6 +86,10 @@ def test_the_card_declares_class_labels_for_datasets_users_and_carries_a_bibtex_
     card = (synthetic_release / "README.md").read_text("utf-8")
     assert "dataset_info:" in card.split("\n---\n")[0]
     assert "```bibtex\n@article{jiang2024reengineering," in card and paper.DOI in card
+    assert f"license_link: https://doi.org/{paper.DOI}\n" in card.split("\n---\n")[0]
+    assert "| `stage` | string (ClassLabel in `datasets`) |" in card, "the schema table says what datasets reads"
+    datasheet = (synthetic_release / "DATASHEET.md").read_text("utf-8")
+    assert "Stack Overflow" in datasheet and "so_posts" in datasheet, "the datasheet covers the second source"
     defects = datasets.load_dataset(str(synthetic_release), "defects", split="train")
     stage = defects.features["stage"]
     assert isinstance(stage, datasets.ClassLabel) and stage.names[0] == "Environment"
@@ -289,3 +293,32 @@ def test_ctrl_c_during_leaderboard_show_ends_in_one_line_and_exit_130(synthetic_
     monkeypatch.setattr(ranking, "rank", interrupted)
     result = cli("leaderboard", "show", "--release", str(synthetic_release))
     assert result.returncode == 130 and result.stderr.strip() == "interrupted" and "Traceback" not in result.stderr
+
+
+def test_the_readmes_worked_example_runs_from_nothing_to_a_rendered_board(synthetic_release: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = readme.split("A worked example, from nothing to a board entry:\n\n```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("  #", 1)[0].strip() for line in block.replace("\\\n", " ").splitlines()]
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    for line in filter(None, lines):
+        if line.startswith("#"):  # the step a user does by hand: one label per issue
+            frame = pl.read_csv("preds.csv")
+            labels = tasks.get("root_cause").labels
+            frame.with_columns(label=pl.Series([labels[i % len(labels)] for i in range(frame.height)])).write_csv(
+                "preds.csv")
+            continue
+        words = shlex.split(line)
+        if words[0] == "mkdir":
+            Path(words[-1]).mkdir(parents=True, exist_ok=True)
+            continue
+        assert words[0] == "cvreeng-bench", line
+        result = cli(*words[1:], "--release", str(synthetic_release))
+        assert result.returncode == 0, (line, result.stderr)
+        ran.append(words[1])
+    assert ran == ["template", "evaluate", "leaderboard", "leaderboard", "leaderboard"]
+    assert (tmp_path / "site" / "leaderboard.html").is_file()
+    assert "my-model" in (tmp_path / "board" / "leaderboard.jsonl").read_text("utf-8")

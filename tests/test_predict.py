@@ -171,6 +171,9 @@ def test_leaderboard_add_takes_the_run_record(texts, tmp_path: Path) -> None:
     assert row["contamination_risk"] is True and "gpt-test" in row["notes"]
     shown = cli("prompts", "show", "zero-shot", "--task", "impact", "--release", str(texts.folder))
     assert shown.returncode == 0 and "## system" in shown.stdout and "Labels (choose exactly one)" in shown.stdout
+    assert shown.stdout.startswith("# zero-shot@v2 for impact@v3, issue ")
+    posts = cli("prompts", "show", "zero-shot", "--task", "so_dl_bugs", "--release", str(texts.folder))
+    assert posts.returncode == 0 and posts.stdout.startswith("# zero-shot@v2 for so_dl_bugs@v1, post "), posts.stderr
 
 
 # Every registered prompt's content hash: a wording change without a new version fails here.

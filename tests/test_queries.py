@@ -67,9 +67,15 @@ def test_an_unknown_filter_column_or_value_is_named(synthetic_release: Path) -> 
         cvreeng_bench.rq("fig9", synthetic_release, family="YOLOv9")
 
 
-def test_an_unknown_query_lists_the_available_ones() -> None:
-    with pytest.raises(queries.QueryError, match="fig5 .*fig10 .*or 'all'"):
+def test_an_unknown_query_lists_the_available_ones_and_all_only_where_it_is_taken(synthetic_release: Path) -> None:
+    with pytest.raises(queries.QueryError, match="fig5 .*fig10 .*shares[^,]*$"):
         queries.find("fig55")
+    with pytest.raises(queries.QueryError, match="fig5 .*fig10 .*or 'all'"):
+        queries.find("fig55", all_too=True)
+    with pytest.raises(queries.QueryError, match=r"rq\(\) returns one figure; for every one: .*rq all"):
+        cvreeng_bench.rq("all", synthetic_release)
+    result = cli("rq", "fig55", "--release", str(synthetic_release))
+    assert result.returncode == 2 and "or 'all'" in result.stderr
 
 
 def test_rq_csv_is_long_form_with_count_and_percent(release: Path) -> None:

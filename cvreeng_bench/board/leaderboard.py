@@ -210,9 +210,9 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
         twin = near_duplicate(board, entry, read_in, current, release)
         if twin is not None:
             raise LeaderboardError(twin)
-        taken = next((e for e in current if e.name == entry.name and e.key == entry.key), None)
+        taken = next((e for e in current if _spelled(e.name) == _spelled(entry.name) and e.key == entry.key), None)
         if taken is not None:
-            raise LeaderboardError(f"the board already has an entry named {entry.name!r} for {taken.task}@v"
+            raise LeaderboardError(f"the board already has an entry named {taken.name!r} for {taken.task}@v"
                                    f"{taken.task_version} ({taken.split}, {taken.track}); choose another --name")
         folder = board.parent / SUBMISSIONS
         if folder.is_symlink():
@@ -237,6 +237,11 @@ def submit(board: Path, file: Path, release: Release, *, predictions: Path | Non
 
 
 NEAR = 0.98  # the share of identical labels above which a new entry is a near-duplicate (ranking.NEAR_DUPLICATE)
+
+
+def _spelled(name: str) -> str:
+    """A name as a reader tells it apart: case and runs of spaces do not make two entries."""
+    return " ".join(name.split()).casefold()
 
 
 def near_duplicate(board: Path, entry: Entry, predictions: Predictions, current: list[Entry],

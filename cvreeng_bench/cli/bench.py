@@ -92,7 +92,8 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     chosen, task = PROMPTS.get(args.name), get(args.task)
     issue_id, messages = prompt(args.name, args.task, args.release, issue=args.issue, split=args.split,
                                 track=args.track)
-    print(f"# {chosen.key} for {task.key}, issue {printable(issue_id)} (content sha256 {chosen.sha256[:16]})\n")
+    print(f"# {chosen.key} for {task.key}, {task.source.item.lower()} {printable(issue_id)} (content sha256 "
+          f"{chosen.sha256[:16]})\n")
     for message in messages:
         print(f"## {message['role']}\n\n{printable(message['content'], 1 << 20)}\n".replace("\\n", "\n"))
     return 0

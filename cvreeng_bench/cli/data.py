@@ -1,4 +1,5 @@
-"""Commands over the release and the paper's figures: build, validate, publish, info, rq, report, hydrate."""
+"""Commands over the release and the paper's figures: build, validate, publish, info, rq, report, hydrate,
+completion."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def cmd_rq(args: argparse.Namespace) -> int:
         return _rq_labels(args, filters)
     if args.task is not None:
         raise CvreengError("--task names the task of --labels; give the predictions with --labels FILE")
-    selected = list(QUERIES) if args.name == "all" else [find(args.name)]
+    selected = list(QUERIES) if args.name == "all" else [find(args.name, all_too=True)]
     targets = {}
     if args.chart is not None:  # refused before anything is printed or computed
         from .. import charts
@@ -111,7 +112,7 @@ def _rq_labels(args: argparse.Namespace, filters: dict[str, object]) -> int:
     from ..scoring.predictions import read_predictions
 
     predictions = read_predictions(args.labels)
-    named = None if args.name == "all" else find(args.name)
+    named = None if args.name == "all" else find(args.name, all_too=True)
     task = task_of(predictions, args.task, named)
     selected = [*figures_of(task.dimension), find("shares")] if named is None else [named]
     targets = {}
@@ -190,6 +191,20 @@ def cmd_hydrate(args: argparse.Namespace) -> int:
     if summary.foreign:
         print(f"warning: {len(summary.foreign)} follow-up link(s) pointed to another host and were not followed "
               f"(the token is only ever sent to {client.api})", file=sys.stderr)
+    return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from ..queries import QUERIES
+    from ..scoring.tasks import REGISTRY
+    from . import build_parser
+    from .completion import script
+
+    # These take any string (a name is checked when the command runs); their completions are the known names.
+    names = sorted({task.name for task in REGISTRY.latest()})
+    values: dict[str, list[str]] = {"--task": names, "--train": names, "--test": names, "template": names,
+              "rq": [*(q.label for q in QUERIES), "all"]}
+    print(script(build_parser(), values=values), end="")
     return 0
 
 
@@ -275,3 +290,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--concurrency", type=int, default=4, help="parallel requests (default 4)")
     p.add_argument("--issues-file", type=Path, default=None, help="issue ids, one per line (default: the release's)")
     p.add_argument("--refresh-missing", action="store_true", help="ask again for issues recorded as 404/410")
+
+    p = command(sub, common, "completion", "Print a tab-completion script for bash (zsh: after bashcompinit) that "
+                "completes commands, options, choices and task names.",
+                example='eval "$(cvreeng-bench completion)"    # or: cvreeng-bench completion > '
+                "~/.local/share/bash-completion/completions/cvreeng-bench", handler=cmd_completion)
