@@ -288,7 +288,7 @@ def test_a_submitted_name_or_note_is_inert_in_markdown_html_and_the_terminal(syn
     preds = tmp_path / "majority.csv"
     cvreeng_bench.baseline("majority", "stage", release=synthetic_release, out=preds)
     board = tmp_path / "board.jsonl"
-    name = "[click](javascript:alert(1)) ![x](http://evil.example/t.png) <img src=x onerror=alert(1)>"
+    name = "it's [click](javascript:alert(1)) ![x](http://evil.example/t.png) <img src=x onerror=alert(1)>"
     added = cli("leaderboard", "add", str(preds), "--task", "stage", "--name", name, "--notes", "bell \x07 esc \x1b[2J",
                 "--board", str(board), "--release", str(synthetic_release))
     assert added.returncode == 0, added.stderr
@@ -301,6 +301,7 @@ def test_a_submitted_name_or_note_is_inert_in_markdown_html_and_the_terminal(syn
     for text in (markdown, shown):  # backslash-escaped Markdown renders as the characters themselves
         assert "](javascript" not in text and "![x](" not in text and not re.search(r"(?<!\\)<img", text)
         assert "\x1b" not in text and "\x07" not in text
+        assert "it's" in text and "&#x27;" not in text and "&#39;" not in text, "Markdown is not HTML-escaped"
     page = (site / "leaderboard.html").read_text()
     assert "<img src=x" not in page and "&lt;img src=x" in page and "\x1b" not in page
 
