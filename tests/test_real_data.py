@@ -282,6 +282,8 @@ def test_nothing_ranked_on_the_shipped_board_scores_at_or_below_a_chance_line(re
     rows = api.leaderboard(release=release)
     ranked = [r for r in rows if r.rank is not None]
     assert ranked, "the shipped board ranks something"
+    older = [(r.entry.name, r.entry.task) for r in rows if str(r.status) == "older"]
+    assert older == [], "every shipped entry is of the current task and dataset versions, none listed as older"
     for row in ranked:
         lines = [r.entry.score or 0.0 for r in rows if r.entry.kind == "trivial" and r.entry.task == row.entry.task
                  and r.entry.split == row.entry.split]
