@@ -1,8 +1,9 @@
 """The ``cvreeng-bench`` command: a thin skin over the library.
 
 Each command is a handler registered with ``set_defaults`` in :mod:`.data` (the release and the paper's
-figures) or :mod:`.bench` (the benchmark); handlers import what they need when they run, so ``--help`` is
-fast. ``-v/--verbose`` and ``-q/--quiet`` are global: they work before or after the command name.
+figures) or :mod:`.bench` (the benchmark), and ``completion`` here (it walks the whole parser); handlers
+import what they need when they run, so ``--help`` is fast. ``-v/--verbose`` and ``-q/--quiet`` are global:
+they work before or after the command name.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .._version import __version__
 from ..errors import CvreengError
 from ..text import printable
 from . import data
+from .common import command as add_command
 
 MESSAGE = 50_000  # characters of an error message shown (every problem is listed, each echoed value cut)
 
@@ -46,6 +48,19 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+def _completion(args: argparse.Namespace) -> int:
+    from ..queries import QUERIES
+    from ..scoring.tasks import REGISTRY
+    from .completion import script
+
+    # These take any string (a name is checked when the command runs); their completions are the known names.
+    names = sorted({task.name for task in REGISTRY.latest()})
+    values: dict[str, list[str]] = {"--task": names, "--train": names, "--test": names, "template": names,
+                                    "rq": [*(q.label for q in QUERIES), "all"]}
+    print(script(build_parser(), values=values), end="")
+    return 0
+
+
 def build_parser(command: str | None = None, *, summary: bool = False) -> argparse.ArgumentParser:
     """The command line; when ``command`` is one of the data commands, only those are registered (the printing
     commands then never import the benchmark's registries); ``summary``: the benchmark commands by name and one
@@ -62,6 +77,10 @@ def build_parser(command: str | None = None, *, summary: bool = False) -> argpar
     _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     data.register(sub, common)
+    add_command(sub, common, "completion", "Print a tab-completion script for bash (zsh: after bashcompinit) that "
+            "completes commands, options, choices and task names.",
+            example='eval "$(cvreeng-bench completion)"    # or: cvreeng-bench completion > '
+            "~/.local/share/bash-completion/completions/cvreeng-bench", handler=_completion)
     if command not in sub.choices:  # help, a benchmark command or a mistyped one: the whole command line
         from . import bench
 

@@ -1,5 +1,4 @@
-"""Commands over the release and the paper's figures: build, validate, publish, info, rq, report, hydrate,
-completion."""
+"""Commands over the release and the paper's figures: build, validate, publish, info, rq, report, hydrate."""
 
 from __future__ import annotations
 
@@ -194,20 +193,6 @@ def cmd_hydrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_completion(args: argparse.Namespace) -> int:
-    from ..queries import QUERIES
-    from ..scoring.tasks import REGISTRY
-    from . import build_parser
-    from .completion import script
-
-    # These take any string (a name is checked when the command runs); their completions are the known names.
-    names = sorted({task.name for task in REGISTRY.latest()})
-    values: dict[str, list[str]] = {"--task": names, "--train": names, "--test": names, "template": names,
-              "rq": [*(q.label for q in QUERIES), "all"]}
-    print(script(build_parser(), values=values), end="")
-    return 0
-
-
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = command(sub, common, "build", "Build the versioned release (Hugging Face layout) from the pinned upstream "
                 "artifact.",
@@ -290,8 +275,3 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--concurrency", type=int, default=4, help="parallel requests (default 4)")
     p.add_argument("--issues-file", type=Path, default=None, help="issue ids, one per line (default: the release's)")
     p.add_argument("--refresh-missing", action="store_true", help="ask again for issues recorded as 404/410")
-
-    p = command(sub, common, "completion", "Print a tab-completion script for bash (zsh: after bashcompinit) that "
-                "completes commands, options, choices and task names.",
-                example='eval "$(cvreeng-bench completion)"    # or: cvreeng-bench completion > '
-                "~/.local/share/bash-completion/completions/cvreeng-bench", handler=cmd_completion)
