@@ -345,6 +345,16 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
         why = (f"needs a text track ({', '.join(t for t in task.tracks if t != 'metadata')})" if baseline.needs_text
                else "reads no text: use --track metadata")
         raise BaselineError(f"baseline {name} {why}")
+    # Deterministic in all of these, so run once per release object: a board's entry, its chance lines, its fold
+    # seeds and a verify in the same process ask for the same runs. The predictor itself is in the key (a
+    # registry swapped in by a caller is another baseline); a run that fails is not kept.
+    key = ("baseline-run", baseline.key, baseline.predictor, task.key, split, track, seed, fold_seed)
+    return release.memo(key, lambda: _run(baseline, task, release, split=split, seed=seed, track=track,
+                                          fold_seed=fold_seed))
+
+
+def _run(baseline: Baseline, task: Task, release: Release, *, split: str, seed: int, track: str,
+         fold_seed: int | str | None) -> pl.DataFrame:
     memo = _embeddings_memo(release)
     predicted: dict[str, str] = {}
     for view in views(task, release, split, track, fold_seed):
