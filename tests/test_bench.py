@@ -285,9 +285,17 @@ def test_compare_finds_no_difference_between_identical_files_and_one_between_goo
 def test_baselines_are_reproducible_and_cover_the_test_side(name: str, synthetic: Release) -> None:
     task = tasks.get("root_cause")
     one = baselines.run(name, task, synthetic, "holdout")
-    assert_frame_equal(one, baselines.run(name, task, synthetic, "holdout"))
+    assert_frame_equal(one, baselines.run(name, task, Release(synthetic.folder), "holdout"))  # another object
     assert sorted(one["issue_id"]) == sorted(tasks.items(task, synthetic, "holdout")["issue_id"])
     assert set(one["label"]) <= set(task.labels)
+
+
+def test_a_kept_run_is_handed_out_as_a_new_frame_each_time(synthetic: Release) -> None:
+    task = tasks.get("stage")
+    first = baselines.run("metadata", task, synthetic, "fold")
+    first.columns = ["id", "guess"]  # a notebook user renaming in place
+    again = baselines.run("metadata", task, synthetic, "fold")
+    assert again.columns == ["issue_id", "label"] and again["issue_id"].to_list() == first["id"].to_list()
 
 
 def test_fold_baselines_predict_every_issue_out_of_fold(synthetic: Release) -> None:

@@ -1,7 +1,7 @@
 """Tab completion for bash (and zsh through ``bashcompinit``), generated from the argparse parser itself.
 
 The script is plain data: one ``case`` per command path listing its sub-commands, options, the options that
-take a value and the choices of each. A word that is not a plain name (letters, digits, ``_.:@/-``) is left out,
+take a value and the choices of each. A word that is not a plain name (letters, digits, ``_.:@/+-``) is left out,
 so nothing from a registry can reach the shell as code. No dependency: argcomplete would run Python on every
 <TAB>; this runs none.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:@/+-]+")
 _FUNCTION = "_cvreeng_bench"
@@ -24,8 +24,8 @@ def _walk(parser: argparse.ArgumentParser, path: str = "") -> Iterator[tuple[str
                 yield from _walk(child, f"{path} {name}".strip())
 
 
-def _words(values: object) -> str:
-    return " ".join(str(v) for v in (values or ()) if _PLAIN.fullmatch(str(v)))  # type: ignore[attr-defined]
+def _words(values: Iterable[object] | None) -> str:
+    return " ".join(str(v) for v in (values or ()) if _PLAIN.fullmatch(str(v)))
 
 
 def _table(rows: dict[str, str], key: str) -> str:

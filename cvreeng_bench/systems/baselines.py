@@ -347,10 +347,11 @@ def run(name: str, task: Task, release: Release, split: str | None = None, *, se
         raise BaselineError(f"baseline {name} {why}")
     # Deterministic in all of these, so run once per release object: a board's entry, its chance lines, its fold
     # seeds and a verify in the same process ask for the same runs. The predictor itself is in the key (a
-    # registry swapped in by a caller is another baseline); a run that fails is not kept.
+    # registry swapped in by a caller is another baseline); a run that fails is not kept. Each caller gets its own
+    # frame (a clone shares the memory): renaming a column in place cannot change what the next caller gets.
     key = ("baseline-run", baseline.key, baseline.predictor, task.key, split, track, seed, fold_seed)
     return release.memo(key, lambda: _run(baseline, task, release, split=split, seed=seed, track=track,
-                                          fold_seed=fold_seed))
+                                          fold_seed=fold_seed)).clone()
 
 
 def _run(baseline: Baseline, task: Task, release: Release, *, split: str, seed: int, track: str,
