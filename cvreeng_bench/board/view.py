@@ -153,9 +153,9 @@ def show(rows: list[Ranked], fmt: str = "table") -> str:
         same_items = beside(members, current)
         if same_items:
             title += f"; {same_items}"
-        warned = caveat(members[0].entry.task, members[0].entry.split)
+        warned = _caveat(members[0])
         if warned:
-            title += f"; caveat: {warned}"
+            title += f"; {warned}"
         if fmt == "markdown":
             out += [f"### {_md(title)}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
             out += ["| " + " | ".join(_md(c) for c in cells(r)) + " |" for r in members]
